@@ -1,0 +1,273 @@
+//! Comparing FHIR JSON with fhirbolt's rewrite of it, and locating
+//! fhirbolt's position-less errors.
+
+use serde_json::Value;
+
+/// The first place where the input and fhirbolt's rewrite disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Difference {
+    /// FHIRPath-style path of the element.
+    pub path: String,
+    /// What the input held there.
+    pub input: &'static str,
+    /// What the rewrite holds there (`"nothing"` when it dropped it).
+    pub written: &'static str,
+}
+
+impl Difference {
+    /// A sentence for the person who wrote the input.
+    pub fn describe(&self) -> String {
+        match (self.input, self.written) {
+            (_, "nothing") => "unknown element: not part of this resource type".to_string(),
+            ("an object", "an array")
+            | ("a string", "an array")
+            | ("a number", "an array")
+            | ("a boolean", "an array") => {
+                "this element repeats: its value must be an array".to_string()
+            }
+            ("an array", _) => format!(
+                "this element does not repeat: expected {}, not an array",
+                self.written
+            ),
+            (i, w) if i == w => "value is not valid for this element".to_string(),
+            (i, w) => format!("wrong type: expected {w}, found {i}"),
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// An empty value that fhirbolt's lax mode writes for a required element the
+/// input lacked: not a difference the input is to blame for.
+fn is_padding(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.values().all(is_padding),
+        Value::Array(a) => a.iter().all(is_padding),
+        Value::String(s) => s.is_empty(),
+        _ => false,
+    }
+}
+
+fn child_path(path: &str, key: &str) -> String {
+    format!("{path}.{}", key.strip_prefix('_').unwrap_or(key))
+}
+
+/// The first difference between the input and the rewrite, depth first in
+/// the input's order; `None` when they say the same.
+pub fn first_difference(input: &Value, written: &Value, path: &str) -> Option<Difference> {
+    let diff = |p: String, w: &'static str| {
+        Some(Difference {
+            path: p,
+            input: kind(input),
+            written: w,
+        })
+    };
+    match (input, written) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, va) in a {
+                if k == "resourceType" && va == b.get(k).unwrap_or(&Value::Null) {
+                    continue;
+                }
+                let p = child_path(path, k);
+                match b.get(k) {
+                    Some(vb) => {
+                        if let Some(d) = first_difference(va, vb, &p) {
+                            return Some(d);
+                        }
+                    }
+                    None => {
+                        return Some(Difference {
+                            path: p,
+                            input: kind(va),
+                            written: "nothing",
+                        })
+                    }
+                }
+            }
+            b.iter()
+                .find(|(k, v)| !a.contains_key(*k) && !is_padding(v))
+                .map(|(k, v)| Difference {
+                    path: child_path(path, k),
+                    input: "nothing",
+                    written: kind(v),
+                })
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for (i, va) in a.iter().enumerate() {
+                let p = format!("{path}[{i}]");
+                match b.get(i) {
+                    Some(vb) => {
+                        if let Some(d) = first_difference(va, vb, &p) {
+                            return Some(d);
+                        }
+                    }
+                    None => {
+                        return Some(Difference {
+                            path: p,
+                            input: kind(va),
+                            written: "nothing",
+                        })
+                    }
+                }
+            }
+            (b.len() > a.len()).then(|| Difference {
+                path: path.to_string(),
+                input: "an array",
+                written: "an array",
+            })
+        }
+        (Value::Number(x), Value::Number(y)) => {
+            // Same number, different spelling (1e2 vs 100) is not a loss of
+            // meaning; FHIR decimals keep their digits, which the string
+            // form compares.
+            (x.to_string() != y.to_string() && x.as_f64() != y.as_f64()).then(|| Difference {
+                path: path.to_string(),
+                input: "a number",
+                written: "a number",
+            })
+        }
+        (a, b) if a == b => None,
+        (_, b) => diff(path.to_string(), kind(b)),
+    }
+}
+
+/// Finds the element a fhirbolt error message speaks of, for errors that
+/// stop even its lax mode (wrong primitive types, unknown resource types).
+/// The message names a field or a value but not where it is, so this takes
+/// the first match in document order. Returns the path and the message in
+/// FHIR terms.
+pub fn locate_message(root: &Value, message: &str, root_path: &str) -> (Option<String>, String) {
+    let tidy = super::tidy_message(message);
+    if let Some(field) = between(message, "unknown field `", "`") {
+        return (find(root, root_path, &|k, _| k == Some(field)), tidy);
+    }
+    if message.starts_with("invalid type: resourceType") {
+        let unknown = std::cell::RefCell::new(None);
+        let path = find(root, root_path, &|k, v| {
+            let bad = k == Some("resourceType")
+                && v.as_str().is_some_and(|t| {
+                    fhir_model::from_json_value(
+                        serde_json::json!({ "resourceType": t }),
+                        fhir_model::Mode::Lax,
+                    )
+                    .is_err()
+                });
+            if bad {
+                *unknown.borrow_mut() = v.as_str().map(str::to_string);
+            }
+            bad
+        });
+        let message = match unknown.into_inner() {
+            Some(t) => format!("unknown resource type `{t}`"),
+            None => "resourceType is missing or not a string".to_string(),
+        };
+        return (path.or_else(|| Some(root_path.to_string())), message);
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let found = rest.split(", expected").next().unwrap_or("");
+        let path = find(root, root_path, &|k, v| k.is_some() && describes(found, v));
+        return (path, format!("wrong type: {rest}"));
+    }
+    (None, tidy)
+}
+
+/// Whether serde's description of an unexpected value (`boolean \`true\``,
+/// `string "x"`, `integer \`5\``, `map`, `sequence`) fits `v`.
+fn describes(found: &str, v: &Value) -> bool {
+    match v {
+        Value::Bool(b) => found == format!("boolean `{b}`"),
+        Value::String(s) => found == format!("string {s:?}"),
+        Value::Number(n) => found.ends_with(&format!("`{n}`")),
+        Value::Object(_) => found == "map",
+        Value::Array(_) => found == "sequence",
+        Value::Null => found == "null",
+    }
+}
+
+fn between<'a>(s: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let i = s.find(start)? + start.len();
+    let j = s[i..].find(end)? + i;
+    Some(&s[i..j])
+}
+
+/// Depth-first search for the first `(key, value)` the predicate accepts;
+/// returns its path. Keys of array items are `None`.
+fn find(v: &Value, path: &str, pred: &dyn Fn(Option<&str>, &Value) -> bool) -> Option<String> {
+    match v {
+        Value::Object(m) => {
+            for (k, c) in m {
+                let p = if k == "resourceType" {
+                    format!("{path}.resourceType")
+                } else {
+                    child_path(path, k)
+                };
+                if pred(Some(k), c) {
+                    return Some(p);
+                }
+                let nested_root = c
+                    .get("resourceType")
+                    .and_then(Value::as_str)
+                    .map(|t| format!("{p}.ofType({t})"));
+                if let Some(found) = find(c, nested_root.as_deref().unwrap_or(&p), pred) {
+                    return Some(found);
+                }
+            }
+            None
+        }
+        Value::Array(a) => a.iter().enumerate().find_map(|(i, c)| {
+            let p = format!("{path}[{i}]");
+            if pred(None, c) {
+                return Some(p);
+            }
+            find(c, &p, pred)
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn object_for_array_is_described_as_repeating() {
+        let a = json!({"resourceType":"Patient","name":{"family":"X"}});
+        let b = json!({"resourceType":"Patient","name":[{"family":"X"}]});
+        let d = first_difference(&a, &b, "Patient").unwrap();
+        assert_eq!(d.path, "Patient.name");
+        assert!(d.describe().contains("repeats"));
+    }
+
+    #[test]
+    fn coerced_string_is_a_wrong_type() {
+        let a = json!({"active":"true"});
+        let b = json!({"active":true});
+        let d = first_difference(&a, &b, "Patient").unwrap();
+        assert_eq!(
+            d.describe(),
+            "wrong type: expected a boolean, found a string"
+        );
+    }
+
+    #[test]
+    fn locates_wrong_primitive_type() {
+        let v = json!({"resourceType":"Patient","name":[{"family":true}]});
+        let (p, m) = locate_message(
+            &v,
+            "invalid type: boolean `true`, expected a string",
+            "Patient",
+        );
+        assert_eq!(p.as_deref(), Some("Patient.name[0].family"));
+        assert_eq!(m, "wrong type: boolean `true`, expected a string");
+    }
+}

@@ -1,0 +1,540 @@
+//! Reading and writing FHIR R4 resources as JSON and XML.
+//!
+//! All parsing goes through fhirbolt (via the `fhir-model` crate), which knows
+//! the R4 model: which elements exist, which repeat, which are primitives.
+//! The rest of `fhir-core` works on the JSON form as a [`serde_json::Value`],
+//! which is what FHIRPath, validation and storage need.
+//!
+//! fhirbolt is a parser, not a validator: it accepts bad codes and dates, and
+//! it rejects a resource that lacks a required element, which is a
+//! validation matter. This module therefore reads leniently about required
+//! elements (checking that nothing was lost) and leaves cardinality to the
+//! validator. See the [`parse_typed`] notes for the defects it works around.
+
+mod json_compare;
+mod json_locate;
+mod xml_compare;
+
+use serde_json::Value;
+
+use crate::error::{Error, ErrorKind, Location, Result};
+use fhir_model::Mode;
+pub use fhir_model::Resource as TypedResource;
+
+/// A FHIR wire format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// FHIR JSON (`application/fhir+json`).
+    Json,
+    /// FHIR XML (`application/fhir+xml`).
+    Xml,
+}
+
+impl Format {
+    /// The format a file name implies by its extension (`.json`, `.xml`).
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::format::Format;
+    /// assert_eq!(Format::from_path("a/Patient-1.xml".as_ref()), Some(Format::Xml));
+    /// assert_eq!(Format::from_path("notes.txt".as_ref()), None);
+    /// ```
+    pub fn from_path(path: &std::path::Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "xml" => Some(Format::Xml),
+            _ => None,
+        }
+    }
+
+    /// The format the content looks like, by its first non-blank character.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::format::Format;
+    /// assert_eq!(Format::sniff("  {\"resourceType\":\"Patient\"}"), Some(Format::Json));
+    /// assert_eq!(Format::sniff("<Patient/>"), Some(Format::Xml));
+    /// ```
+    pub fn sniff(text: &str) -> Option<Format> {
+        match text
+            .trim_start_matches('\u{feff}')
+            .trim_start()
+            .chars()
+            .next()?
+        {
+            '{' => Some(Format::Json),
+            '<' => Some(Format::Xml),
+            _ => None,
+        }
+    }
+
+    /// The format named by a MIME type or a `_format` value: `json`,
+    /// `application/fhir+json`, `application/json`, `xml`,
+    /// `application/fhir+xml`, `text/xml`… Parameters such as
+    /// `; charset=utf-8` are ignored.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::format::Format;
+    /// assert_eq!(Format::from_mime("application/fhir+xml; charset=utf-8"), Some(Format::Xml));
+    /// assert_eq!(Format::from_mime("json"), Some(Format::Json));
+    /// ```
+    pub fn from_mime(mime: &str) -> Option<Format> {
+        let essence = mime.split(';').next()?.trim().to_ascii_lowercase();
+        match essence.as_str() {
+            "json"
+            | "application/json"
+            | "application/fhir+json"
+            | "application/json+fhir"
+            | "text/json" => Some(Format::Json),
+            "xml"
+            | "application/xml"
+            | "application/fhir+xml"
+            | "application/xml+fhir"
+            | "text/xml" => Some(Format::Xml),
+            _ => None,
+        }
+    }
+
+    /// The FHIR MIME type of this format.
+    pub fn mime(self) -> &'static str {
+        match self {
+            Format::Json => "application/fhir+json",
+            Format::Xml => "application/fhir+xml",
+        }
+    }
+
+    /// The usual file extension, without the dot.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Json => "json",
+            Format::Xml => "xml",
+        }
+    }
+}
+
+/// Reads one resource into fhirbolt's typed R4 model.
+///
+/// Works around fhirbolt 0.4.0's defects:
+/// - its XML reader accepts only `encoding="UTF-8"` spelled in upper case;
+///   any case of UTF-8 is accepted here (every UK Core file says `utf-8`);
+/// - its strict mode rejects a resource that lacks a required element (the
+///   spec's Questionnaire examples lack `linkId`). Missing required elements
+///   are a cardinality matter for the validator, so such input is re-read
+///   leniently, and accepted only when nothing else in it was dropped.
+///
+/// # Errors
+/// [`ErrorKind::Syntax`] for text that is not well-formed, and
+/// [`ErrorKind::Structure`] for content that does not fit the R4 model; both
+/// with the element path, and line and column where known.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::{parse_typed, Format};
+/// let r = parse_typed(r#"{"resourceType":"Patient","birthDate":"1970-01-01"}"#, Format::Json);
+/// assert!(r.is_ok());
+/// let e = parse_typed(r#"{"resourceType":"Patient","birthDate":true}"#, Format::Json).unwrap_err();
+/// assert_eq!(e.location.path.as_deref(), Some("Patient.birthDate"));
+/// ```
+pub fn parse_typed(text: &str, format: Format) -> Result<TypedResource> {
+    match format {
+        Format::Json => parse_json_typed(text),
+        Format::Xml => parse_xml_typed(text),
+    }
+}
+
+/// Reads one resource and returns its FHIR JSON form.
+///
+/// JSON input is returned as it was written (it has been checked to say
+/// exactly what fhirbolt's reading of it says); XML input is returned in
+/// fhirbolt's JSON form.
+///
+/// # Errors
+/// As [`parse_typed`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::{parse, Format};
+/// let xml = r#"<Patient xmlns="http://hl7.org/fhir"><active value="true"/></Patient>"#;
+/// let v = parse(xml, Format::Xml).unwrap();
+/// assert_eq!(v["active"], serde_json::json!(true));
+/// ```
+pub fn parse(text: &str, format: Format) -> Result<Value> {
+    match format {
+        Format::Json => {
+            let value = parse_json_value(text)?;
+            check_json(&value).map_err(|e| with_position(e, text))?;
+            Ok(value)
+        }
+        Format::Xml => {
+            let typed = parse_xml_typed(text)?;
+            fhir_model::to_json_value(typed)
+                .map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))
+        }
+    }
+}
+
+/// Checks a JSON value against the R4 model and returns it normalised.
+///
+/// # Errors
+/// [`ErrorKind::Structure`] when the value does not fit the model.
+pub fn normalise(value: Value) -> Result<Value> {
+    let typed = check_json(&value)?;
+    fhir_model::to_json_value(typed).map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))
+}
+
+/// Reads a JSON value into the typed model.
+///
+/// # Errors
+/// [`ErrorKind::Structure`] when the value does not fit the model.
+pub fn typed_from_value(value: &Value) -> Result<TypedResource> {
+    check_json(value)
+}
+
+/// Writes a typed resource as JSON or XML.
+///
+/// # Errors
+/// [`ErrorKind::Serialize`] when fhirbolt cannot write the resource.
+pub fn write_typed(resource: &TypedResource, format: Format, pretty: bool) -> Result<String> {
+    let out = match format {
+        Format::Json => fhir_model::to_json_string(resource, pretty).map_err(|e| e.to_string()),
+        Format::Xml => fhir_model::to_xml_string(resource).map_err(|e| e.to_string()),
+    };
+    out.map_err(|m| Error::new(ErrorKind::Serialize, m))
+}
+
+/// Writes a resource held as JSON in the requested format.
+///
+/// JSON is written directly; XML goes through the typed model, which knows
+/// how each element is spelt in XML.
+///
+/// # Errors
+/// [`ErrorKind::Structure`] when the value is not an R4 resource (XML only),
+/// [`ErrorKind::Serialize`] when it cannot be written.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::{write, Format};
+/// let v = serde_json::json!({"resourceType": "Patient", "active": true});
+/// let xml = write(&v, Format::Xml, false).unwrap();
+/// assert!(xml.contains(r#"<active value="true"/>"#));
+/// ```
+pub fn write(value: &Value, format: Format, pretty: bool) -> Result<String> {
+    match format {
+        Format::Json => {
+            let out = if pretty {
+                serde_json::to_string_pretty(value)
+            } else {
+                serde_json::to_string(value)
+            };
+            out.map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))
+        }
+        Format::Xml => write_typed(&check_json(value)?, Format::Xml, pretty),
+    }
+}
+
+/// Converts a resource from one format to another.
+///
+/// # Errors
+/// As [`parse_typed`] and [`write_typed`].
+pub fn convert(text: &str, from: Format, to: Format, pretty: bool) -> Result<String> {
+    write_typed(&parse_typed(text, from)?, to, pretty)
+}
+
+fn parse_json_typed(text: &str) -> Result<TypedResource> {
+    check_json(&parse_json_value(text)?).map_err(|e| with_position(e, text))
+}
+
+/// Adds the line and column of the error's element path in the text.
+fn with_position(mut e: Error, text: &str) -> Error {
+    if e.location.line.is_none() {
+        if let Some((line, column)) = e
+            .location
+            .path
+            .as_deref()
+            .and_then(|p| json_locate::position_of(text, p))
+        {
+            e.location.line = Some(line);
+            e.location.column = Some(column);
+        }
+    }
+    e
+}
+
+fn parse_json_value(text: &str) -> Result<Value> {
+    let value: Value =
+        serde_json::from_str(text).map_err(|e| json_error(ErrorKind::Syntax, &e, text))?;
+    if !value.is_object() {
+        return Err(Error::new(
+            ErrorKind::Structure,
+            "a FHIR resource must be a JSON object",
+        ));
+    }
+    Ok(value)
+}
+
+/// Reads a JSON value with fhirbolt and checks that its rewrite says exactly
+/// what the input said. fhirbolt silently coerces some input (`"true"` to a
+/// boolean, a lone object to an array) and, in lax mode, drops unknown
+/// elements; any such difference is a structure error at the first element
+/// that differs. Its errors carry no position, so this comparison is also
+/// what locates them.
+fn check_json(value: &Value) -> Result<TypedResource> {
+    let root = root_path(value);
+    let (typed, strict_error) = match fhir_model::from_json_value(value.clone(), Mode::Strict) {
+        Ok(t) => (t, None),
+        Err(strict) => match fhir_model::from_json_value(value.clone(), Mode::Lax) {
+            Ok(lax) => (lax, Some(strict.to_string())),
+            Err(_) => {
+                let (path, message) =
+                    json_compare::locate_message(value, &strict.to_string(), &root);
+                return Err(Error {
+                    kind: ErrorKind::Structure,
+                    message,
+                    location: Location {
+                        path,
+                        ..Location::default()
+                    },
+                });
+            }
+        },
+    };
+    let written = fhir_model::to_json_value(typed.clone())
+        .map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))?;
+    match json_compare::first_difference(value, &written, &root) {
+        None => match strict_error {
+            // Only required elements were missing: the validator reports those.
+            Some(m) if !m.starts_with("missing field") => Err(Error {
+                kind: ErrorKind::Structure,
+                message: tidy_message(&m),
+                location: Location::default(),
+            }),
+            _ => Ok(typed),
+        },
+        Some(diff) => Err(Error {
+            kind: ErrorKind::Structure,
+            message: match strict_error {
+                Some(m) if !m.starts_with("missing field") => tidy_message(&m),
+                _ => diff.describe(),
+            },
+            location: Location::at_path(diff.path),
+        }),
+    }
+}
+
+fn root_path(value: &Value) -> String {
+    value
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("$")
+        .to_string()
+}
+
+fn json_error(kind: ErrorKind, e: &serde_json::Error, text: &str) -> Error {
+    let (line, column) = (e.line(), e.column());
+    Error {
+        kind,
+        message: tidy_message(&strip_position(&e.to_string())),
+        location: Location {
+            path: (line > 0).then(|| json_locate::path_at(text, line, column)),
+            line: (line > 0).then_some(line),
+            column: (line > 0).then_some(column),
+            file: None,
+        },
+    }
+}
+
+/// serde_json appends " at line L column C"; the location carries that.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// Rewrites serde's wording in FHIR terms and drops the 146-name lists that
+/// serde appends to unknown-variant and unknown-field messages.
+fn tidy_message(message: &str) -> String {
+    let head = match message.find(", expected one of") {
+        Some(i) => &message[..i],
+        None => message,
+    };
+    if let Some(rest) = head.strip_prefix("unknown variant ") {
+        format!("unknown resource type {rest}")
+    } else if let Some(rest) = head.strip_prefix("unknown field ") {
+        format!("unknown element {rest}")
+    } else if let Some(rest) = head.strip_prefix("missing field ") {
+        format!("missing required element {rest}")
+    } else {
+        head.to_string()
+    }
+}
+
+fn parse_xml_typed(text: &str) -> Result<TypedResource> {
+    let text = normalise_xml_declaration(text);
+    let strict = match fhir_model::from_xml_str(&text, Mode::Strict) {
+        Ok(r) => return Ok(r),
+        Err(e) => e,
+    };
+    // fhirbolt's XML errors carry no position; a well-formedness check by
+    // roxmltree finds one for syntax errors.
+    if let Err(e) = roxmltree::Document::parse(&text) {
+        let pos = e.pos();
+        return Err(Error {
+            kind: ErrorKind::Syntax,
+            message: e.to_string(),
+            location: Location {
+                line: Some(pos.row as usize),
+                column: Some(pos.col as usize),
+                ..Location::default()
+            },
+        });
+    }
+    let message = tidy_message(&strict.to_string());
+    let structure_error = || Error::new(ErrorKind::Structure, message.clone());
+    if !strict.to_string().starts_with("missing field") {
+        return Err(structure_error());
+    }
+    // As for JSON: accept the lax reading only if writing it back loses
+    // nothing the input said.
+    let lax = fhir_model::from_xml_str(&text, Mode::Lax).map_err(|_| structure_error())?;
+    let written = fhir_model::to_xml_string(&lax).map_err(|_| structure_error())?;
+    match xml_compare::first_difference(&text, &written) {
+        None => Ok(lax),
+        Some(path) => {
+            let mut e = structure_error();
+            e.message = format!("element not allowed or malformed here ({message})");
+            e.location.path = Some(path);
+            Err(e)
+        }
+    }
+}
+
+/// fhirbolt accepts only `encoding="UTF-8"`; XML encoding names are
+/// case-insensitive, and input reaching here is already Rust UTF-8 text, so
+/// any spelling of UTF-8 is rewritten. A byte-order mark is dropped too.
+fn normalise_xml_declaration(text: &str) -> std::borrow::Cow<'_, str> {
+    let text = text.trim_start_matches('\u{feff}');
+    let Some(end) = text.starts_with("<?xml").then(|| text.find("?>")).flatten() else {
+        return text.into();
+    };
+    let decl = &text[..end];
+    let lower = decl.to_ascii_lowercase();
+    for quote in ['"', '\''] {
+        let pattern = format!("encoding={quote}utf-8{quote}");
+        if let Some(i) = lower.find(&pattern) {
+            if &decl[i..i + pattern.len()] != format!("encoding={quote}UTF-8{quote}") {
+                let mut s = String::with_capacity(text.len());
+                s.push_str(&text[..i]);
+                s.push_str("encoding=\"UTF-8\"");
+                s.push_str(&text[i + pattern.len()..]);
+                return s.into();
+            }
+        }
+    }
+    text.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lowercase_utf8_declaration_is_accepted() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Patient xmlns=\"http://hl7.org/fhir\"><active value=\"true\"/></Patient>";
+        let v = parse(xml, Format::Xml).unwrap();
+        assert_eq!(v["resourceType"], "Patient");
+    }
+
+    #[test]
+    fn unknown_resource_type_is_named_briefly() {
+        let e = parse(r#"{"resourceType":"Carer"}"#, Format::Json).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Structure);
+        assert!(
+            e.message.starts_with("unknown resource type `Carer`"),
+            "{}",
+            e.message
+        );
+        assert!(!e.message.contains("Account"));
+    }
+
+    #[test]
+    fn unknown_element_is_located() {
+        let e = parse(
+            "{\"resourceType\":\"Patient\",\n \"name\":[{\"family\":\"X\",\"nickname\":\"Y\"}]}",
+            Format::Json,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Structure);
+        assert!(
+            e.message.contains("unknown element `nickname`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.location.path.as_deref(), Some("Patient.name[0].nickname"));
+        assert_eq!(e.location.line, Some(2));
+    }
+
+    #[test]
+    fn object_where_array_belongs_is_an_error() {
+        let e = parse(
+            r#"{"resourceType":"Patient","name":{"family":"X"}}"#,
+            Format::Json,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Structure);
+        assert_eq!(e.location.path.as_deref(), Some("Patient.name"));
+    }
+
+    #[test]
+    fn malformed_json_is_a_syntax_error_with_position() {
+        let e = parse(
+            "{\"resourceType\": \"Patient\",\n  \"active\": tru }",
+            Format::Json,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax);
+        assert_eq!(e.location.line, Some(2));
+    }
+
+    #[test]
+    fn malformed_xml_is_a_syntax_error_with_position() {
+        let e = parse(
+            "<Patient xmlns=\"http://hl7.org/fhir\">\n<active value=\"true\">\n</Patient>",
+            Format::Xml,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Syntax);
+        assert!(e.location.line.is_some());
+    }
+
+    #[test]
+    fn missing_required_element_is_left_to_the_validator() {
+        let q = r#"{"resourceType":"Questionnaire","status":"draft","item":[{"type":"string","text":"Name?"}]}"#;
+        let v = parse(q, Format::Json).unwrap();
+        assert_eq!(v["item"][0]["text"], "Name?");
+        assert!(v["item"][0].get("linkId").is_none());
+    }
+
+    #[test]
+    fn missing_required_element_does_not_hide_unknown_element() {
+        let q = r#"{"resourceType":"Questionnaire","status":"draft","item":[{"type":"string","bogus":1}]}"#;
+        let e = parse(q, Format::Json).unwrap_err();
+        assert_eq!(
+            e.location.path.as_deref(),
+            Some("Questionnaire.item[0].bogus")
+        );
+    }
+
+    #[test]
+    fn decimals_keep_their_precision() {
+        let o = r#"{"resourceType":"Observation","status":"final","code":{"text":"x"},"valueQuantity":{"value":1.50}}"#;
+        let v = parse(o, Format::Json).unwrap();
+        assert_eq!(
+            serde_json::to_string(&v["valueQuantity"]["value"]).unwrap(),
+            "1.50"
+        );
+        let xml = write(&v, Format::Xml, false).unwrap();
+        assert!(xml.contains("value=\"1.50\""), "{xml}");
+    }
+}

@@ -1,0 +1,32 @@
+//! `fhir-core`: the FHIR R4 library of carer-fhir.
+//!
+//! EHR vendors link this crate to read, write and check the resources of the
+//! Common Assessment Framework for adults (carers, the people they care for,
+//! assessments, plans, consents), on HL7 FHIR R4 and NHS England's UK Core.
+//!
+//! # Layout
+//! - [`format`]: reading and writing resources as FHIR JSON and XML, through
+//!   fhirbolt's R4 model ([`format::Format`], [`format::parse`],
+//!   [`format::write`], [`format::convert`]). Resources are then handled as
+//!   `serde_json::Value` in their JSON form.
+//! - [`package`]: loading conformance resources (StructureDefinition,
+//!   ValueSet, CodeSystem, SearchParameter, Questionnaire, …) from FHIR
+//!   packages, `.tgz` archives, Bundles and folders, indexed by canonical URL
+//!   in a [`package::Registry`].
+//! - [`error`]: the one error type of this layer, [`Error`], which always
+//!   carries a [`Location`].
+//!
+//! # Example
+//! ```
+//! use fhir_core::format::{convert, Format};
+//! let json = r#"{"resourceType":"Patient","active":true}"#;
+//! let xml = convert(json, Format::Json, Format::Xml, false).unwrap();
+//! assert!(xml.contains("<active value=\"true\"/>"));
+//! ```
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod format;
+pub mod package;
+
+pub use error::{Error, ErrorKind, Location, Result};
