@@ -25,6 +25,9 @@ impl Difference {
             | ("a boolean", "an array") => {
                 "this element repeats: its value must be an array".to_string()
             }
+            ("an array", "an array") => {
+                "array does not match its element (check `_x` alignment)".to_string()
+            }
             ("an array", _) => format!(
                 "this element does not repeat: expected {}, not an array",
                 self.written
@@ -119,11 +122,16 @@ pub fn first_difference(input: &Value, written: &Value, path: &str) -> Option<Di
                     }
                 }
             }
-            (b.len() > a.len()).then(|| Difference {
-                path: path.to_string(),
-                input: "an array",
-                written: "an array",
-            })
+            // fhirbolt pads a primitive's `_x` array with nulls to the length
+            // of the value array; trailing nulls say nothing.
+            b[a.len().min(b.len())..]
+                .iter()
+                .any(|v| !v.is_null())
+                .then(|| Difference {
+                    path: path.to_string(),
+                    input: "an array",
+                    written: "an array",
+                })
         }
         (Value::Number(x), Value::Number(y)) => {
             // Same number, different spelling (1e2 vs 100) is not a loss of

@@ -14,6 +14,7 @@
 mod json_compare;
 mod json_locate;
 mod xml_compare;
+mod xml_quirks;
 
 use serde_json::Value;
 
@@ -118,6 +119,8 @@ impl Format {
 /// Works around fhirbolt 0.4.0's defects:
 /// - its XML reader accepts only `encoding="UTF-8"` spelled in upper case;
 ///   any case of UTF-8 is accepted here (every UK Core file says `utf-8`);
+/// - its XML reader trims whitespace inside narrative XHTML and rejects
+///   `xsi:schemaLocation` on the root; see `xml_quirks`;
 /// - its strict mode rejects a resource that lacks a required element (the
 ///   spec's Questionnaire examples lack `linkId`). Missing required elements
 ///   are a cardinality matter for the validator, so such input is re-read
@@ -198,9 +201,26 @@ pub fn typed_from_value(value: &Value) -> Result<TypedResource> {
 pub fn write_typed(resource: &TypedResource, format: Format, pretty: bool) -> Result<String> {
     let out = match format {
         Format::Json => fhir_model::to_json_string(resource, pretty).map_err(|e| e.to_string()),
-        Format::Xml => fhir_model::to_xml_string(resource).map_err(|e| e.to_string()),
+        Format::Xml => write_xml(resource),
     };
     out.map_err(|m| Error::new(ErrorKind::Serialize, m))
+}
+
+/// fhirbolt's XML writer indents inside narrative XHTML; the narrative is
+/// written through placeholders so that it comes out exactly as it is held.
+fn write_xml(resource: &TypedResource) -> std::result::Result<String, String> {
+    let mut value = fhir_model::to_json_value(resource.clone()).map_err(|e| e.to_string())?;
+    let divs = xml_quirks::protect_json(&mut value);
+    if divs.is_empty() {
+        let xml = fhir_model::to_xml_string(resource).map_err(|e| e.to_string())?;
+        return Ok(xml_quirks::drop_empty_elements(&xml));
+    }
+    let protected = fhir_model::from_json_value(value, Mode::Lax).map_err(|e| e.to_string())?;
+    let xml = fhir_model::to_xml_string(&protected).map_err(|e| e.to_string())?;
+    Ok(xml_quirks::restore_xml(
+        &xml_quirks::drop_empty_elements(&xml),
+        &divs,
+    ))
 }
 
 /// Writes a resource held as JSON in the requested format.
@@ -269,6 +289,13 @@ fn parse_json_value(text: &str) -> Result<Value> {
             ErrorKind::Structure,
             "a FHIR resource must be a JSON object",
         ));
+    }
+    if !value.get("resourceType").is_some_and(Value::is_string) {
+        return Err(Error {
+            kind: ErrorKind::Structure,
+            message: "not a FHIR resource: `resourceType` is missing or not a string".to_string(),
+            location: Location::at_path("$.resourceType"),
+        });
     }
     Ok(value)
 }
@@ -372,15 +399,18 @@ fn tidy_message(message: &str) -> String {
 
 fn parse_xml_typed(text: &str) -> Result<TypedResource> {
     let text = normalise_xml_declaration(text);
-    let strict = match fhir_model::from_xml_str(&text, Mode::Strict) {
-        Ok(r) => return Ok(r),
-        Err(e) => e,
-    };
-    // fhirbolt's XML errors carry no position; a well-formedness check by
-    // roxmltree finds one for syntax errors.
-    if let Err(e) = roxmltree::Document::parse(&text) {
+    // fhirbolt's XML errors carry no position; roxmltree's do, and its tree
+    // also finds the narratives to protect and the elements errors name.
+    let doc = roxmltree::Document::parse_with_options(
+        &text,
+        roxmltree::ParsingOptions {
+            allow_dtd: false,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| {
         let pos = e.pos();
-        return Err(Error {
+        Error {
             kind: ErrorKind::Syntax,
             message: e.to_string(),
             location: Location {
@@ -388,21 +418,55 @@ fn parse_xml_typed(text: &str) -> Result<TypedResource> {
                 column: Some(pos.col as usize),
                 ..Location::default()
             },
-        });
+        }
+    })?;
+    let (protected, divs) = xml_quirks::protect(&text, &doc);
+    let (typed, mode) = read_xml_model(&protected, &doc)?;
+    if divs.is_empty() {
+        return Ok(typed);
     }
-    let message = tidy_message(&strict.to_string());
-    let structure_error = || Error::new(ErrorKind::Structure, message.clone());
-    if !strict.to_string().starts_with("missing field") {
-        return Err(structure_error());
+    let mut value = fhir_model::to_json_value(typed)
+        .map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))?;
+    xml_quirks::restore(&mut value, &divs);
+    fhir_model::from_json_value(value, mode)
+        .map_err(|e| Error::new(ErrorKind::Structure, tidy_message(&e.to_string())))
+}
+
+/// fhirbolt's strict reading, or (when only required elements are missing)
+/// its lax reading, accepted only if writing it back loses nothing the input
+/// said. Returns the mode that succeeded.
+fn read_xml_model(text: &str, doc: &roxmltree::Document) -> Result<(TypedResource, Mode)> {
+    let strict = match fhir_model::from_xml_str(text, Mode::Strict) {
+        Ok(r) => return Ok((r, Mode::Strict)),
+        Err(e) => e.to_string(),
+    };
+    let message = tidy_message(&strict);
+    let structure_error = |path: Option<String>| {
+        let mut e = Error::new(ErrorKind::Structure, message.clone());
+        if let Some(node) = path
+            .as_deref()
+            .and_then(|p| xml_compare::find_element(doc, p))
+        {
+            let pos = doc.text_pos_at(node.range().start);
+            e.location.line = Some(pos.row as usize);
+            e.location.column = Some(pos.col as usize);
+            e.location.path = Some(xml_compare::path_of(node));
+        }
+        e
+    };
+    if !strict.starts_with("missing field") {
+        let named = strict
+            .strip_prefix("unknown field `")
+            .and_then(|r| r.split('`').next())
+            .map(str::to_string);
+        return Err(structure_error(named));
     }
-    // As for JSON: accept the lax reading only if writing it back loses
-    // nothing the input said.
-    let lax = fhir_model::from_xml_str(&text, Mode::Lax).map_err(|_| structure_error())?;
-    let written = fhir_model::to_xml_string(&lax).map_err(|_| structure_error())?;
-    match xml_compare::first_difference(&text, &written) {
-        None => Ok(lax),
+    let lax = fhir_model::from_xml_str(text, Mode::Lax).map_err(|_| structure_error(None))?;
+    let written = fhir_model::to_xml_string(&lax).map_err(|_| structure_error(None))?;
+    match xml_compare::first_difference(text, &xml_quirks::drop_empty_elements(&written)) {
+        None => Ok((lax, Mode::Lax)),
         Some(path) => {
-            let mut e = structure_error();
+            let mut e = structure_error(None);
             e.message = format!("element not allowed or malformed here ({message})");
             e.location.path = Some(path);
             Err(e)
@@ -523,6 +587,29 @@ mod tests {
         assert_eq!(
             e.location.path.as_deref(),
             Some("Questionnaire.item[0].bogus")
+        );
+    }
+
+    #[test]
+    fn unknown_xml_element_is_located() {
+        let xml = "<Patient xmlns=\"http://hl7.org/fhir\">\n<name><family value=\"X\"/><nickname value=\"Y\"/></name></Patient>";
+        let e = parse(xml, Format::Xml).unwrap_err();
+        assert!(
+            e.message.contains("unknown element `nickname`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.location.path.as_deref(), Some("Patient.name.nickname"));
+        assert_eq!(e.location.line, Some(2));
+    }
+
+    #[test]
+    fn narrative_whitespace_survives_xml() {
+        let xml = "<Basic xmlns=\"http://hl7.org/fhir\"><text><status value=\"generated\"/><div xmlns=\"http://www.w3.org/1999/xhtml\"><b>A</b> <i>B</i></div></text><code><text value=\"x\"/></code></Basic>";
+        let v = parse(xml, Format::Xml).unwrap();
+        assert_eq!(
+            v["text"]["div"],
+            "<div xmlns=\"http://www.w3.org/1999/xhtml\"><b>A</b> <i>B</i></div>"
         );
     }
 

@@ -57,6 +57,37 @@ fn compare(a: Node, b: Node, path: String) -> Option<String> {
     (ka.len() != kb.len()).then_some(path)
 }
 
+/// The first element (document order) with this local name.
+pub fn find_element<'a, 'i>(doc: &'a Document<'i>, name: &str) -> Option<Node<'a, 'i>> {
+    doc.descendants()
+        .find(|n| n.is_element() && n.tag_name().name() == name)
+}
+
+/// FHIRPath-style path of an element: its ancestors' names from the root,
+/// with an index where an element has same-named siblings.
+pub fn path_of(node: Node) -> String {
+    let mut parts = Vec::new();
+    for n in node.ancestors().filter(|n| n.is_element()) {
+        let name = n.tag_name().name();
+        let same: Vec<_> = n
+            .parent()
+            .map(|p| {
+                p.children()
+                    .filter(|c| c.is_element() && c.tag_name().name() == name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if same.len() > 1 && n.parent().is_some_and(|p| p.is_element()) {
+            let i = same.iter().position(|c| *c == n).unwrap_or(0);
+            parts.push(format!("{name}[{i}]"));
+        } else {
+            parts.push(name.to_string());
+        }
+    }
+    parts.reverse();
+    parts.join(".")
+}
+
 /// Child elements and non-blank text, skipping comments and indentation.
 fn significant_children<'a, 'i>(n: Node<'a, 'i>) -> Vec<Node<'a, 'i>> {
     n.children()
