@@ -441,12 +441,9 @@ fn read_xml_model(text: &str, doc: &roxmltree::Document) -> Result<(TypedResourc
         Err(e) => e.to_string(),
     };
     let message = tidy_message(&strict);
-    let structure_error = |path: Option<String>| {
+    let structure_error = |node: Option<roxmltree::Node>| {
         let mut e = Error::new(ErrorKind::Structure, message.clone());
-        if let Some(node) = path
-            .as_deref()
-            .and_then(|p| xml_compare::find_element(doc, p))
-        {
+        if let Some(node) = node {
             let pos = doc.text_pos_at(node.range().start);
             e.location.line = Some(pos.row as usize);
             e.location.column = Some(pos.col as usize);
@@ -455,11 +452,15 @@ fn read_xml_model(text: &str, doc: &roxmltree::Document) -> Result<(TypedResourc
         e
     };
     if !strict.starts_with("missing field") {
-        let named = strict
+        let node = match strict
             .strip_prefix("unknown field `")
             .and_then(|r| r.split('`').next())
-            .map(str::to_string);
-        return Err(structure_error(named));
+        {
+            Some(name) => xml_compare::find_element(doc, name),
+            None if strict.contains("text outside of div") => xml_compare::find_stray_text(doc),
+            None => None,
+        };
+        return Err(structure_error(node));
     }
     let lax = fhir_model::from_xml_str(text, Mode::Lax).map_err(|_| structure_error(None))?;
     let written = fhir_model::to_xml_string(&lax).map_err(|_| structure_error(None))?;
@@ -601,6 +602,15 @@ mod tests {
         );
         assert_eq!(e.location.path.as_deref(), Some("Patient.name.nickname"));
         assert_eq!(e.location.line, Some(2));
+    }
+
+    #[test]
+    fn stray_xml_text_is_located() {
+        let xml = "<CodeSystem xmlns=\"http://hl7.org/fhir\">\n<concept><code value=\"1\"/></concept>c\n</CodeSystem>";
+        let e = parse(xml, Format::Xml).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Structure);
+        assert_eq!(e.location.line, Some(2));
+        assert_eq!(e.location.path.as_deref(), Some("CodeSystem"));
     }
 
     #[test]

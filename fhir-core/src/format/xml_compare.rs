@@ -63,11 +63,25 @@ pub fn find_element<'a, 'i>(doc: &'a Document<'i>, name: &str) -> Option<Node<'a
         .find(|n| n.is_element() && n.tag_name().name() == name)
 }
 
+/// The first non-blank text directly inside a FHIR element (FHIR XML keeps
+/// values in attributes, so such text is an error).
+pub fn find_stray_text<'a, 'i>(doc: &'a Document<'i>) -> Option<Node<'a, 'i>> {
+    doc.descendants().find(|n| {
+        n.is_text()
+            && !n.text().unwrap_or("").trim().is_empty()
+            && n.parent_element().and_then(|p| p.tag_name().namespace())
+                == Some("http://hl7.org/fhir")
+    })
+}
+
 /// FHIRPath-style path of an element: its ancestors' names from the root,
 /// with an index where an element has same-named siblings.
 pub fn path_of(node: Node) -> String {
     let mut parts = Vec::new();
     for n in node.ancestors().filter(|n| n.is_element()) {
+        if n.is_text() {
+            continue;
+        }
         let name = n.tag_name().name();
         let same: Vec<_> = n
             .parent()

@@ -1,0 +1,94 @@
+//! The `carer-fhir` command line.
+//!
+//! Each subcommand parses its arguments (clap), calls the library, prints
+//! the result, and turns errors into a message and an exit code:
+//! 0 success, 1 a failure of the work itself, 2 unusable input.
+
+mod convert;
+mod packages;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// carer-fhir: the FHIR R4 data layer for carers' data (CAF for adults).
+#[derive(Parser, Debug)]
+#[command(name = "carer-fhir", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Convert a resource between FHIR JSON and FHIR XML.
+    Convert(convert::Args),
+    /// Install and list FHIR packages (base R4 and others).
+    Packages {
+        /// What to do with packages.
+        #[command(subcommand)]
+        command: packages::Command,
+    },
+    /// Run the FHIR REST server (not implemented yet).
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Database: sqlite:PATH or postgres://…
+        #[arg(long)]
+        database: Option<String>,
+        /// Extra FHIR packages to load (folder, .tgz, or resource file).
+        #[arg(long = "package")]
+        packages: Vec<PathBuf>,
+    },
+}
+
+/// An error with the exit code it deserves.
+pub(crate) struct Failure {
+    pub code: u8,
+    pub error: anyhow::Error,
+}
+
+impl Failure {
+    /// Unusable input: exit code 2.
+    pub fn input(error: impl Into<anyhow::Error>) -> Self {
+        Failure {
+            code: 2,
+            error: error.into(),
+        }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Failure {
+            code: 1,
+            error: error.into(),
+        }
+    }
+}
+
+/// Parses the process arguments and runs the subcommand.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Convert(args) => convert::run(args),
+        Command::Packages { command } => packages::run(command),
+        Command::Serve { .. } => Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!(
+                "serve is not implemented yet: the REST server arrives with its own issue"
+            ),
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("carer-fhir: error: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}

