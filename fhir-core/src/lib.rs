@@ -5,7 +5,7 @@
 //! assessments, plans, consents), on HL7 FHIR R4 and NHS England's UK Core.
 //!
 //! # Layout
-//! - [`format`]: reading and writing resources as FHIR JSON and XML, through
+//! - [`format`](mod@format): reading and writing resources as FHIR JSON and XML, through
 //!   fhirbolt's R4 model ([`format::Format`], [`format::parse`],
 //!   [`format::write`], [`format::convert`]). Resources are then handled as
 //!   `serde_json::Value` in their JSON form.

@@ -488,7 +488,7 @@ fn normalise_xml_declaration(text: &str) -> std::borrow::Cow<'_, str> {
     for quote in ['"', '\''] {
         let pattern = format!("encoding={quote}utf-8{quote}");
         if let Some(i) = lower.find(&pattern) {
-            if &decl[i..i + pattern.len()] != format!("encoding={quote}UTF-8{quote}") {
+            if decl[i..i + pattern.len()] != format!("encoding={quote}UTF-8{quote}") {
                 let mut s = String::with_capacity(text.len());
                 s.push_str(&text[..i]);
                 s.push_str("encoding=\"UTF-8\"");
