@@ -13,6 +13,8 @@
 //!   ValueSet, CodeSystem, SearchParameter, Questionnaire, …) from FHIR
 //!   packages, `.tgz` archives, Bundles and folders, indexed by canonical URL
 //!   in a [`package::Registry`].
+//! - [`fhirpath`]: the FHIRPath engine ([`fhirpath::Expression`]), with type
+//!   knowledge from StructureDefinitions ([`fhirpath::ModelInfo`]).
 //! - [`error`]: the one error type of this layer, [`Error`], which always
 //!   carries a [`Location`].
 //!
@@ -26,6 +28,7 @@
 #![deny(missing_docs)]
 
 pub mod error;
+pub mod fhirpath;
 pub mod format;
 pub mod package;
 
