@@ -275,6 +275,44 @@ fn convert_bad_input_exits_2_with_a_location() {
 }
 
 #[test]
+fn fhirpath_prints_the_result_collection() {
+    let patient = shared().join("data/fhir-test-cases/r4/patient-example.xml");
+    let out = bin()
+        .env("FHIR_PACKAGE_CACHE", installed_cache())
+        .args(["fhirpath", "Patient.name.given.first() | Patient.birthDate | Patient.active"])
+        .arg(&patient)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0], serde_json::json!({"type": "string", "value": "Peter"}));
+    assert_eq!(v[1]["type"], "date");
+    assert_eq!(v[1]["value"], "1974-12-25");
+    // The primitive's extension (the birth time) comes with it.
+    assert_eq!(v[1]["extension"]["extension"][0]["url"], "http://hl7.org/fhir/StructureDefinition/patient-birthTime");
+    assert_eq!(v[2], serde_json::json!({"type": "boolean", "value": true}));
+    assert_eq!(v.as_array().unwrap().len(), 3);
+    // Typed navigation: value[x] by its element name, and a system value.
+    let out = bin()
+        .env("FHIR_PACKAGE_CACHE", installed_cache())
+        .args(["fhirpath", "Observation.value.value + 1"])
+        .arg(shared().join("data/fhir-test-cases/r4/observation-example.xml"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["type"], "decimal");
+}
+
+#[test]
+fn fhirpath_invalid_expression_exits_2_with_the_position() {
+    let patient = shared().join("data/fhir-test-cases/r4/patient-example.xml");
+    let out = bin().args(["fhirpath", "Patient.name.where(", "--cache"]).arg(installed_cache()).arg(&patient).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("column 20"), "{}", text(&out));
+}
+
+#[test]
 fn serve_says_it_is_not_implemented() {
     let out = bin().arg("serve").output().unwrap();
     assert!(!out.status.success());
@@ -286,6 +324,7 @@ fn every_subcommand_has_help() {
     for args in [
         vec!["--help"],
         vec!["convert", "--help"],
+        vec!["fhirpath", "--help"],
         vec!["packages", "--help"],
         vec!["packages", "install", "--help"],
         vec!["packages", "list", "--help"],

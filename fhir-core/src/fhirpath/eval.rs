@@ -30,8 +30,9 @@ pub struct Env<'a> {
     /// Strict mode: navigating to an element the model says the type lacks
     /// is an error rather than empty.
     pub strict: bool,
-    /// `now()` for this evaluation (the same throughout it).
-    pub now: Temporal,
+    /// `now()` for this evaluation: read from the clock on first use, then
+    /// the same throughout it.
+    pub now: std::cell::OnceCell<Temporal>,
 }
 
 /// The iteration variables of `where`, `select`, `aggregate` and friends.
@@ -59,6 +60,11 @@ pub(super) fn capitalise(s: &str) -> String {
 }
 
 impl<'a> Env<'a> {
+    /// The evaluation's `now()`.
+    pub(super) fn now(&self) -> Temporal {
+        *self.now.get_or_init(now)
+    }
+
     /// Evaluates `e` with `focus` as its input collection.
     pub fn eval(
         &self,

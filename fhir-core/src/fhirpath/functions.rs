@@ -509,9 +509,9 @@ impl<'a> Env<'a> {
 
             // Utilities.
             "trace" => Ok(input.clone()),
-            "now" => Ok(vec![Item::Temporal(self.now)]),
+            "now" => Ok(vec![Item::Temporal(self.now())]),
             "today" => {
-                let mut t = self.now;
+                let mut t = self.now();
                 t.kind = Kind::Date;
                 t.precision = Precision::Day;
                 t.hour = 0;
@@ -522,7 +522,7 @@ impl<'a> Env<'a> {
                 Ok(vec![Item::Temporal(t)])
             }
             "timeOfDay" => {
-                let mut t = self.now;
+                let mut t = self.now();
                 t.kind = Kind::Time;
                 t.offset = None;
                 Ok(vec![Item::Temporal(t)])

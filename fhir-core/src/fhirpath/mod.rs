@@ -194,7 +194,7 @@ impl Expression {
             context: focus.clone(),
             variables: ctx.variables.clone(),
             strict: ctx.strict,
-            now: eval::now(),
+            now: std::cell::OnceCell::new(),
         };
         // At the top level `$this` is the focus itself.
         let frame = eval::Frame {

@@ -5,6 +5,7 @@
 //! 0 success, 1 a failure of the work itself, 2 unusable input.
 
 mod convert;
+mod fhirpath;
 mod packages;
 
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ pub struct Cli {
 pub enum Command {
     /// Convert a resource between FHIR JSON and FHIR XML.
     Convert(convert::Args),
+    /// Evaluate a FHIRPath expression on a resource and print the result as JSON.
+    Fhirpath(fhirpath::Args),
     /// Install and list FHIR packages (base R4 and others).
     Packages {
         /// What to do with packages.
@@ -76,6 +79,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Convert(args) => convert::run(args),
+        Command::Fhirpath(args) => fhirpath::run(args),
         Command::Packages { command } => packages::run(command),
         Command::Serve { .. } => Err(Failure {
             code: 1,
