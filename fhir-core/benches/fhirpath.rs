@@ -33,7 +33,11 @@ fn load_synthea() -> Vec<Value> {
         .collect();
     files.sort();
     for f in files {
-        for line in std::fs::read_to_string(&f).unwrap().lines().filter(|l| !l.trim().is_empty()) {
+        for line in std::fs::read_to_string(&f)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
             out.push(serde_json::from_str(line).unwrap());
         }
     }
@@ -59,35 +63,65 @@ fn main() {
     let core = cache::package_dir(&cache::cache_dir(), "hl7.fhir.r4.core", "4.0.1");
     let mut registry = Registry::new();
     if registry.load(&core).is_err() {
-        eprintln!("base R4 is not installed at {}: run `carer-fhir packages install`", core.display());
+        eprintln!(
+            "base R4 is not installed at {}: run `carer-fhir packages install`",
+            core.display()
+        );
         std::process::exit(1);
     }
     let model = ModelInfo::from_registry(&registry);
-    let ctx = Context { model: Some(&model), ..Context::default() };
+    let ctx = Context {
+        model: Some(&model),
+        ..Context::default()
+    };
     let resources = load_synthea();
-    println!("FHIRPath benchmark: {} Synthea resources, {PASSES} passes each", resources.len());
+    println!(
+        "FHIRPath benchmark: {} Synthea resources, {PASSES} passes each",
+        resources.len()
+    );
 
     let dom6 = Expression::parse("text.`div`.exists()").unwrap();
-    let engine = rate(&resources, |r| dom6.evaluate_boolean(r, &ctx).unwrap() == Some(true));
-    let base = rate(&resources, |r| r.get("text").and_then(|t| t.get("div")).is_some());
+    let engine = rate(&resources, |r| {
+        dom6.evaluate_boolean(r, &ctx).unwrap() == Some(true)
+    });
+    let base = rate(&resources, |r| {
+        r.get("text").and_then(|t| t.get("div")).is_some()
+    });
     report("dom-6  text.`div`.exists()", engine, base);
 
     let ele1 = Expression::parse("hasValue() or (children().count() > id.count())").unwrap();
-    let engine = rate(&resources, |r| ele1.evaluate_boolean(r, &ctx).unwrap() == Some(true));
+    let engine = rate(&resources, |r| {
+        ele1.evaluate_boolean(r, &ctx).unwrap() == Some(true)
+    });
     let base = rate(&resources, |r| {
         let o = r.as_object().unwrap();
-        o.keys().filter(|k| *k != "resourceType" && !k.starts_with('_')).count() > o.contains_key("id") as usize
+        o.keys()
+            .filter(|k| *k != "resourceType" && !k.starts_with('_'))
+            .count()
+            > o.contains_key("id") as usize
     });
-    report("ele-1  hasValue() or (children().count() > id.count())", engine, base);
+    report(
+        "ele-1  hasValue() or (children().count() > id.count())",
+        engine,
+        base,
+    );
 
     let sp = registry
         .search_parameter("http://hl7.org/fhir/SearchParameter/clinical-patient")
         .and_then(|p| p["expression"].as_str().map(str::to_string))
         .expect("clinical-patient search parameter");
     let patient = Expression::parse(&sp).unwrap();
-    let engine = rate(&resources, |r| !patient.evaluate(r, &ctx).unwrap().is_empty());
-    let base = rate(&resources, |r| ["patient", "subject"].iter().any(|k| r.get(*k).is_some()));
-    report("search clinical-patient (30-way union of paths)", engine, base);
+    let engine = rate(&resources, |r| {
+        !patient.evaluate(r, &ctx).unwrap().is_empty()
+    });
+    let base = rate(&resources, |r| {
+        ["patient", "subject"].iter().any(|k| r.get(*k).is_some())
+    });
+    report(
+        "search clinical-patient (30-way union of paths)",
+        engine,
+        base,
+    );
 }
 
 fn report(name: &str, engine: f64, baseline: f64) {

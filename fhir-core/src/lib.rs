@@ -15,6 +15,9 @@
 //!   in a [`package::Registry`].
 //! - [`fhirpath`]: the FHIRPath engine ([`fhirpath::Expression`]), with type
 //!   knowledge from StructureDefinitions ([`fhirpath::ModelInfo`]).
+//! - [`validation`]: validation against base R4 and profiles
+//!   ([`validation::Validator`], [`validation::Outcome`]), with snapshot
+//!   generation for differential-only profiles.
 //! - [`error`]: the one error type of this layer, [`Error`], which always
 //!   carries a [`Location`].
 //!
@@ -31,5 +34,6 @@ pub mod error;
 pub mod fhirpath;
 pub mod format;
 pub mod package;
+pub mod validation;
 
 pub use error::{Error, ErrorKind, Location, Result};

@@ -279,17 +279,26 @@ fn fhirpath_prints_the_result_collection() {
     let patient = shared().join("data/fhir-test-cases/r4/patient-example.xml");
     let out = bin()
         .env("FHIR_PACKAGE_CACHE", installed_cache())
-        .args(["fhirpath", "Patient.name.given.first() | Patient.birthDate | Patient.active"])
+        .args([
+            "fhirpath",
+            "Patient.name.given.first() | Patient.birthDate | Patient.active",
+        ])
         .arg(&patient)
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v[0], serde_json::json!({"type": "string", "value": "Peter"}));
+    assert_eq!(
+        v[0],
+        serde_json::json!({"type": "string", "value": "Peter"})
+    );
     assert_eq!(v[1]["type"], "date");
     assert_eq!(v[1]["value"], "1974-12-25");
     // The primitive's extension (the birth time) comes with it.
-    assert_eq!(v[1]["extension"]["extension"][0]["url"], "http://hl7.org/fhir/StructureDefinition/patient-birthTime");
+    assert_eq!(
+        v[1]["extension"]["extension"][0]["url"],
+        "http://hl7.org/fhir/StructureDefinition/patient-birthTime"
+    );
     assert_eq!(v[2], serde_json::json!({"type": "boolean", "value": true}));
     assert_eq!(v.as_array().unwrap().len(), 3);
     // Typed navigation: value[x] by its element name, and a system value.
@@ -307,7 +316,12 @@ fn fhirpath_prints_the_result_collection() {
 #[test]
 fn fhirpath_invalid_expression_exits_2_with_the_position() {
     let patient = shared().join("data/fhir-test-cases/r4/patient-example.xml");
-    let out = bin().args(["fhirpath", "Patient.name.where(", "--cache"]).arg(installed_cache()).arg(&patient).output().unwrap();
+    let out = bin()
+        .args(["fhirpath", "Patient.name.where(", "--cache"])
+        .arg(installed_cache())
+        .arg(&patient)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(text(&out).contains("column 20"), "{}", text(&out));
 }

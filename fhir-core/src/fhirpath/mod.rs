@@ -41,11 +41,18 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
+pub use functions::html_is_safe;
 pub use model::{ElementInfo, ModelInfo, TypeInfo};
 pub use parser::Expr;
 pub use quantity::Quantity;
 pub use temporal::{Kind as TemporalKind, Precision, Temporal};
 pub use value::{Collection, Item, Node};
+
+/// The suffix a type gives a choice element's JSON name: `dateTime` →
+/// `DateTime` (`valueDateTime`).
+pub fn capitalise_type(ty: &str) -> String {
+    eval::capitalise(ty)
+}
 
 use crate::package::Registry;
 

@@ -35,7 +35,9 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
         ))
     })?;
     let text = if args.file.as_os_str() == "-" {
-        std::io::read_to_string(std::io::stdin()).context("reading standard input").map_err(Failure::input)?
+        std::io::read_to_string(std::io::stdin())
+            .context("reading standard input")
+            .map_err(Failure::input)?
     } else {
         std::fs::read_to_string(&args.file)
             .with_context(|| format!("reading {}", args.file.display()))
@@ -43,7 +45,11 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
     };
     let fmt = Format::from_path(&args.file)
         .or_else(|| Format::sniff(&text))
-        .ok_or_else(|| Failure::input(anyhow::anyhow!("cannot tell whether the input is JSON or XML")))?;
+        .ok_or_else(|| {
+            Failure::input(anyhow::anyhow!(
+                "cannot tell whether the input is JSON or XML"
+            ))
+        })?;
     let resource = format::parse(&text, fmt).map_err(|e| Failure::input(e.in_file(&args.file)))?;
 
     let dir = args.cache.unwrap_or_else(cache::cache_dir);
@@ -56,8 +62,18 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
         eprintln!("carer-fhir: warning: base R4 is not installed in {}; evaluating without type information", dir.display());
     }
     let model = ModelInfo::from_registry(&registry);
-    let ctx = Context { model: Some(&model), registry: Some(&registry), strict: args.strict, ..Context::default() };
-    let result = expression.evaluate(&resource, &ctx).map_err(|e| Failure::input(anyhow::anyhow!("evaluation failed: {e}")))?;
-    println!("{}", serde_json::to_string_pretty(&fhirpath::to_json(&result))?);
+    let ctx = Context {
+        model: Some(&model),
+        registry: Some(&registry),
+        strict: args.strict,
+        ..Context::default()
+    };
+    let result = expression
+        .evaluate(&resource, &ctx)
+        .map_err(|e| Failure::input(anyhow::anyhow!("evaluation failed: {e}")))?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&fhirpath::to_json(&result))?
+    );
     Ok(())
 }

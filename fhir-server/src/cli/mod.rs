@@ -7,6 +7,7 @@
 mod convert;
 mod fhirpath;
 mod packages;
+mod validate;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,10 @@ pub enum Command {
         #[command(subcommand)]
         command: packages::Command,
     },
+    /// Validate resources against base R4, the profiles they claim, and any
+    /// --profile; prints one OperationOutcome per file. Exit 0: no errors,
+    /// 1: errors found, 2: unusable input.
+    Validate(validate::Args),
     /// Run the FHIR REST server (not implemented yet).
     Serve {
         /// Address to listen on.
@@ -81,6 +86,7 @@ pub fn main() -> ExitCode {
         Command::Convert(args) => convert::run(args),
         Command::Fhirpath(args) => fhirpath::run(args),
         Command::Packages { command } => packages::run(command),
+        Command::Validate(args) => validate::run(args),
         Command::Serve { .. } => Err(Failure {
             code: 1,
             error: anyhow::anyhow!(

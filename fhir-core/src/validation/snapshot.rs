@@ -1,0 +1,266 @@
+//! Generating a StructureDefinition's snapshot from its differential and
+//! its base (UK Core and our guide ship differentials only).
+//!
+//! The base's snapshot is copied, then each differential element is laid
+//! over the element with the same id. An element the base does not have is
+//! either a slice (`Patient.identifier:nhsNumber`, inserted after the
+//! elements of the sliced element) or lies inside a complex type the base
+//! does not unfold (`Patient.identifier.system`): the type's own elements
+//! are unfolded under it first.
+
+use serde_json::{Map, Value};
+
+use crate::package::Registry;
+
+/// Element properties a differential replaces outright.
+const REPLACED: &[&str] = &[
+    "short",
+    "definition",
+    "comment",
+    "requirements",
+    "alias",
+    "min",
+    "max",
+    "type",
+    "binding",
+    "mustSupport",
+    "isModifier",
+    "isSummary",
+    "slicing",
+    "sliceName",
+    "meaningWhenMissing",
+    "maxLength",
+    "label",
+    "code",
+    "contentReference",
+    "orderMeaning",
+    "isModifierReason",
+    "sliceIsConstraining",
+];
+
+/// The snapshot elements of `sd`: its own snapshot when it has one, else
+/// one generated from its differential over its base's snapshot.
+/// `None` when the base cannot be found.
+pub fn snapshot_elements(sd: &Value, registry: &Registry) -> Option<Vec<Value>> {
+    snapshot_with_depth(sd, registry, 0)
+}
+
+fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<Vec<Value>> {
+    if let Some(s) = sd.pointer("/snapshot/element").and_then(Value::as_array) {
+        if !s.is_empty() {
+            return Some(s.clone());
+        }
+    }
+    if depth > 16 {
+        return None;
+    }
+    let base_url = sd.get("baseDefinition")?.as_str()?;
+    let base = registry.structure_definition(base_url)?;
+    let mut elements = snapshot_with_depth(base, registry, depth + 1)?;
+    let ty = sd.get("type").and_then(Value::as_str).unwrap_or("");
+    let base_ty = base.get("type").and_then(Value::as_str).unwrap_or(ty);
+    if ty != base_ty {
+        // A profile of a logical model or a type change: rename the root.
+        for e in &mut elements {
+            rebase(e, base_ty, ty, base_ty, ty);
+        }
+    }
+    let diff = sd
+        .pointer("/differential/element")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for d in diff {
+        let id = element_id(&d);
+        let at = match find(&elements, &id) {
+            Some(i) => i,
+            None => match insert_for(&mut elements, &id, registry) {
+                Some(i) => i,
+                None => continue,
+            },
+        };
+        overlay(&mut elements[at], &d);
+    }
+    Some(elements)
+}
+
+fn element_id(e: &Value) -> String {
+    e.get("id")
+        .and_then(Value::as_str)
+        .or_else(|| e.get("path").and_then(Value::as_str))
+        .unwrap_or("")
+        .to_string()
+}
+
+fn find(elements: &[Value], id: &str) -> Option<usize> {
+    elements.iter().position(|e| element_id(e) == id)
+}
+
+/// The path of an element id: slice names dropped
+/// (`Patient.identifier:nhs.system` → `Patient.identifier.system`).
+pub fn path_of_id(id: &str) -> String {
+    id.split('.')
+        .map(|seg| seg.split(':').next().unwrap_or(seg))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Makes room for a differential element the snapshot lacks; returns its
+/// index.
+fn insert_for(elements: &mut Vec<Value>, id: &str, registry: &Registry) -> Option<usize> {
+    let (parent, last) = id.rsplit_once('.')?;
+    if let Some((name, slice)) = last.split_once(':') {
+        // A new slice: a copy of the sliced element (and its children),
+        // placed after everything that element already has.
+        let sliced_id = format!("{parent}.{name}");
+        let sliced_at =
+            find(elements, &sliced_id).or_else(|| insert_for(elements, &sliced_id, registry))?;
+        let end = subtree_end(elements, sliced_at);
+        let mut copy: Vec<Value> = elements[sliced_at..end].to_vec();
+        for e in &mut copy {
+            let eid = element_id(e);
+            let new_id = format!("{id}{}", &eid[sliced_id.len()..]);
+            e["id"] = Value::String(new_id);
+            if let Some(o) = e.as_object_mut() {
+                o.remove("slicing");
+            }
+        }
+        copy[0]["sliceName"] = Value::String(slice.to_string());
+        let at = end;
+        for (k, e) in copy.into_iter().enumerate() {
+            elements.insert(at + k, e);
+        }
+        return Some(at);
+    }
+    // A child inside a type the snapshot has not unfolded.
+    let parent_at = find(elements, parent).or_else(|| insert_for(elements, parent, registry))?;
+    if subtree_end(elements, parent_at) == parent_at + 1 {
+        unfold(elements, parent_at, registry)?;
+    }
+    find(elements, id)
+}
+
+/// The index after the last descendant of `elements[at]` (by id prefix).
+fn subtree_end(elements: &[Value], at: usize) -> usize {
+    let id = element_id(&elements[at]);
+    let mut end = at + 1;
+    while end < elements.len() {
+        let e = element_id(&elements[end]);
+        let inside = e.len() > id.len()
+            && e.starts_with(&id)
+            && (e.as_bytes()[id.len()] == b'.' || e.as_bytes()[id.len()] == b':');
+        if !inside {
+            break;
+        }
+        end += 1;
+    }
+    end
+}
+
+/// Inserts the elements of the parent's type under it.
+fn unfold(elements: &mut Vec<Value>, parent_at: usize, registry: &Registry) -> Option<()> {
+    let parent = &elements[parent_at];
+    let parent_id = element_id(parent);
+    let parent_path = parent
+        .get("path")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| path_of_id(&parent_id));
+    let types = parent.get("type").and_then(Value::as_array)?;
+    let code = types.first()?.get("code")?.as_str()?;
+    let type_sd = registry
+        .structure_definition(&format!("http://hl7.org/fhir/StructureDefinition/{code}"))?;
+    let type_elements = type_sd.pointer("/snapshot/element")?.as_array()?;
+    let mut children: Vec<Value> = type_elements.iter().skip(1).cloned().collect();
+    for c in &mut children {
+        rebase(c, code, &parent_id, code, &parent_path);
+    }
+    for (k, c) in children.into_iter().enumerate() {
+        elements.insert(parent_at + 1 + k, c);
+    }
+    Some(())
+}
+
+/// Moves an element from under one root to another: ids start with
+/// `from_id`, paths with `from_path`.
+fn rebase(e: &mut Value, from_id: &str, to_id: &str, from_path: &str, to_path: &str) {
+    let id = element_id(e);
+    if let Some(rest) = id.strip_prefix(from_id) {
+        e["id"] = Value::String(format!("{to_id}{rest}"));
+    }
+    if let Some(p) = e.get("path").and_then(Value::as_str).map(str::to_string) {
+        if let Some(rest) = p.strip_prefix(from_path) {
+            e["path"] = Value::String(format!("{to_path}{rest}"));
+        }
+    }
+}
+
+/// Lays a differential element over a snapshot element.
+fn overlay(target: &mut Value, diff: &Value) {
+    let (Some(t), Some(d)) = (target.as_object_mut(), diff.as_object()) else {
+        return;
+    };
+    for (k, v) in d {
+        if k == "id" || k == "path" {
+            continue;
+        }
+        if k == "constraint" {
+            let existing = t
+                .entry("constraint")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let (Some(list), Some(new)) = (existing.as_array_mut(), v.as_array()) {
+                for c in new {
+                    let key = c.get("key");
+                    if !list.iter().any(|x| x.get("key") == key) {
+                        list.push(c.clone());
+                    }
+                }
+            }
+            continue;
+        }
+        if k.starts_with("fixed")
+            || k.starts_with("pattern")
+            || k.starts_with("defaultValue")
+            || k.starts_with("minValue")
+            || k.starts_with("maxValue")
+        {
+            remove_prefixed(
+                t,
+                &k[..k.find(|c: char| c.is_ascii_uppercase()).unwrap_or(k.len())],
+            );
+            t.insert(k.clone(), v.clone());
+            continue;
+        }
+        if REPLACED.contains(&k.as_str()) || !t.contains_key(k) {
+            t.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+fn remove_prefixed(t: &mut Map<String, Value>, prefix: &str) {
+    let keys: Vec<String> = t
+        .keys()
+        .filter(|k| k.starts_with(prefix))
+        .cloned()
+        .collect();
+    for k in keys {
+        t.remove(&k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_ids_map_to_paths() {
+        assert_eq!(
+            path_of_id("Patient.identifier:nhs.system"),
+            "Patient.identifier.system"
+        );
+        assert_eq!(
+            path_of_id("Extension.extension:a.value[x]"),
+            "Extension.extension.value[x]"
+        );
+    }
+}

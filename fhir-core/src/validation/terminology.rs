@@ -1,0 +1,190 @@
+//! Value set membership for bindings, from loaded ValueSets and
+//! CodeSystems only (no terminology server).
+
+use std::collections::HashSet;
+
+use serde_json::Value;
+
+use crate::package::Registry;
+
+/// What a value set is known to contain.
+#[derive(Debug, Clone)]
+pub enum Expansion {
+    /// Every (system, code) of the value set.
+    Codes(HashSet<(String, String)>),
+    /// Some part needs a code system or filter we cannot evaluate offline
+    /// (SNOMED CT, LOINC, ...): membership cannot be decided. Holds the
+    /// system that stopped us.
+    Unknown(String),
+}
+
+impl Expansion {
+    /// Whether (system, code) is in; `None` when unknown. An empty system
+    /// matches any system (a bare `code` element).
+    pub fn contains(&self, system: &str, code: &str) -> Option<bool> {
+        match self {
+            Expansion::Codes(c) => Some(if system.is_empty() {
+                c.iter().any(|(_, k)| k == code)
+            } else {
+                c.contains(&(system.to_string(), code.to_string()))
+            }),
+            Expansion::Unknown(_) => None,
+        }
+    }
+}
+
+/// Expands a value set by canonical URL; `None` when it is not loaded.
+pub fn expand(registry: &Registry, url: &str) -> Option<Expansion> {
+    expand_depth(registry, url, 0)
+}
+
+fn expand_depth(registry: &Registry, url: &str, depth: usize) -> Option<Expansion> {
+    let vs = registry.value_set(url)?;
+    if depth > 8 {
+        return Some(Expansion::Unknown(url.to_string()));
+    }
+    let mut codes = HashSet::new();
+    if let Some(contains) = vs.pointer("/expansion/contains").and_then(Value::as_array) {
+        collect_expansion(contains, &mut codes);
+        return Some(Expansion::Codes(codes));
+    }
+    let Some(compose) = vs.get("compose") else {
+        return Some(Expansion::Unknown(url.to_string()));
+    };
+    for inc in compose
+        .get("include")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        match include(registry, inc, depth) {
+            Ok(set) => codes.extend(set),
+            Err(system) => return Some(Expansion::Unknown(system)),
+        }
+    }
+    for exc in compose
+        .get("exclude")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Ok(set) = include(registry, exc, depth) {
+            for c in set {
+                codes.remove(&c);
+            }
+        }
+    }
+    Some(Expansion::Codes(codes))
+}
+
+fn collect_expansion(contains: &[Value], out: &mut HashSet<(String, String)>) {
+    for c in contains {
+        if let (Some(s), Some(k)) = (
+            c.get("system").and_then(Value::as_str),
+            c.get("code").and_then(Value::as_str),
+        ) {
+            out.insert((s.to_string(), k.to_string()));
+        }
+        if let Some(nested) = c.get("contains").and_then(Value::as_array) {
+            collect_expansion(nested, out);
+        }
+    }
+}
+
+/// The codes of one include (or exclude); `Err(system)` when it cannot be
+/// computed here.
+fn include(
+    registry: &Registry,
+    inc: &Value,
+    depth: usize,
+) -> Result<HashSet<(String, String)>, String> {
+    let system = inc.get("system").and_then(Value::as_str).unwrap_or("");
+    let mut from_system: Option<HashSet<(String, String)>> = None;
+    if !system.is_empty() {
+        let mut set = HashSet::new();
+        if let Some(concepts) = inc.get("concept").and_then(Value::as_array) {
+            for c in concepts {
+                if let Some(code) = c.get("code").and_then(Value::as_str) {
+                    set.insert((system.to_string(), code.to_string()));
+                }
+            }
+        } else {
+            let cs = registry
+                .code_system(system)
+                .ok_or_else(|| system.to_string())?;
+            if cs
+                .get("content")
+                .and_then(Value::as_str)
+                .is_some_and(|c| c != "complete")
+            {
+                return Err(system.to_string());
+            }
+            let filters = inc
+                .get("filter")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let mut all = Vec::new();
+            flatten(cs.get("concept"), None, &mut all);
+            for (code, ancestors) in &all {
+                let mut ok = true;
+                for f in &filters {
+                    let op = f.get("op").and_then(Value::as_str).unwrap_or("");
+                    let value = f.get("value").and_then(Value::as_str).unwrap_or("");
+                    let prop = f.get("property").and_then(Value::as_str).unwrap_or("");
+                    if prop != "concept" && prop != "code" {
+                        return Err(system.to_string());
+                    }
+                    ok &= match op {
+                        "is-a" => code == value || ancestors.iter().any(|a| a == value),
+                        "descendent-of" => ancestors.iter().any(|a| a == value),
+                        "is-not-a" => !(code == value || ancestors.iter().any(|a| a == value)),
+                        "=" => code == value,
+                        _ => return Err(system.to_string()),
+                    };
+                }
+                if ok {
+                    set.insert((system.to_string(), code.clone()));
+                }
+            }
+        }
+        from_system = Some(set);
+    }
+    let mut result = from_system;
+    for vs in inc
+        .get("valueSet")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let url = vs.as_str().unwrap_or("");
+        let codes = match expand_depth(registry, url, depth + 1) {
+            Some(Expansion::Codes(c)) => c,
+            Some(Expansion::Unknown(s)) => return Err(s),
+            None => return Err(url.to_string()),
+        };
+        result = Some(match result {
+            None => codes,
+            Some(r) => r.intersection(&codes).cloned().collect(),
+        });
+    }
+    Ok(result.unwrap_or_default())
+}
+
+/// Every concept of a code system with its ancestors' codes.
+fn flatten(
+    concepts: Option<&Value>,
+    parent: Option<&[String]>,
+    out: &mut Vec<(String, Vec<String>)>,
+) {
+    for c in concepts.and_then(Value::as_array).into_iter().flatten() {
+        let Some(code) = c.get("code").and_then(Value::as_str) else {
+            continue;
+        };
+        let ancestors: Vec<String> = parent.map(<[String]>::to_vec).unwrap_or_default();
+        out.push((code.to_string(), ancestors.clone()));
+        let mut mine = ancestors;
+        mine.push(code.to_string());
+        flatten(c.get("concept"), Some(&mine), out);
+    }
+}

@@ -1,0 +1,796 @@
+//! Walking a resource's JSON against a profile's element definitions.
+
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+
+use super::issue::{Issue, Severity};
+use super::profile::{name_and_slice, type_codes, Profile};
+use super::terminology::Expansion;
+use super::Validator;
+use crate::fhirpath::{Context, Item, Node};
+
+/// One walk over one resource.
+pub(super) struct Walk<'v> {
+    pub validator: &'v Validator<'v>,
+    /// The resource at the root of the walk (`%resource`).
+    pub root: &'v Value,
+    pub issues: Vec<Issue>,
+}
+
+fn is_primitive(ty: &str) -> bool {
+    ty.starts_with(|c: char| c.is_ascii_lowercase())
+}
+
+fn is_repeating(e: &Value) -> bool {
+    e.get("max")
+        .and_then(Value::as_str)
+        .is_some_and(|m| m != "1" && m != "0")
+}
+
+impl<'v> Walk<'v> {
+    fn issue(
+        &mut self,
+        severity: Severity,
+        code: &'static str,
+        path: &str,
+        message: impl Into<String>,
+    ) {
+        self.issues.push(Issue {
+            severity,
+            code,
+            expression: path.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Validates a resource object against a profile, from its root.
+    pub fn resource(&mut self, value: &'v Value, profile: &Arc<Profile>, path: &str) {
+        let Some(obj) = value.as_object() else {
+            self.issue(
+                Severity::Error,
+                "structure",
+                path,
+                "a resource must be a JSON object",
+            );
+            return;
+        };
+        let ty = profile.ty.clone();
+        self.complex(obj, value, profile, 0, &ty, path);
+        self.constraints(Some(value), None, profile, 0, &ty, path);
+    }
+
+    /// Validates the children of a complex value against the children of
+    /// `profile.elements[index]`, or against its type when the profile does
+    /// not constrain inside it.
+    fn complex(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        value: &'v Value,
+        profile: &Arc<Profile>,
+        index: usize,
+        ty: &str,
+        path: &str,
+    ) {
+        if profile.children(index).is_empty() {
+            if let Some(base) = self.validator.profile_for_type(ty) {
+                if !Arc::ptr_eq(&base, profile) || index != 0 {
+                    if !base.children(0).is_empty() {
+                        self.complex(obj, value, &base, 0, ty, path);
+                    }
+                }
+            }
+            return;
+        }
+        let kids: Vec<usize> = profile
+            .children(index)
+            .iter()
+            .copied()
+            .filter(|k| name_and_slice(profile.id(*k)).1.is_none())
+            .collect();
+        // Properties no element defines.
+        for key in obj.keys() {
+            if key == "resourceType" || key == "fhir_comments" {
+                continue;
+            }
+            let name = key.strip_prefix('_').unwrap_or(key);
+            let known = kids.iter().any(|k| {
+                json_name_matches(
+                    &profile.elements[*k],
+                    name_and_slice(profile.id(*k)).0,
+                    name,
+                )
+            });
+            if !known {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    &format!("{path}.{name}"),
+                    format!("Unrecognized property '{key}'"),
+                );
+            }
+        }
+        for k in kids {
+            self.element(obj, value, profile, k, path);
+        }
+    }
+
+    /// Validates one child element (all its repetitions) of a complex value.
+    fn element(
+        &mut self,
+        obj: &'v Map<String, Value>,
+        parent: &'v Value,
+        profile: &Arc<Profile>,
+        k: usize,
+        path: &str,
+    ) {
+        let ed = &profile.elements[k];
+        let (name, _) = name_and_slice(profile.id(k));
+        let name = name.to_string();
+        let (stem, choice) = match name.strip_suffix("[x]") {
+            Some(s) => (s.to_string(), true),
+            None => (name.clone(), false),
+        };
+        let allowed = type_codes(ed)
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<_>>();
+        // Which JSON property holds it, and with which type.
+        let mut found: Vec<(String, String)> = Vec::new();
+        if choice {
+            for key in obj.keys() {
+                let k2 = key.strip_prefix('_').unwrap_or(key);
+                if let Some(suffix) = k2
+                    .strip_prefix(&stem)
+                    .filter(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
+                {
+                    if found.iter().any(|(f, _)| f == k2) {
+                        continue;
+                    }
+                    match allowed
+                        .iter()
+                        .find(|t| crate::fhirpath::capitalise_type(t) == suffix)
+                    {
+                        Some(t) => found.push((k2.to_string(), t.clone())),
+                        None => {
+                            self.issue(
+                                Severity::Error,
+                                "structure",
+                                &format!("{path}.{k2}"),
+                                format!(
+                                    "The type '{suffix}' is not allowed for {}: allowed are {}",
+                                    profile.id(k),
+                                    allowed.join(", ")
+                                ),
+                            );
+                            return;
+                        }
+                    }
+                }
+            }
+            if found.len() > 1 {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    &format!("{path}.{stem}"),
+                    format!("{} has more than one value", profile.id(k)),
+                );
+            }
+        } else if obj.contains_key(&name) || obj.contains_key(&format!("_{name}")) {
+            let ty = allowed.first().cloned().unwrap_or_default();
+            found.push((name.clone(), ty));
+        }
+        let repeating = is_repeating(ed);
+        let mut items: Vec<(Option<&'v Value>, Option<&'v Value>, String)> = Vec::new();
+        for (key, ty) in &found {
+            let v = obj.get(key);
+            let e = obj.get(&format!("_{key}"));
+            let vals = v.and_then(Value::as_array);
+            let exts = e.and_then(Value::as_array);
+            if vals.is_some() || (v.is_none() && exts.is_some()) {
+                // A repeating element: values and `_name` extensions align
+                // by index, either side padded with null.
+                let len = vals.map_or(0, Vec::len).max(exts.map_or(0, Vec::len));
+                for i in 0..len {
+                    let vi = vals.and_then(|a| a.get(i)).filter(|x| !x.is_null());
+                    let ei = exts.and_then(|a| a.get(i)).filter(|x| !x.is_null());
+                    items.push((vi, ei, ty.clone()));
+                }
+            } else {
+                items.push((
+                    v.filter(|x| !x.is_null()),
+                    e.filter(|x| !x.is_null()),
+                    ty.clone(),
+                ));
+            }
+        }
+        let json_name = found
+            .first()
+            .map(|(k, _)| k.clone())
+            .unwrap_or(stem.clone());
+        let el_path = format!("{path}.{json_name}");
+        // Cardinality.
+        let min = ed.get("min").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let max = ed.get("max").and_then(Value::as_str).unwrap_or("*");
+        if items.len() < min {
+            self.issue(
+                Severity::Error,
+                "required",
+                &el_path,
+                format!(
+                    "{}: minimum required = {min}, but only found {}",
+                    profile.id(k),
+                    items.len()
+                ),
+            );
+        }
+        if let Ok(m) = max.parse::<usize>() {
+            if items.len() > m {
+                let msg = if m == 0 {
+                    format!("{} is not allowed here (max = 0)", profile.id(k))
+                } else {
+                    format!(
+                        "{}: max allowed = {m}, but found {}",
+                        profile.id(k),
+                        items.len()
+                    )
+                };
+                self.issue(Severity::Error, "structure", &el_path, msg);
+            }
+        }
+        // Slices: each slice's own cardinality, by matching items to it.
+        if ed.get("slicing").is_some() {
+            self.slices(profile, k, &items, &el_path, parent);
+        }
+        for (i, (v, e, ty)) in items.iter().enumerate() {
+            let p = if repeating {
+                format!("{el_path}[{i}]")
+            } else {
+                el_path.clone()
+            };
+            self.item(*v, *e, profile, k, ty, &p);
+        }
+    }
+
+    /// Validates one value of an element.
+    fn item(
+        &mut self,
+        v: Option<&'v Value>,
+        ext: Option<&'v Value>,
+        profile: &Arc<Profile>,
+        k: usize,
+        ty: &str,
+        path: &str,
+    ) {
+        let ed = &profile.elements[k];
+        if let Some(e) = ext {
+            self.primitive_extension(e, path);
+        }
+        if is_primitive(ty) || ty.starts_with("http://hl7.org/fhirpath/") {
+            if let Some(v) = v {
+                self.primitive(v, ty, path);
+            } else if ext.is_none() {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    path,
+                    "a primitive value must have a value or extensions",
+                );
+            }
+        } else {
+            let Some(v) = v else { return };
+            let Some(obj) = v.as_object() else {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    path,
+                    format!("expected an object for type {ty}"),
+                );
+                return;
+            };
+            if ty == "Resource" || self.validator.is_resource_type(ty) {
+                let rt = v.get("resourceType").and_then(Value::as_str).unwrap_or("");
+                match self.validator.profile_for_type(rt) {
+                    Some(p) => {
+                        self.resource(v, &p, path);
+                        self.meta_profiles(v, path);
+                    }
+                    None => self.issue(
+                        Severity::Error,
+                        "structure",
+                        path,
+                        format!("unknown resource type '{rt}'"),
+                    ),
+                }
+                return;
+            }
+            if ty == "Extension" && profile.children(k).is_empty() {
+                self.extension(v, path);
+            } else {
+                self.complex(obj, v, profile, k, ty, path);
+            }
+        }
+        self.fixed_and_pattern(v, ed, path);
+        self.binding(v, ed, ty, path);
+        self.constraints(v, ext, profile, k, ty, path);
+    }
+
+    fn primitive_extension(&mut self, e: &'v Value, path: &str) {
+        if let Some(exts) = e.get("extension").and_then(Value::as_array) {
+            for (i, x) in exts.iter().enumerate() {
+                self.extension(x, &format!("{path}.extension[{i}]"));
+            }
+        }
+    }
+
+    /// Validates an extension against its definition when the URL
+    /// resolves, else against the base Extension.
+    fn extension(&mut self, v: &'v Value, path: &str) {
+        let url = v.get("url").and_then(Value::as_str).unwrap_or("");
+        let profile = self.validator.profile(url);
+        match profile {
+            Some(p) => {
+                if let Some(obj) = v.as_object() {
+                    self.complex(obj, v, &p, 0, "Extension", path);
+                    self.constraints(Some(v), None, &p, 0, "Extension", path);
+                }
+            }
+            None => {
+                let core = url.starts_with("http://hl7.org/fhir/StructureDefinition/");
+                let (sev, what) = if core {
+                    (Severity::Error, "is not a known FHIR core extension")
+                } else {
+                    (Severity::Warning, "could not be found, so is not checked")
+                };
+                self.issue(
+                    sev,
+                    "structure",
+                    path,
+                    format!("The extension {url} {what}"),
+                );
+                if let (Some(obj), Some(base)) =
+                    (v.as_object(), self.validator.profile_for_type("Extension"))
+                {
+                    self.complex(obj, v, &base, 0, "Extension", path);
+                }
+            }
+        }
+    }
+
+    /// Checks a primitive's JSON form and its type's regular expression.
+    fn primitive(&mut self, v: &Value, ty: &str, path: &str) {
+        let ty = ty.rsplit('.').next().unwrap_or(ty);
+        let ty = match ty {
+            "String" => "string",
+            "Boolean" => "boolean",
+            "Integer" => "integer",
+            "Decimal" => "decimal",
+            other => other,
+        };
+        let text = match (ty, v) {
+            ("boolean", Value::Bool(_)) => return,
+            ("boolean", _) => {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    path,
+                    format!("Error parsing JSON: the primitive value must be a boolean, not {v}"),
+                );
+                return;
+            }
+            ("integer" | "positiveInt" | "unsignedInt" | "integer64", Value::Number(n)) => {
+                let Some(i) = n
+                    .as_i64()
+                    .filter(|_| !n.to_string().contains(['.', 'e', 'E']))
+                else {
+                    self.issue(
+                        Severity::Error,
+                        "structure",
+                        path,
+                        format!("The value '{n}' is not a valid integer"),
+                    );
+                    return;
+                };
+                let bad = match ty {
+                    "positiveInt" => i < 1,
+                    "unsignedInt" => i < 0,
+                    "integer" => i < i32::MIN as i64 || i > i32::MAX as i64,
+                    _ => false,
+                };
+                if bad {
+                    self.issue(
+                        Severity::Error,
+                        "value",
+                        path,
+                        format!("The value '{i}' is not a valid {ty}"),
+                    );
+                }
+                return;
+            }
+            ("decimal", Value::Number(_)) => return,
+            ("integer" | "positiveInt" | "unsignedInt" | "integer64" | "decimal", _) => {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    path,
+                    format!("Error parsing JSON: the primitive value must be a number, not {v}"),
+                );
+                return;
+            }
+            (_, Value::String(s)) => s.as_str(),
+            _ => {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    path,
+                    format!("Error parsing JSON: the primitive value must be a string, not {v}"),
+                );
+                return;
+            }
+        };
+        if text.trim().is_empty() && ty != "xhtml" {
+            self.issue(Severity::Error, "invalid", path, "@value cannot be empty");
+            return;
+        }
+        if ty == "xhtml" {
+            self.xhtml(text, path);
+            return;
+        }
+        if let Some(re) = self.validator.primitive_regex(ty) {
+            if !re.is_match(text) {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    format!("The value '{text}' is not a valid {ty}"),
+                );
+            }
+        }
+    }
+
+    /// Narrative XHTML: well-formed, rooted in an XHTML div, no active
+    /// content.
+    fn xhtml(&mut self, text: &str, path: &str) {
+        match roxmltree::Document::parse(text) {
+            Err(e) => self.issue(
+                Severity::Error,
+                "invalid",
+                path,
+                format!("The narrative is not well-formed XHTML: {e}"),
+            ),
+            Ok(doc) => {
+                let root = doc.root_element();
+                if root.tag_name().name() != "div"
+                    || root.tag_name().namespace() != Some("http://www.w3.org/1999/xhtml")
+                {
+                    self.issue(Severity::Error, "invalid", path, "Wrong namespace or name on the XHTML root: it must be a div in http://www.w3.org/1999/xhtml");
+                }
+                if !crate::fhirpath::html_is_safe(text) {
+                    self.issue(Severity::Error, "invalid", path, "The narrative contains active content (scripts, forms or event handlers), which is not allowed");
+                }
+            }
+        }
+    }
+
+    fn fixed_and_pattern(&mut self, v: Option<&Value>, ed: &Value, path: &str) {
+        let Some(obj) = ed.as_object() else { return };
+        for (k, want) in obj {
+            if let Some(_t) = k.strip_prefix("fixed") {
+                match v {
+                    Some(got) if got == want => {}
+                    Some(got) => self.issue(
+                        Severity::Error,
+                        "value",
+                        path,
+                        format!("Value is '{}' but must be '{}'", short(got), short(want)),
+                    ),
+                    None => {}
+                }
+            } else if k.starts_with("pattern") {
+                if let Some(got) = v {
+                    if !pattern_matches(want, got) {
+                        self.issue(
+                            Severity::Error,
+                            "value",
+                            path,
+                            format!(
+                                "The value does not match the required pattern {}",
+                                short(want)
+                            ),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn binding(&mut self, v: Option<&Value>, ed: &Value, ty: &str, path: &str) {
+        let Some(b) = ed.get("binding") else { return };
+        let strength = b.get("strength").and_then(Value::as_str).unwrap_or("");
+        if strength != "required" && strength != "extensible" {
+            return;
+        }
+        let Some(vs_url) = b.get("valueSet").and_then(Value::as_str) else {
+            return;
+        };
+        let Some(v) = v else { return };
+        let codings: Vec<(String, String)> = match ty {
+            "code" | "string" | "uri" => v
+                .as_str()
+                .map(|c| vec![(String::new(), c.to_string())])
+                .unwrap_or_default(),
+            "Coding" => coding(v).into_iter().collect(),
+            "CodeableConcept" => v
+                .get("coding")
+                .and_then(Value::as_array)
+                .map(|cs| cs.iter().filter_map(coding).collect())
+                .unwrap_or_default(),
+            "Quantity" => coding(v).into_iter().collect(),
+            _ => return,
+        };
+        if codings.is_empty() {
+            return;
+        }
+        let expansion = self.validator.expansion(vs_url);
+        let vs_name = vs_url.split('|').next().unwrap_or(vs_url);
+        match expansion.as_deref() {
+            None => self.issue(
+                Severity::Warning,
+                "not-found",
+                path,
+                format!("The value set {vs_name} is not loaded, so the code cannot be checked"),
+            ),
+            Some(Expansion::Unknown(system)) => self.issue(
+                Severity::Information,
+                "informational",
+                path,
+                format!("Codes from {system} cannot be checked offline (value set {vs_name})"),
+            ),
+            Some(exp) => {
+                let any = codings
+                    .iter()
+                    .any(|(s, c)| exp.contains(s, c) == Some(true));
+                if !any {
+                    let shown = codings
+                        .iter()
+                        .map(|(s, c)| {
+                            if s.is_empty() {
+                                c.clone()
+                            } else {
+                                format!("{s}#{c}")
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let (sev, msg) = if strength == "required" {
+                        (Severity::Error, format!("The value provided ('{shown}') is not in the value set '{vs_name}', and a code from this value set is required"))
+                    } else {
+                        (Severity::Warning, format!("None of the codes provided ('{shown}') are in the value set '{vs_name}', and a code should come from this value set unless it has no suitable code"))
+                    };
+                    self.issue(sev, "code-invalid", path, msg);
+                }
+            }
+        }
+    }
+
+    /// Evaluates the element's invariants.
+    fn constraints(
+        &mut self,
+        v: Option<&'v Value>,
+        ext: Option<&'v Value>,
+        profile: &Arc<Profile>,
+        k: usize,
+        ty: &str,
+        path: &str,
+    ) {
+        let ed = &profile.elements[k];
+        let Some(cs) = ed.get("constraint").and_then(Value::as_array) else {
+            return;
+        };
+        let node_ty = self.validator.fhirpath_type(profile, k, ty);
+        for c in cs {
+            let Some(expr) = c.get("expression").and_then(Value::as_str) else {
+                continue;
+            };
+            let key = c.get("key").and_then(Value::as_str).unwrap_or("?");
+            let Some(compiled) = self.validator.expression(expr) else {
+                continue;
+            };
+            let focus = vec![Item::Node(Node {
+                value: v,
+                extension: ext,
+                ty: node_ty,
+            })];
+            let root = Item::Node(Node {
+                value: Some(self.root),
+                extension: None,
+                ty: self.validator.resource_type_name(self.root),
+            });
+            let ctx = Context {
+                model: Some(&self.validator.model),
+                registry: Some(self.validator.registry),
+                ..Context::default()
+            };
+            let result = compiled.evaluate_on(focus, Some(root), &ctx);
+            let passed = match result {
+                Ok(r) => !(r.len() == 1 && matches!(r[0].to_system(), Some(Item::Boolean(false)))),
+                Err(_) => true,
+            };
+            if !passed {
+                let severity = if c.get("severity").and_then(Value::as_str) == Some("warning") {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                };
+                let human = c.get("human").and_then(Value::as_str).unwrap_or("");
+                self.issue(
+                    severity,
+                    "invariant",
+                    path,
+                    format!(
+                        "Constraint failed: {key}: '{human}' (defined in {})",
+                        profile.url
+                    ),
+                );
+            }
+        }
+    }
+
+    /// Slicing: counts the items that match each slice and checks the
+    /// slice's cardinality; closed slicing rejects items that match none.
+    fn slices(
+        &mut self,
+        profile: &Arc<Profile>,
+        k: usize,
+        items: &[(Option<&'v Value>, Option<&'v Value>, String)],
+        path: &str,
+        _parent: &Value,
+    ) {
+        let id = profile.id(k).to_string();
+        let slicing = &profile.elements[k]["slicing"];
+        let rules = slicing
+            .get("rules")
+            .and_then(Value::as_str)
+            .unwrap_or("open");
+        let discriminators: Vec<(String, String)> = slicing
+            .get("discriminator")
+            .and_then(Value::as_array)
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| {
+                        (
+                            d["type"].as_str().unwrap_or("").to_string(),
+                            d["path"].as_str().unwrap_or("").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let parent_index = profile.index_of(id.rsplit_once('.').map_or("", |(p, _)| p));
+        let Some(parent_index) = parent_index else {
+            return;
+        };
+        let slices: Vec<usize> = profile
+            .children(parent_index)
+            .iter()
+            .copied()
+            .filter(|s| {
+                profile.id(*s).starts_with(&format!("{id}:"))
+                    && !profile.id(*s)[id.len() + 1..].contains(['.', ':'])
+            })
+            .collect();
+        let mut matched = vec![false; items.len()];
+        for s in slices {
+            let mut count = 0;
+            for (i, (v, _, _)) in items.iter().enumerate() {
+                let Some(v) = v else { continue };
+                if discriminators
+                    .iter()
+                    .all(|(t, p)| self.validator.discriminator_matches(profile, s, t, p, v))
+                    && !discriminators.is_empty()
+                {
+                    count += 1;
+                    matched[i] = true;
+                }
+            }
+            let se = &profile.elements[s];
+            let min = se.get("min").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let max = se.get("max").and_then(Value::as_str).unwrap_or("*");
+            let slice_name = name_and_slice(profile.id(s)).1.unwrap_or("");
+            if count < min {
+                self.issue(Severity::Error, "required", path, format!("Slice '{}': a matching slice is required, but not found (min = {min}, found {count})", profile.id(s)));
+            }
+            if let Ok(m) = max.parse::<usize>() {
+                if count > m {
+                    self.issue(
+                        Severity::Error,
+                        "structure",
+                        path,
+                        format!("Slice '{slice_name}': max allowed = {m}, but found {count}"),
+                    );
+                }
+            }
+        }
+        if rules == "closed" && !discriminators.is_empty() {
+            for (i, m) in matched.iter().enumerate() {
+                if !m {
+                    self.issue(Severity::Error, "structure", &format!("{path}[{i}]"), format!("This element does not match any known slice of {id}, and slicing is closed"));
+                }
+            }
+        }
+    }
+
+    /// Validates the profiles a resource claims in `meta.profile`.
+    pub fn meta_profiles(&mut self, v: &'v Value, path: &str) {
+        for url in v
+            .pointer("/meta/profile")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+        {
+            match self.validator.profile(url) {
+                Some(p) => self.resource(v, &p, path),
+                None => self.issue(
+                    Severity::Warning,
+                    "not-found",
+                    &format!("{path}.meta.profile"),
+                    format!("Profile reference '{url}' has not been checked because it is unknown"),
+                ),
+            }
+        }
+    }
+}
+
+fn coding(v: &Value) -> Option<(String, String)> {
+    let code = v.get("code")?.as_str()?;
+    Some((
+        v.get("system")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        code.to_string(),
+    ))
+}
+
+fn short(v: &Value) -> String {
+    let s = match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.len() > 120 {
+        format!(
+            "{}…",
+            &s[..s.char_indices().nth(117).map_or(s.len(), |(i, _)| i)]
+        )
+    } else {
+        s
+    }
+}
+
+/// Whether `value` carries everything `pattern` says (FHIR pattern[x]):
+/// objects by key, arrays by each pattern item matching some value item.
+pub(super) fn pattern_matches(pattern: &Value, value: &Value) -> bool {
+    match (pattern, value) {
+        (Value::Object(p), Value::Object(v)) => p
+            .iter()
+            .all(|(k, pv)| v.get(k).is_some_and(|vv| pattern_matches(pv, vv))),
+        (Value::Array(p), Value::Array(v)) => p
+            .iter()
+            .all(|pi| v.iter().any(|vi| pattern_matches(pi, vi))),
+        (p, v) => p == v,
+    }
+}
+
+/// Whether a JSON property name is this element's (`valueQuantity` for
+/// `value[x]`).
+fn json_name_matches(ed: &Value, name: &str, key: &str) -> bool {
+    match name.strip_suffix("[x]") {
+        Some(stem) => {
+            key.strip_prefix(stem)
+                .is_some_and(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
+                || type_codes(ed).is_empty() && key == stem
+        }
+        None => key == name,
+    }
+}
