@@ -1,6 +1,13 @@
-//! `conformance-tests`: runs FHIR TestScripts against any FHIR server, and
-//! the HL7 validator test cases against `fhir-core`'s validator.
+//! `conformance-tests`: runs conformance suites and reports results testers
+//! can file.
 //!
-//! Both runners arrive with their own issues; this crate holds their place
-//! in the workspace so that its layout is fixed from the start.
+//! # Layout
+//! - [`validator_suite`]: the HL7 validator test cases run against
+//!   `fhir-core`'s validator, compared with the reference validator's
+//!   outcomes (`conformance-tests validator-suite MANIFEST`).
+//!
+//! The TestScript runner (`conformance-tests run`) arrives with its own
+//! issue.
 #![deny(missing_docs)]
+
+pub mod validator_suite;

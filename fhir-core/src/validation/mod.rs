@@ -50,7 +50,7 @@ type Memo<T> = Mutex<HashMap<String, Option<Arc<T>>>>;
 /// expressions are prepared once and kept.
 pub struct Validator<'r> {
     registry: &'r Registry,
-    model: ModelInfo,
+    model: Arc<ModelInfo>,
     profiles: Memo<Profile>,
     regexes: Memo<Regex>,
     expansions: Memo<Expansion>,
@@ -72,9 +72,16 @@ fn memo<T>(table: &Memo<T>, key: &str, make: impl FnOnce() -> Option<T>) -> Opti
 impl<'r> Validator<'r> {
     /// A validator over a registry that holds at least base R4.
     pub fn new(registry: &'r Registry) -> Validator<'r> {
+        Validator::with_model(registry, Arc::new(ModelInfo::from_registry(registry)))
+    }
+
+    /// A validator that reuses type knowledge already read from the same
+    /// base definitions (reading it takes a while; validators over
+    /// registries that differ only in profiles can share it).
+    pub fn with_model(registry: &'r Registry, model: Arc<ModelInfo>) -> Validator<'r> {
         Validator {
             registry,
-            model: ModelInfo::from_registry(registry),
+            model,
             profiles: Mutex::default(),
             regexes: Mutex::default(),
             expansions: Mutex::default(),
@@ -216,7 +223,7 @@ impl<'r> Validator<'r> {
         let target_id = if path == "$this" {
             slice_id.clone()
         } else {
-            format!("{slice_id}.{}", path.replace("[x]", "[x]"))
+            format!("{slice_id}.{path}")
         };
         let target = profile.index_of(&target_id).or_else(|| {
             // `value` discriminating a choice element `value[x]`.
@@ -274,7 +281,7 @@ impl<'r> Validator<'r> {
                     .and_then(Value::as_u64)
                     .unwrap_or(0)
                     > 0;
-                must == !actual.is_empty()
+                must != actual.is_empty()
             }
             "type" => {
                 let Some(t) = target else { return true };

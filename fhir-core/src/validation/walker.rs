@@ -74,10 +74,8 @@ impl<'v> Walk<'v> {
     ) {
         if profile.children(index).is_empty() {
             if let Some(base) = self.validator.profile_for_type(ty) {
-                if !Arc::ptr_eq(&base, profile) || index != 0 {
-                    if !base.children(0).is_empty() {
-                        self.complex(obj, value, &base, 0, ty, path);
-                    }
+                if (!Arc::ptr_eq(&base, profile) || index != 0) && !base.children(0).is_empty() {
+                    self.complex(obj, value, &base, 0, ty, path);
                 }
             }
             return;

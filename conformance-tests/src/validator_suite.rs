@@ -1,0 +1,211 @@
+//! The HL7 validator test cases, run against `fhir-core`'s validator and
+//! compared with the reference (Java) validator's outcomes.
+//!
+//! The manifest format is fhir-test-cases' `validator/manifest.json`: each
+//! case names a file, supporting resources (`supporting`, `profiles`), an
+//! optional profile to validate against (`profile.source`, with its own
+//! reference outcome `profile.java`), and the reference outcome (`java`,
+//! under `outcomes/`). Paths are relative to the manifest's folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use fhir_core::format::{self, Format};
+use fhir_core::package::Registry;
+use fhir_core::validation::Validator;
+use serde_json::Value;
+
+/// One case's result.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// The case name.
+    pub name: String,
+    /// Its module (`general`, `profile`, …).
+    pub module: String,
+    /// Error-level issues the reference validator reported.
+    pub expected_errors: usize,
+    /// Error-level issues we reported (`None`: the file was unusable).
+    pub our_errors: usize,
+}
+
+impl CaseResult {
+    /// Both say valid, or both say invalid.
+    pub fn verdict_agrees(&self) -> bool {
+        (self.expected_errors > 0) == (self.our_errors > 0)
+    }
+
+    /// The same number of errors.
+    pub fn count_agrees(&self) -> bool {
+        self.expected_errors == self.our_errors
+    }
+}
+
+/// The totals of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Every case's result.
+    pub cases: Vec<CaseResult>,
+}
+
+impl Summary {
+    /// Verdict agreement as a fraction.
+    pub fn verdict_agreement(&self) -> f64 {
+        ratio(
+            self.cases.iter().filter(|c| c.verdict_agrees()).count(),
+            self.cases.len(),
+        )
+    }
+
+    /// Exact error-count agreement as a fraction.
+    pub fn count_agreement(&self) -> f64 {
+        ratio(
+            self.cases.iter().filter(|c| c.count_agrees()).count(),
+            self.cases.len(),
+        )
+    }
+
+    /// The table by module and the closing totals line.
+    pub fn report(&self) -> String {
+        let mut by_module: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
+        for c in &self.cases {
+            let e = by_module.entry(&c.module).or_default();
+            e.0 += 1;
+            e.1 += c.verdict_agrees() as usize;
+            e.2 += c.count_agrees() as usize;
+        }
+        let mut out = format!(
+            "{:<14} {:>6} {:>9} {:>12}\n",
+            "module", "cases", "verdict", "error-count"
+        );
+        for (m, (n, v, c)) in &by_module {
+            out.push_str(&format!("{m:<14} {n:>6} {v:>9} {c:>12}\n"));
+        }
+        let n = self.cases.len();
+        let v = self.cases.iter().filter(|c| c.verdict_agrees()).count();
+        let c = self.cases.iter().filter(|c| c.count_agrees()).count();
+        out.push_str(&format!(
+            "verdict agreement {:.1}% ({v}/{n}), error-count agreement {:.1}% ({c}/{n})\n",
+            100.0 * ratio(v, n),
+            100.0 * ratio(c, n)
+        ));
+        out
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+fn read_resource(path: &Path) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let fmt = Format::from_path(path)
+        .or_else(|| Format::sniff(&text))
+        .context("neither JSON nor XML")?;
+    Ok(format::parse(&text, fmt)?)
+}
+
+fn error_count(outcome: &Value) -> usize {
+    outcome
+        .get("issue")
+        .and_then(Value::as_array)
+        .map(|is| {
+            is.iter()
+                .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Runs every R4 case of a manifest with `base` (base R4 loaded) plus each
+/// case's supporting resources. `progress` is told each case as it ends.
+///
+/// # Errors
+/// When the manifest cannot be read.
+pub fn run(
+    manifest: &Path,
+    base: &Registry,
+    progress: &mut dyn FnMut(&CaseResult),
+) -> anyhow::Result<Summary> {
+    let dir = manifest
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let m: Value = serde_json::from_str(
+        &std::fs::read_to_string(manifest)
+            .with_context(|| format!("reading {}", manifest.display()))?,
+    )
+    .context("parsing the manifest")?;
+    let mut summary = Summary::default();
+    let model = std::sync::Arc::new(fhir_core::fhirpath::ModelInfo::from_registry(base));
+    for case in m
+        .get("test-cases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let version = case.get("version").and_then(Value::as_str).unwrap_or("4.0");
+        if !version.starts_with("4.0") {
+            continue;
+        }
+        let name = case["name"].as_str().unwrap_or("?").to_string();
+        let module = case["module"].as_str().unwrap_or("?").to_string();
+        let profile = case.get("profile");
+        let reference = profile
+            .and_then(|p| p.get("java"))
+            .or(case.get("java"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let expected: Value = match std::fs::read_to_string(dir.join("outcomes").join(reference)) {
+            Ok(t) => serde_json::from_str(&t).unwrap_or(Value::Null),
+            Err(_) => continue,
+        };
+        let mut registry = base.clone();
+        let supporting = ["supporting", "profiles"]
+            .iter()
+            .flat_map(|k| {
+                case.get(*k)
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .chain(profile.and_then(|p| p.get("source")).cloned())
+            .filter_map(|v| v.as_str().map(str::to_string));
+        for s in supporting {
+            if let Ok(r) = read_resource(&dir.join(&s)) {
+                registry.add(r);
+            }
+        }
+        let profile_url = profile
+            .and_then(|p| p.get("source"))
+            .and_then(Value::as_str)
+            .and_then(|s| read_resource(&dir.join(s)).ok())
+            .and_then(|sd| sd.get("url").and_then(Value::as_str).map(str::to_string));
+        let file = dir.join(case["file"].as_str().unwrap_or(""));
+        let our_errors = match read_resource(&file) {
+            Ok(resource) => {
+                let validator = Validator::with_model(&registry, model.clone());
+                let profiles: Vec<&str> = profile_url.as_deref().into_iter().collect();
+                validator
+                    .validate_against(&resource, &profiles)
+                    .error_count()
+            }
+            // Unreadable input is one fatal error.
+            Err(_) => 1,
+        };
+        let result = CaseResult {
+            name,
+            module,
+            expected_errors: error_count(&expected),
+            our_errors,
+        };
+        progress(&result);
+        summary.cases.push(result);
+    }
+    Ok(summary)
+}
