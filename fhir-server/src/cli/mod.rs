@@ -79,6 +79,21 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
     }
 }
 
+/// The installed base R4 package folder in `cache` (the default cache when
+/// `None`), or an input error that says how to install it.
+pub(crate) fn r4_core_dir(cache: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    let dir = cache.unwrap_or_else(fhir_core::package::cache::cache_dir);
+    let (name, version) = fhir_core::package::cache::R4_CORE;
+    let core = fhir_core::package::cache::package_dir(&dir, name, version);
+    if !core.is_dir() {
+        return Err(Failure::input(anyhow::anyhow!(
+            "base R4 is not installed in {}; run `carer-fhir packages install`",
+            dir.display()
+        )));
+    }
+    Ok(core)
+}
+
 /// Parses the process arguments and runs the subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();

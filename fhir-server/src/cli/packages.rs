@@ -111,17 +111,9 @@ pub(super) fn run(command: Command) -> Result<(), Failure> {
             cache: dir,
             packages,
         } => {
-            let dir = dir.unwrap_or_else(cache::cache_dir);
+            let core = super::r4_core_dir(dir)?;
             let started = Instant::now();
             let mut registry = Registry::new();
-            let (name, version) = cache::R4_CORE;
-            let core = cache::package_dir(&dir, name, version);
-            if !core.is_dir() {
-                return Err(Failure::input(anyhow::anyhow!(
-                    "base R4 is not installed in {}; run `carer-fhir packages install`",
-                    dir.display()
-                )));
-            }
             let mut sources = vec![core];
             sources.extend(packages);
             for source in &sources {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use fhir_core::format::{self, Format};
-use fhir_core::package::{cache, Registry};
+use fhir_core::package::Registry;
 use fhir_core::validation::Validator;
 
 use super::Failure;
@@ -29,15 +29,7 @@ pub struct Args {
 }
 
 pub(super) fn run(args: Args) -> Result<(), Failure> {
-    let dir = args.cache.unwrap_or_else(cache::cache_dir);
-    let (name, version) = cache::R4_CORE;
-    let core = cache::package_dir(&dir, name, version);
-    if !core.is_dir() {
-        return Err(Failure::input(anyhow::anyhow!(
-            "base R4 is not installed in {}; run `carer-fhir packages install`",
-            dir.display()
-        )));
-    }
+    let core = super::r4_core_dir(args.cache)?;
     let mut registry = Registry::new();
     registry.load(&core)?;
     for p in &args.packages {
