@@ -25,6 +25,7 @@
 
 mod issue;
 mod profile;
+mod questionnaire;
 pub mod snapshot;
 mod terminology;
 mod walker;
@@ -129,6 +130,13 @@ impl<'r> Validator<'r> {
                     message: format!("Profile '{url}' is not loaded"),
                 }),
             }
+        }
+        match rt {
+            "QuestionnaireResponse" => {
+                questionnaire::check_response(self, resource, &mut walk.issues)
+            }
+            "Questionnaire" => questionnaire::check_questionnaire(resource, &mut walk.issues),
+            _ => {}
         }
         Outcome {
             issues: walk.issues,

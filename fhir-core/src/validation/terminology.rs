@@ -188,3 +188,74 @@ fn flatten(
         flatten(c.get("concept"), Some(&mine), out);
     }
 }
+
+/// The displays a loaded code system gives a code (the concept's display
+/// first, then its designations); `None` when the code system or the code
+/// is not known here.
+pub fn display(registry: &Registry, system: &str, code: &str) -> Option<Vec<String>> {
+    let cs = registry.code_system(system)?;
+    let concept = find_concept(cs.get("concept")?, code)?;
+    let mut out: Vec<String> = concept
+        .get("display")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .into_iter()
+        .collect();
+    for d in concept
+        .get("designation")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(v) = d.get("value").and_then(Value::as_str) {
+            out.push(v.to_string());
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+fn find_concept<'a>(concepts: &'a Value, code: &str) -> Option<&'a Value> {
+    concepts.as_array()?.iter().find_map(|c| {
+        if c.get("code").and_then(Value::as_str) == Some(code) {
+            Some(c)
+        } else {
+            c.get("concept").and_then(|n| find_concept(n, code))
+        }
+    })
+}
+
+/// Every code system a loaded value set draws on (through included value
+/// sets too). A code from any other system is not a member, even when
+/// the value set cannot be expanded here. `None` when the value set, or
+/// one it includes, is not loaded or has no `compose`.
+pub fn included_systems(registry: &Registry, url: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    systems_depth(registry, url, 0, &mut out)?;
+    Some(out)
+}
+
+fn systems_depth(
+    registry: &Registry,
+    url: &str,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Option<()> {
+    if depth > 8 {
+        return None;
+    }
+    let vs = registry.value_set(url)?;
+    for inc in vs.pointer("/compose/include")?.as_array()? {
+        if let Some(system) = inc.get("system").and_then(Value::as_str) {
+            out.push(system.to_string());
+        }
+        for nested in inc
+            .get("valueSet")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            systems_depth(registry, nested.as_str()?, depth + 1, out)?;
+        }
+    }
+    Some(())
+}

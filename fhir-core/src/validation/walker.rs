@@ -1,6 +1,8 @@
 //! Walking a resource's JSON against a profile's element definitions.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
 
 use serde_json::{Map, Value};
 
@@ -442,6 +444,41 @@ impl<'v> Walk<'v> {
                     path,
                     format!("The value '{text}' is not a valid {ty}"),
                 );
+                return;
+            }
+        }
+        if matches!(ty, "uri" | "url" | "canonical" | "uuid" | "oid") {
+            self.urn(text, path);
+        }
+    }
+
+    /// `urn:uuid:` and `urn:oid:` URIs must hold a valid UUID (lowercase)
+    /// or OID (RFC 4122, ITU-T X.660).
+    fn urn(&mut self, text: &str, path: &str) {
+        static UUID: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new("^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+                .expect("UUID pattern compiles")
+        });
+        static OID: LazyLock<Regex> = LazyLock::new(|| {
+            Regex::new(r"^[0-2](\.(0|[1-9][0-9]*))+$").expect("OID pattern compiles")
+        });
+        if let Some(uuid) = text.strip_prefix("urn:uuid:") {
+            if !UUID.is_match(uuid) {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    format!("UUIDs must be valid and lowercase ({uuid})"),
+                );
+            }
+        } else if let Some(oid) = text.strip_prefix("urn:oid:") {
+            if !OID.is_match(oid) {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    format!("OIDs must be valid ({oid})"),
+                );
             }
         }
     }
@@ -591,6 +628,7 @@ impl<'v> Walk<'v> {
                 continue;
             };
             let key = c.get("key").and_then(Value::as_str).unwrap_or("?");
+            let expr = corrected(key, expr);
             let Some(compiled) = self.validator.expression(expr) else {
                 continue;
             };
@@ -738,6 +776,25 @@ impl<'v> Walk<'v> {
             }
         }
     }
+}
+
+/// Invariants R4 published with an expression that contradicts their own
+/// human text (FHIR technical errata): key, published expression,
+/// corrected expression. The HL7 reference validator applies the same
+/// corrections.
+const ERRATA: &[(&str, &str, &str)] = &[(
+    "que-12",
+    "enableWhen.count() > 2 implies enableBehavior.exists()",
+    "enableWhen.count() > 1 implies enableBehavior.exists()",
+)];
+
+/// The expression to evaluate for an invariant: its correction when R4's
+/// is a known erratum, else itself.
+fn corrected<'e>(key: &str, expr: &'e str) -> &'e str {
+    ERRATA
+        .iter()
+        .find(|(k, published, _)| *k == key && *published == expr)
+        .map_or(expr, |(_, _, fixed)| fixed)
 }
 
 fn coding(v: &Value) -> Option<(String, String)> {

@@ -1,0 +1,887 @@
+//! A QuestionnaireResponse checked against the Questionnaire it answers,
+//! and the rules of a Questionnaire that its invariants cannot express.
+//!
+//! The structure of the response is checked by the walker like any other
+//! resource; this module adds what the Questionnaire says: each item's
+//! `linkId` exists, answers have the item's type, `required`,
+//! `repeats`, `enableWhen`, `answerOption`, `answerValueSet`, and the
+//! constraint extensions (`minValue`, `maxValue`, `minLength`,
+//! `maxLength`, `regex`, `minOccurs`, `maxOccurs`, `mimeType`, `maxSize`,
+//! `referenceResource`, `unitOption`, `unitValueSet`, `minQuantity`,
+//! `maxQuantity`).
+
+use std::cmp::Ordering;
+use std::str::FromStr;
+
+use regex::Regex;
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use super::issue::{Issue, Severity};
+use super::Validator;
+use crate::fhirpath::{Quantity, Temporal};
+
+const EXT: &str = "http://hl7.org/fhir/StructureDefinition/";
+const SDC: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-";
+const UCUM: &str = "http://unitsofmeasure.org";
+
+/// Checks a QuestionnaireResponse against its Questionnaire.
+pub(super) fn check_response(v: &Validator, qr: &Value, issues: &mut Vec<Issue>) {
+    let Some(canonical) = qr.get("questionnaire").and_then(Value::as_str) else {
+        return;
+    };
+    let path = "QuestionnaireResponse";
+    let Some(found) = v.registry.resolve(canonical) else {
+        issues.push(issue(
+            Severity::Warning,
+            "not-found",
+            &format!("{path}.questionnaire"),
+            format!("The questionnaire '{canonical}' could not be resolved, so the answers cannot be checked against it"),
+        ));
+        return;
+    };
+    let rt = found
+        .get("resourceType")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    if rt != "Questionnaire" {
+        issues.push(issue(
+            Severity::Error,
+            "invalid",
+            &format!("{path}.questionnaire"),
+            format!("Canonical URL '{canonical}' refers to a resource that has the wrong type. Found {rt} expecting one of [Questionnaire]"),
+        ));
+        return;
+    }
+    let completed = matches!(
+        qr.get("status").and_then(Value::as_str),
+        Some("completed" | "amended")
+    );
+    let mut check = Check {
+        v,
+        completed,
+        issues,
+        scopes: Vec::new(),
+    };
+    check.items(array(found, "item"), array(qr, "item"), path);
+}
+
+/// Checks rules of a Questionnaire: each `enableWhen.question` names an
+/// item of the questionnaire that is not inside the item itself.
+pub(super) fn check_questionnaire(q: &Value, issues: &mut Vec<Issue>) {
+    let mut all = Vec::new();
+    collect_link_ids(array(q, "item"), &mut all);
+    enable_when_targets(array(q, "item"), "Questionnaire", &all, issues);
+}
+
+fn collect_link_ids<'a>(items: &'a [Value], out: &mut Vec<&'a str>) {
+    for it in items {
+        if let Some(l) = it.get("linkId").and_then(Value::as_str) {
+            out.push(l);
+        }
+        collect_link_ids(array(it, "item"), out);
+    }
+}
+
+fn enable_when_targets(items: &[Value], path: &str, all: &[&str], issues: &mut Vec<Issue>) {
+    for (i, it) in items.iter().enumerate() {
+        let here = format!("{path}.item[{i}]");
+        let mut inner = Vec::new();
+        collect_link_ids(array(it, "item"), &mut inner);
+        for ew in array(it, "enableWhen") {
+            let Some(q) = ew.get("question").and_then(Value::as_str) else {
+                continue;
+            };
+            if inner.contains(&q) {
+                issues.push(issue(
+                    Severity::Error,
+                    "business-rule",
+                    &here,
+                    "Questions with an enableWhen cannot refer to an inner question for its enableWhen condition",
+                ));
+            } else if !all.contains(&q) {
+                issues.push(issue(
+                    Severity::Error,
+                    "business-rule",
+                    &here,
+                    format!("The enableWhen question '{q}' is not an item of this questionnaire"),
+                ));
+            }
+        }
+        enable_when_targets(array(it, "item"), &here, all, issues);
+    }
+}
+
+fn issue(severity: Severity, code: &'static str, path: &str, message: impl Into<String>) -> Issue {
+    Issue {
+        severity,
+        code,
+        expression: path.to_string(),
+        message: message.into(),
+    }
+}
+
+fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}
+
+fn string<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The `value[x]` of an extension of `item` with this URL.
+fn extension<'a>(item: &'a Value, url: &str) -> Option<&'a Value> {
+    array(item, "extension")
+        .iter()
+        .find(|e| string(e, "url") == Some(url))
+        .and_then(|e| value_x(e).map(|(_, v)| v))
+}
+
+fn extensions<'a>(item: &'a Value, url: &'a str) -> impl Iterator<Item = &'a Value> + 'a {
+    array(item, "extension")
+        .iter()
+        .filter(move |e| string(e, "url") == Some(url))
+        .filter_map(|e| value_x(e).map(|(_, v)| v))
+}
+
+/// The `value[x]` of an element: its type suffix (`String`, `Coding`) and
+/// value.
+fn value_x(v: &Value) -> Option<(&str, &Value)> {
+    v.as_object()?
+        .iter()
+        .find_map(|(k, x)| k.strip_prefix("value").map(|t| (t, x)))
+        .filter(|(t, _)| t.starts_with(|c: char| c.is_ascii_uppercase()))
+}
+
+/// The answer type an item type expects, as FHIR names it.
+fn answer_type(item_type: &str) -> Option<&'static [&'static str]> {
+    Some(match item_type {
+        "boolean" => &["boolean"],
+        "decimal" => &["decimal"],
+        "integer" => &["integer"],
+        "date" => &["date"],
+        "dateTime" => &["dateTime"],
+        "time" => &["time"],
+        "string" | "text" => &["string"],
+        "url" => &["uri"],
+        // The reference validator accepts a string for a choice too.
+        "choice" => &["Coding", "string"],
+        "open-choice" => &["Coding", "string"],
+        "attachment" => &["Attachment"],
+        "reference" => &["Reference"],
+        "quantity" => &["Quantity"],
+        _ => return None,
+    })
+}
+
+/// FHIR's name for a `value[x]` suffix: `String` → `string`.
+fn type_name(suffix: &str) -> String {
+    match suffix {
+        "Coding" | "Attachment" | "Reference" | "Quantity" => suffix.to_string(),
+        "DateTime" => "dateTime".to_string(),
+        other => {
+            let mut c = other.chars();
+            c.next()
+                .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+                .unwrap_or_default()
+        }
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+struct Check<'a, 'v> {
+    v: &'a Validator<'v>,
+    completed: bool,
+    issues: &'a mut Vec<Issue>,
+    /// The response items of each enclosing level, innermost last: where
+    /// `enableWhen` questions are looked up.
+    scopes: Vec<&'a [Value]>,
+}
+
+impl<'a> Check<'a, '_> {
+    fn error(&mut self, path: &str, code: &'static str, message: impl Into<String>) {
+        self.issues
+            .push(issue(Severity::Error, code, path, message));
+    }
+
+    /// Matches response items to questionnaire items at one level.
+    fn items(&mut self, q_items: &'a [Value], r_items: &'a [Value], path: &str) {
+        self.scopes.push(r_items);
+        for (i, ri) in r_items.iter().enumerate() {
+            let here = format!("{path}.item[{i}]");
+            let link = string(ri, "linkId").unwrap_or("");
+            match q_items.iter().find(|q| string(q, "linkId") == Some(link)) {
+                Some(qi) => self.item(qi, ri, &here),
+                None => self.error(
+                    &here,
+                    "structure",
+                    format!("LinkId '{link}' not found in questionnaire"),
+                ),
+            }
+        }
+        for qi in q_items {
+            let link = string(qi, "linkId").unwrap_or("");
+            let present = r_items
+                .iter()
+                .filter(|r| string(r, "linkId") == Some(link))
+                .count();
+            if present > 1 && qi.get("repeats") != Some(&Value::Bool(true)) {
+                self.error(
+                    path,
+                    "structure",
+                    format!("Only one response item with the linkId '{link}' is allowed, found {present}"),
+                );
+            }
+            if present == 0
+                && self.completed
+                && qi.get("required") == Some(&Value::Bool(true))
+                && self.enabled(qi)
+            {
+                self.error(
+                    path,
+                    "required",
+                    format!("No response answer found for required item '{link}'"),
+                );
+            }
+        }
+        self.scopes.pop();
+    }
+
+    /// Checks one response item against its questionnaire item.
+    fn item(&mut self, qi: &'a Value, ri: &'a Value, path: &str) {
+        let link = string(qi, "linkId").unwrap_or("");
+        let ty = string(qi, "type").unwrap_or("");
+        let answers = array(ri, "answer");
+        if !self.enabled(qi) {
+            if !answers.is_empty() || has_answers(array(ri, "item")) {
+                self.error(
+                    path,
+                    "business-rule",
+                    format!("Item has answer, even though it is not enabled (item id = '{link}')"),
+                );
+            }
+            return;
+        }
+        let required = qi.get("required") == Some(&Value::Bool(true));
+        match ty {
+            "display" => {
+                if !answers.is_empty() {
+                    self.error(
+                        path,
+                        "structure",
+                        "Items of type 'display' cannot have answers",
+                    );
+                }
+                return;
+            }
+            "group" => {
+                if !answers.is_empty() {
+                    self.error(
+                        path,
+                        "structure",
+                        "Items of type 'group' cannot have answers",
+                    );
+                }
+                if required && self.completed && array(ri, "item").is_empty() {
+                    self.error(path, "required", "No sub-items found for required group");
+                }
+                self.items(array(qi, "item"), array(ri, "item"), path);
+                return;
+            }
+            _ => {}
+        }
+        let Some(expected) = answer_type(ty) else {
+            if !answers.is_empty() {
+                self.error(
+                    path,
+                    "structure",
+                    format!("Items of type '{ty}' should not have answers"),
+                );
+            }
+            return;
+        };
+        if answers.is_empty() && required && self.completed {
+            self.error(
+                path,
+                "required",
+                format!("No response answer found for required item '{link}'"),
+            );
+        }
+        if answers.len() > 1 && qi.get("repeats") != Some(&Value::Bool(true)) {
+            self.error(
+                path,
+                "structure",
+                format!(
+                    "Only one answer is allowed for the item '{link}', found {}",
+                    answers.len()
+                ),
+            );
+        }
+        let count = answers.len() as i64;
+        if let Some(min) =
+            extension(qi, &format!("{EXT}questionnaire-minOccurs")).and_then(Value::as_i64)
+        {
+            if count < min {
+                self.error(
+                    path,
+                    "structure",
+                    format!("The minimum number of answers is {min} but this has {count} answers"),
+                );
+            }
+        }
+        if let Some(max) =
+            extension(qi, &format!("{EXT}questionnaire-maxOccurs")).and_then(Value::as_i64)
+        {
+            if count > max {
+                self.error(
+                    path,
+                    "structure",
+                    format!("The maximum number of answers is {max} but this has {count} answers"),
+                );
+            }
+        }
+        for (j, answer) in answers.iter().enumerate() {
+            let here = format!("{path}.answer[{j}]");
+            if let Some((suffix, value)) = value_x(answer) {
+                let found = type_name(suffix);
+                let at = format!("{here}.value.ofType({found})");
+                if !expected.contains(&found.as_str()) {
+                    self.error(
+                        &at,
+                        "structure",
+                        format!(
+                            "Answer value must be of the type {} not {found}",
+                            expected[0]
+                        ),
+                    );
+                } else {
+                    self.value(qi, &found, value, &at);
+                }
+            }
+            // Questions may carry nested items under each answer.
+            self.items(array(qi, "item"), array(answer, "item"), &here);
+        }
+        if !array(ri, "item").is_empty() {
+            self.items(array(qi, "item"), array(ri, "item"), path);
+        }
+    }
+
+    /// Checks one answer value against the item's options and limits.
+    fn value(&mut self, qi: &Value, ty: &str, value: &Value, path: &str) {
+        let options = array(qi, "answerOption");
+        if !options.is_empty() {
+            let allowed = options
+                .iter()
+                .filter_map(value_x)
+                .any(|(_, o)| same_answer(o, value));
+            if !allowed && string(qi, "type") != Some("open-choice") {
+                let shown = match ty {
+                    "Coding" => format!(
+                        "code {}::{}",
+                        string(value, "system").unwrap_or(""),
+                        string(value, "code").unwrap_or("")
+                    ),
+                    other => format!("{other} {}", show(value)),
+                };
+                self.error(
+                    path,
+                    "code-invalid",
+                    format!("The {shown} is not in the set of permitted values"),
+                );
+            }
+        }
+        if let Some(vs) = string(qi, "answerValueSet") {
+            self.value_set(vs, ty, value, path);
+        }
+        match ty {
+            "integer" | "decimal" | "date" | "dateTime" | "time" => {
+                self.min_max(qi, ty, value, path)
+            }
+            "string" => self.text(qi, value, path),
+            "Quantity" => self.quantity(qi, value, path),
+            "Attachment" => self.attachment(qi, value, path),
+            "Reference" => self.reference(qi, value, path),
+            _ => {}
+        }
+    }
+
+    fn value_set(&mut self, url: &str, ty: &str, value: &Value, path: &str) {
+        let Some(expansion) = self.v.expansion(url) else {
+            self.issues.push(issue(
+                Severity::Warning,
+                "not-found",
+                path,
+                format!("The value set '{url}' is not loaded, so the answer cannot be checked against it"),
+            ));
+            return;
+        };
+        match ty {
+            "Coding" => {
+                let system = string(value, "system").unwrap_or("");
+                let code = string(value, "code").unwrap_or("");
+                let mut bad_display = false;
+                if let (Some(display), Some(expected)) = (
+                    string(value, "display"),
+                    super::terminology::display(self.v.registry, system, code),
+                ) {
+                    if !expected.iter().any(|d| d.eq_ignore_ascii_case(display)) {
+                        bad_display = true;
+                        self.error(
+                            &format!("{path}.display"),
+                            "invalid",
+                            format!(
+                                "Wrong Display Name '{display}' for {system}#{code}. Valid display is '{}'",
+                                expected.first().map(String::as_str).unwrap_or("")
+                            ),
+                        );
+                    }
+                }
+                let member = expansion.contains(system, code).or_else(|| {
+                    let systems = super::terminology::included_systems(self.v.registry, url)?;
+                    (!systems.iter().any(|s| s == system)).then_some(false)
+                });
+                if member == Some(false) || bad_display {
+                    self.error(
+                        path,
+                        "code-invalid",
+                        format!("The code '{code}' in the system '{system}' is not in the options value set ({url}) specified by the questionnaire"),
+                    );
+                }
+            }
+            "string" => {
+                let text = value.as_str().unwrap_or("");
+                if let super::terminology::Expansion::Codes(codes) = &*expansion {
+                    let known = codes.iter().any(|(s, c)| {
+                        c == text
+                            || super::terminology::display(self.v.registry, s, c)
+                                .is_some_and(|d| d.iter().any(|d| d == text))
+                    });
+                    if !known {
+                        self.error(
+                            path,
+                            "code-invalid",
+                            format!("The value '{text}' is not in the list of allowed values (value set '{url}')"),
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn min_max(&mut self, qi: &Value, ty: &str, value: &Value, path: &str) {
+        for (url, is_min) in [
+            (format!("{EXT}minValue"), true),
+            (format!("{EXT}maxValue"), false),
+        ] {
+            let Some(limit) = extension(qi, &url) else {
+                continue;
+            };
+            let Some(order) = compare(ty, value, limit) else {
+                continue;
+            };
+            let (bad, word) = if is_min {
+                (order == Ordering::Less, "less than the allowed minimum")
+            } else {
+                (
+                    order == Ordering::Greater,
+                    "greater than the allowed maximum",
+                )
+            };
+            if bad {
+                self.error(
+                    path,
+                    "value",
+                    format!("The value {} is {word} of {}", show(value), show(limit)),
+                );
+            }
+        }
+    }
+
+    fn text(&mut self, qi: &Value, value: &Value, path: &str) {
+        let text = value.as_str().unwrap_or("");
+        let length = text.chars().count() as i64;
+        if let Some(min) = extension(qi, &format!("{EXT}minLength")).and_then(Value::as_i64) {
+            if length < min {
+                self.error(
+                    path,
+                    "value",
+                    format!(
+                        "The answer '{text}' is shorter than the required minimum length of {min}"
+                    ),
+                );
+            }
+        }
+        if let Some(max) = qi.get("maxLength").and_then(Value::as_i64) {
+            if length > max {
+                self.error(
+                    path,
+                    "value",
+                    format!(
+                        "The answer '{text}' is longer than the allowed maximum length of {max}"
+                    ),
+                );
+            }
+        }
+        if let Some(pattern) = extension(qi, &format!("{EXT}regex")).and_then(Value::as_str) {
+            match Regex::new(&format!("^(?:{pattern})$")) {
+                Ok(re) if !re.is_match(text) => {
+                    let format = extension(qi, &format!("{EXT}entryFormat"))
+                        .and_then(Value::as_str)
+                        .unwrap_or(pattern);
+                    self.error(
+                        path,
+                        "value",
+                        format!("The answer '{text}' does not conform to the expected format '{format}' (regex '{pattern}')"),
+                    );
+                }
+                Ok(_) => {}
+                Err(_) => self.issues.push(issue(
+                    Severity::Warning,
+                    "invalid",
+                    path,
+                    format!(
+                        "The questionnaire's regex '{pattern}' is not a valid regular expression"
+                    ),
+                )),
+            }
+        }
+    }
+
+    fn quantity(&mut self, qi: &Value, value: &Value, path: &str) {
+        let shown = quantity_text(value);
+        for (key, is_min) in [("minQuantity", true), ("maxQuantity", false)] {
+            let Some(limit) = extension(qi, &format!("{SDC}{key}"))
+                .or_else(|| extension(qi, &format!("{EXT}questionnaire-{key}")))
+            else {
+                continue;
+            };
+            let bound = if is_min { "minimum" } else { "maximum" };
+            let (Some(a), Some(b)) = (ucum(value), ucum(limit)) else {
+                self.error(
+                    path,
+                    "value",
+                    format!("The quantity {shown} cannot be compared to the allowed {bound} of {} because no formal units are specified", quantity_text(limit)),
+                );
+                continue;
+            };
+            match a.compare(&b) {
+                None => self.error(
+                    path,
+                    "value",
+                    format!(
+                        "The quantity {shown} cannot be compared to the allowed {bound} of {}",
+                        quantity_text(limit)
+                    ),
+                ),
+                Some(Ordering::Less) if is_min => self.error(
+                    path,
+                    "value",
+                    format!(
+                        "The quantity {shown} is less than the allowed minimum of {}",
+                        quantity_text(limit)
+                    ),
+                ),
+                Some(Ordering::Greater) if !is_min => self.error(
+                    path,
+                    "value",
+                    format!(
+                        "The quantity {shown} is greater than the allowed maximum of {}",
+                        quantity_text(limit)
+                    ),
+                ),
+                _ => {}
+            }
+        }
+        let system = string(value, "system").unwrap_or("");
+        let code = string(value, "code").unwrap_or("");
+        let options: Vec<&Value> = extensions(
+            qi,
+            "http://hl7.org/fhir/StructureDefinition/questionnaire-unitOption",
+        )
+        .collect();
+        if !options.is_empty()
+            && !options
+                .iter()
+                .any(|o| string(o, "system") == Some(system) && string(o, "code") == Some(code))
+        {
+            self.error(
+                path,
+                "code-invalid",
+                format!("The unit of {shown} is not one of the unit options of the questionnaire"),
+            );
+        }
+        if let Some(url) =
+            extension(qi, &format!("{EXT}questionnaire-unitValueSet")).and_then(Value::as_str)
+        {
+            let member = self
+                .v
+                .expansion(url)
+                .and_then(|e| e.contains(system, code))
+                .or_else(|| {
+                    let systems = super::terminology::included_systems(self.v.registry, url)?;
+                    (code.is_empty() || !systems.iter().any(|s| s == system)).then_some(false)
+                });
+            if member == Some(false) {
+                self.error(
+                    path,
+                    "code-invalid",
+                    format!(
+                        "The value {shown} has a unit that is not in the unit value set '{url}'"
+                    ),
+                );
+            }
+        }
+    }
+
+    fn attachment(&mut self, qi: &Value, value: &Value, path: &str) {
+        let content_type = string(value, "contentType").unwrap_or("");
+        let allowed: Vec<&str> = extensions(qi, "http://hl7.org/fhir/StructureDefinition/mimeType")
+            .filter_map(Value::as_str)
+            .collect();
+        if !allowed.is_empty() && !allowed.contains(&content_type) {
+            self.error(
+                path,
+                "value",
+                format!(
+                    "The mime type {content_type} is not valid for this answer (allowed = {})",
+                    allowed.join(", ")
+                ),
+            );
+        }
+        let actual = string(value, "data").map(base64_length);
+        if let (Some(actual), Some(max)) = (
+            actual,
+            extension(qi, &format!("{EXT}maxSize")).and_then(decimal),
+        ) {
+            if Decimal::from(actual) > max {
+                self.error(
+                    path,
+                    "value",
+                    format!("The attachment is too large (allowed = {max}, found = {actual})"),
+                );
+            }
+        }
+        if let (Some(actual), Some(stated)) = (actual, value.get("size").and_then(Value::as_u64)) {
+            if stated != actual as u64 {
+                self.error(
+                    path,
+                    "value",
+                    format!("Stated Attachment Size {stated} does not match actual attachment size {actual}"),
+                );
+            }
+        }
+    }
+
+    fn reference(&mut self, qi: &Value, value: &Value, path: &str) {
+        let Some(reference) = string(value, "reference") else {
+            return;
+        };
+        if reference.starts_with('#') || reference.starts_with("urn:") {
+            return;
+        }
+        if reference.contains(char::is_whitespace) {
+            self.error(
+                path,
+                "value",
+                format!("The reference '{reference}' is not a valid reference"),
+            );
+        }
+        let parts: Vec<&str> = reference.trim_end_matches('/').split('/').collect();
+        let ty = match parts.iter().rposition(|p| *p == "_history") {
+            Some(h) if h >= 2 => parts[h - 2],
+            _ if parts.len() >= 2 => parts[parts.len() - 2],
+            _ => return,
+        };
+        if !self.v.is_resource_type(ty) {
+            self.error(
+                path,
+                "value",
+                format!("The resource type {ty} in the reference {reference} is not valid"),
+            );
+            return;
+        }
+        let allowed: Vec<&str> = extensions(
+            qi,
+            "http://hl7.org/fhir/StructureDefinition/questionnaire-referenceResource",
+        )
+        .filter_map(Value::as_str)
+        .collect();
+        if !allowed.is_empty() && !allowed.contains(&ty) {
+            self.error(
+                path,
+                "value",
+                format!("The resource type '{ty}' in the reference {reference} is not allowed (allowed = {})", allowed.join(",")),
+            );
+        }
+    }
+
+    /// Whether an item is enabled, from its `enableWhen` conditions and the
+    /// answers in scope.
+    fn enabled(&self, qi: &Value) -> bool {
+        let conditions = array(qi, "enableWhen");
+        if conditions.is_empty() {
+            return true;
+        }
+        let mut results = conditions.iter().map(|c| self.condition(c));
+        if string(qi, "enableBehavior") == Some("all") {
+            results.all(|r| r)
+        } else {
+            results.any(|r| r)
+        }
+    }
+
+    fn condition(&self, condition: &Value) -> bool {
+        let question = string(condition, "question").unwrap_or("");
+        let answers: Vec<&Value> = self
+            .answers_of(question)
+            .into_iter()
+            .filter_map(|a| value_x(a).map(|(_, v)| v))
+            .collect();
+        let Some((suffix, expected)) = condition
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.starts_with("answer")))
+            .map(|(k, v)| (&k["answer".len()..], v))
+        else {
+            return false;
+        };
+        let operator = string(condition, "operator").unwrap_or("=");
+        if operator == "exists" {
+            return expected.as_bool() == Some(!answers.is_empty());
+        }
+        if operator == "!=" {
+            return answers.is_empty() || answers.iter().all(|a| !same_answer(a, expected));
+        }
+        let ty = type_name(suffix);
+        answers.iter().any(|a| match operator {
+            "=" => same_answer(a, expected),
+            op => compare(&ty, a, expected).is_some_and(|o| match op {
+                ">" => o == Ordering::Greater,
+                "<" => o == Ordering::Less,
+                ">=" => o != Ordering::Less,
+                "<=" => o != Ordering::Greater,
+                _ => false,
+            }),
+        })
+    }
+
+    /// The answers given to `link_id`, from the nearest enclosing level
+    /// that holds it.
+    fn answers_of(&self, link_id: &str) -> Vec<&'a Value> {
+        for scope in self.scopes.iter().rev() {
+            let mut found = Vec::new();
+            if find_answers(scope, link_id, &mut found) {
+                return found;
+            }
+        }
+        Vec::new()
+    }
+}
+
+fn find_answers<'a>(items: &'a [Value], link_id: &str, out: &mut Vec<&'a Value>) -> bool {
+    for it in items {
+        if string(it, "linkId") == Some(link_id) {
+            out.extend(array(it, "answer"));
+            return true;
+        }
+        if find_answers(array(it, "item"), link_id, out) {
+            return true;
+        }
+        for a in array(it, "answer") {
+            if find_answers(array(a, "item"), link_id, out) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn has_answers(items: &[Value]) -> bool {
+    items
+        .iter()
+        .any(|i| !array(i, "answer").is_empty() || has_answers(array(i, "item")))
+}
+
+/// Equality of two answer values: codings by system and code, others by
+/// value.
+fn same_answer(a: &Value, b: &Value) -> bool {
+    if a.is_object() && b.is_object() && (a.get("code").is_some() || b.get("code").is_some()) {
+        return string(a, "code") == string(b, "code")
+            && (string(a, "system").is_none()
+                || string(b, "system").is_none()
+                || string(a, "system") == string(b, "system"));
+    }
+    match (a, b) {
+        (Value::Number(_), Value::Number(_)) => decimal(a) == decimal(b),
+        _ => a == b,
+    }
+}
+
+fn decimal(v: &Value) -> Option<Decimal> {
+    match v {
+        Value::Number(n) => Decimal::from_str(&n.to_string())
+            .or_else(|_| Decimal::from_scientific(&n.to_string()))
+            .ok(),
+        _ => None,
+    }
+}
+
+/// Orders two values of one answer type; dates of different precision
+/// that FHIRPath leaves uncertain are ordered by their text, as the
+/// reference validator does.
+fn compare(ty: &str, a: &Value, b: &Value) -> Option<Ordering> {
+    match ty {
+        "integer" | "decimal" => decimal(a)?.partial_cmp(&decimal(b)?),
+        "date" | "dateTime" | "time" | "instant" => {
+            let (sa, sb) = (a.as_str()?, b.as_str()?);
+            let parse = |s: &str| {
+                if ty == "time" {
+                    Temporal::parse_time(s)
+                } else {
+                    Temporal::parse_date_time(s, false)
+                }
+            };
+            match (parse(sa), parse(sb)) {
+                (Some(ta), Some(tb)) => ta.compare(&tb).or_else(|| Some(sa.cmp(sb))),
+                _ => None,
+            }
+        }
+        "string" | "uri" => Some(a.as_str()?.cmp(b.as_str()?)),
+        _ => None,
+    }
+}
+
+/// A Quantity as a comparable UCUM quantity, when it has a UCUM code.
+fn ucum(q: &Value) -> Option<Quantity> {
+    if string(q, "system") != Some(UCUM) {
+        return None;
+    }
+    Some(Quantity::new(decimal(q.get("value")?)?, string(q, "code")?))
+}
+
+fn quantity_text(q: &Value) -> String {
+    let value = q.get("value").map(show).unwrap_or_default();
+    let unit = string(q, "unit")
+        .or_else(|| string(q, "code"))
+        .unwrap_or("");
+    match (string(q, "system"), string(q, "code")) {
+        (Some(UCUM), code) => format!("{value} {unit} (UCUM#{})", code.unwrap_or("null")),
+        _ => format!("{value} {unit}"),
+    }
+}
+
+/// The number of bytes base64 text decodes to.
+fn base64_length(text: &str) -> usize {
+    let chars = text.bytes().filter(|b| !b.is_ascii_whitespace()).count();
+    let padding = text.bytes().rev().take_while(|b| *b == b'=').count();
+    (chars / 4 * 3).saturating_sub(padding)
+}
