@@ -242,13 +242,40 @@ impl<'v> Walk<'v> {
         if ed.get("slicing").is_some() {
             self.slices(profile, k, &items, &el_path, parent);
         }
+        // An element defined by reference to another (`Questionnaire.item.item`
+        // is `#Questionnaire.item`) is validated by that element's definition.
+        // When the profile constrains inside such an element its own
+        // children apply; otherwise the base type's definition does (a
+        // profile's slices on `Parameters.parameter` are not slices of
+        // `parameter.part`).
+        let target = ed
+            .get("contentReference")
+            .and_then(Value::as_str)
+            .filter(|_| profile.children(k).is_empty())
+            .and_then(|r| r.split_once('#'))
+            .and_then(|(_, id)| {
+                let base = self
+                    .validator
+                    .profile_for_type(id.split('.').next().unwrap_or(id))?;
+                let t = base.index_of(id)?;
+                Some((base, t))
+            });
         for (i, (v, e, ty)) in items.iter().enumerate() {
             let p = if repeating {
                 format!("{el_path}[{i}]")
             } else {
                 el_path.clone()
             };
-            self.item(*v, *e, profile, k, ty, &p);
+            match &target {
+                Some((base, t)) => {
+                    let ty = type_codes(&base.elements[*t])
+                        .first()
+                        .map_or("BackboneElement", |t| t)
+                        .to_string();
+                    self.item(*v, *e, base, *t, &ty, &p);
+                }
+                None => self.item(*v, *e, profile, k, ty, &p),
+            }
         }
     }
 
@@ -305,7 +332,8 @@ impl<'v> Walk<'v> {
                 return;
             }
             if ty == "Extension" && profile.children(k).is_empty() {
-                self.extension(v, path);
+                let nested = ed.get("path").and_then(Value::as_str) == Some("Extension.extension");
+                self.extension(v, nested, path);
             } else {
                 self.complex(obj, v, profile, k, ty, path);
             }
@@ -315,17 +343,48 @@ impl<'v> Walk<'v> {
         self.constraints(v, ext, profile, k, ty, path);
     }
 
+    /// Each relative-URL sub-extension of a complex extension must be one
+    /// its definition names.
+    fn sub_extensions(&mut self, v: &Value, p: &Profile, url: &str, path: &str) {
+        let defined: Vec<&str> = p
+            .elements
+            .iter()
+            .filter(|e| e.get("path").and_then(Value::as_str) == Some("Extension.extension.url"))
+            .filter_map(|e| e.get("fixedUri").and_then(Value::as_str))
+            .collect();
+        if defined.is_empty() {
+            return;
+        }
+        for (i, x) in v
+            .get("extension")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let sub = x.get("url").and_then(Value::as_str).unwrap_or("");
+            if !sub.contains(':') && !defined.contains(&sub) {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    &format!("{path}.extension[{i}]"),
+                    format!("Sub-extension url '{sub}' is not defined by the Extension {url}"),
+                );
+            }
+        }
+    }
+
     fn primitive_extension(&mut self, e: &'v Value, path: &str) {
         if let Some(exts) = e.get("extension").and_then(Value::as_array) {
             for (i, x) in exts.iter().enumerate() {
-                self.extension(x, &format!("{path}.extension[{i}]"));
+                self.extension(x, false, &format!("{path}.extension[{i}]"));
             }
         }
     }
 
     /// Validates an extension against its definition when the URL
     /// resolves, else against the base Extension.
-    fn extension(&mut self, v: &'v Value, path: &str) {
+    fn extension(&mut self, v: &'v Value, nested: bool, path: &str) {
         let url = v.get("url").and_then(Value::as_str).unwrap_or("");
         let profile = self.validator.profile(url);
         match profile {
@@ -333,20 +392,32 @@ impl<'v> Walk<'v> {
                 if let Some(obj) = v.as_object() {
                     self.complex(obj, v, &p, 0, "Extension", path);
                     self.constraints(Some(v), None, &p, 0, "Extension", path);
+                    self.sub_extensions(v, &p, url, path);
                 }
             }
+            // A sub-extension of a complex extension is named relative to
+            // its parent (`url: "name"`), whose definition checks it.
+            None if !url.contains(':') && !url.is_empty() && nested => {
+                if let (Some(obj), Some(base)) =
+                    (v.as_object(), self.validator.profile_for_type("Extension"))
+                {
+                    self.complex(obj, v, &base, 0, "Extension", path);
+                }
+            }
+            None if !url.contains(':') => self.issue(
+                Severity::Error,
+                "structure",
+                path,
+                format!("Extension.url must be an absolute URL (found '{url}')"),
+            ),
             None => {
-                let core = url.starts_with("http://hl7.org/fhir/StructureDefinition/");
-                let (sev, what) = if core {
-                    (Severity::Error, "is not a known FHIR core extension")
-                } else {
-                    (Severity::Warning, "could not be found, so is not checked")
-                };
+                // As the HL7 reference validator: an extension nobody can
+                // look up cannot be checked, so it is not allowed.
                 self.issue(
-                    sev,
+                    Severity::Error,
                     "structure",
                     path,
-                    format!("The extension {url} {what}"),
+                    format!("The extension {url} could not be found so is not allowed here"),
                 );
                 if let (Some(obj), Some(base)) =
                     (v.as_object(), self.validator.profile_for_type("Extension"))
