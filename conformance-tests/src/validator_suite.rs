@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use fhir_core::format::{self, Format};
 use fhir_core::package::Registry;
-use fhir_core::validation::Validator;
+use fhir_core::validation::{Options, Validator};
 use serde_json::Value;
 
 /// One case's result.
@@ -122,6 +122,22 @@ fn error_count(outcome: &Value) -> usize {
         .unwrap_or(0)
 }
 
+/// The validator options a case asks for (the reference validator's
+/// settings of the same names).
+fn options(case: &Value) -> Options {
+    let flag = |k: &str| case.get(k).and_then(Value::as_bool).unwrap_or(false);
+    Options {
+        security_checks: flag("security-checks"),
+        no_html_in_markdown: flag("noHtmlInMarkdown"),
+        validate_contained: case.get("validateContains").and_then(Value::as_str) != Some("IGNORE"),
+        extension_domains: match case.get("allowed-extension-domain") {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            _ => Vec::new(),
+        },
+    }
+}
+
 /// Runs every R4 case of a manifest with `base` (base R4 loaded) plus each
 /// case's supporting resources. `progress` is told each case as it ends.
 ///
@@ -189,7 +205,8 @@ pub fn run(
         let file = dir.join(case["file"].as_str().unwrap_or(""));
         let our_errors = match read_resource(&file) {
             Ok(resource) => {
-                let validator = Validator::with_model(&registry, model.clone());
+                let validator =
+                    Validator::with_model(&registry, model.clone()).with_options(options(case));
                 let profiles: Vec<&str> = profile_url.as_deref().into_iter().collect();
                 validator
                     .validate_against(&resource, &profiles)

@@ -28,6 +28,7 @@ mod profile;
 mod questionnaire;
 pub mod snapshot;
 mod terminology;
+mod values;
 mod walker;
 
 use std::collections::HashMap;
@@ -43,6 +44,34 @@ pub use terminology::Expansion;
 use crate::fhirpath::{Context, Expression, Item, ModelInfo, Node};
 use crate::package::Registry;
 
+/// What a validator checks beyond the specification's rules. The defaults
+/// follow the HL7 reference validator's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// Strings that look like HTML tags are errors (injection defence for
+    /// systems that render text unescaped). Default off.
+    pub security_checks: bool,
+    /// Markdown that contains HTML tags is an error. Default off: it is
+    /// legal markdown, escaped when shown.
+    pub no_html_in_markdown: bool,
+    /// Contained resources are validated. Default on.
+    pub validate_contained: bool,
+    /// URL prefixes whose extensions may be used without a definition
+    /// (otherwise an unknown extension is an error).
+    pub extension_domains: Vec<String>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            security_checks: false,
+            no_html_in_markdown: false,
+            validate_contained: true,
+            extension_domains: Vec::new(),
+        }
+    }
+}
+
 /// A memo table that several threads may fill.
 type Memo<T> = Mutex<HashMap<String, Option<Arc<T>>>>;
 
@@ -51,6 +80,7 @@ type Memo<T> = Mutex<HashMap<String, Option<Arc<T>>>>;
 /// expressions are prepared once and kept.
 pub struct Validator<'r> {
     registry: &'r Registry,
+    options: Options,
     model: Arc<ModelInfo>,
     profiles: Memo<Profile>,
     regexes: Memo<Regex>,
@@ -82,12 +112,29 @@ impl<'r> Validator<'r> {
     pub fn with_model(registry: &'r Registry, model: Arc<ModelInfo>) -> Validator<'r> {
         Validator {
             registry,
+            options: Options::default(),
             model,
             profiles: Mutex::default(),
             regexes: Mutex::default(),
             expansions: Mutex::default(),
             expressions: Mutex::default(),
         }
+    }
+
+    /// The same validator with these options.
+    ///
+    /// ```no_run
+    /// # use fhir_core::package::Registry;
+    /// # use fhir_core::validation::{Options, Validator};
+    /// # let registry = Registry::new();
+    /// let strict = Validator::new(&registry).with_options(Options {
+    ///     security_checks: true,
+    ///     ..Options::default()
+    /// });
+    /// ```
+    pub fn with_options(mut self, options: Options) -> Validator<'r> {
+        self.options = options;
+        self
     }
 
     /// Validates a resource against its type and the profiles it claims.

@@ -11,7 +11,6 @@
 //! `maxQuantity`).
 
 use std::cmp::Ordering;
-use std::str::FromStr;
 
 use regex::Regex;
 use rust_decimal::Decimal;
@@ -19,11 +18,10 @@ use serde_json::Value;
 
 use super::issue::{Issue, Severity};
 use super::Validator;
-use crate::fhirpath::{Quantity, Temporal};
+use super::values::{compare, decimal, ucum};
 
 const EXT: &str = "http://hl7.org/fhir/StructureDefinition/";
 const SDC: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-";
-const UCUM: &str = "http://unitsofmeasure.org";
 
 /// Checks a QuestionnaireResponse against its Questionnaire.
 pub(super) fn check_response(v: &Validator, qr: &Value, issues: &mut Vec<Issue>) {
@@ -826,55 +824,13 @@ fn same_answer(a: &Value, b: &Value) -> bool {
     }
 }
 
-fn decimal(v: &Value) -> Option<Decimal> {
-    match v {
-        Value::Number(n) => Decimal::from_str(&n.to_string())
-            .or_else(|_| Decimal::from_scientific(&n.to_string()))
-            .ok(),
-        _ => None,
-    }
-}
-
-/// Orders two values of one answer type; dates of different precision
-/// that FHIRPath leaves uncertain are ordered by their text, as the
-/// reference validator does.
-fn compare(ty: &str, a: &Value, b: &Value) -> Option<Ordering> {
-    match ty {
-        "integer" | "decimal" => decimal(a)?.partial_cmp(&decimal(b)?),
-        "date" | "dateTime" | "time" | "instant" => {
-            let (sa, sb) = (a.as_str()?, b.as_str()?);
-            let parse = |s: &str| {
-                if ty == "time" {
-                    Temporal::parse_time(s)
-                } else {
-                    Temporal::parse_date_time(s, false)
-                }
-            };
-            match (parse(sa), parse(sb)) {
-                (Some(ta), Some(tb)) => ta.compare(&tb).or_else(|| Some(sa.cmp(sb))),
-                _ => None,
-            }
-        }
-        "string" | "uri" => Some(a.as_str()?.cmp(b.as_str()?)),
-        _ => None,
-    }
-}
-
-/// A Quantity as a comparable UCUM quantity, when it has a UCUM code.
-fn ucum(q: &Value) -> Option<Quantity> {
-    if string(q, "system") != Some(UCUM) {
-        return None;
-    }
-    Some(Quantity::new(decimal(q.get("value")?)?, string(q, "code")?))
-}
-
 fn quantity_text(q: &Value) -> String {
     let value = q.get("value").map(show).unwrap_or_default();
     let unit = string(q, "unit")
         .or_else(|| string(q, "code"))
         .unwrap_or("");
     match (string(q, "system"), string(q, "code")) {
-        (Some(UCUM), code) => format!("{value} {unit} (UCUM#{})", code.unwrap_or("null")),
+        (Some(super::values::UCUM), code) => format!("{value} {unit} (UCUM#{})", code.unwrap_or("null")),
         _ => format!("{value} {unit}"),
     }
 }

@@ -1,5 +1,6 @@
 //! Walking a resource's JSON against a profile's element definitions.
 
+use std::cmp::Ordering;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -9,6 +10,7 @@ use serde_json::{Map, Value};
 use super::issue::{Issue, Severity};
 use super::profile::{name_and_slice, type_codes, Profile};
 use super::terminology::Expansion;
+use super::values;
 use super::Validator;
 use crate::fhirpath::{Context, Item, Node};
 
@@ -19,6 +21,9 @@ pub(super) struct Walk<'v> {
     pub root: &'v Value,
     pub issues: Vec<Issue>,
 }
+
+/// The longest string FHIR allows in one primitive value: 1 MB.
+const MAX_STRING: usize = 1024 * 1024;
 
 fn is_primitive(ty: &str) -> bool {
     ty.starts_with(|c: char| c.is_ascii_lowercase())
@@ -57,9 +62,36 @@ impl<'v> Walk<'v> {
             );
             return;
         };
+        if let Some(id) = obj.get("id").and_then(Value::as_str) {
+            self.resource_id(id, &format!("{path}.id"));
+        }
         let ty = profile.ty.clone();
         self.complex(obj, value, profile, 0, &ty, path);
         self.constraints(Some(value), None, profile, 0, &ty, path);
+    }
+
+    /// A resource id: 1 to 64 of `A-Z a-z 0-9 - .` (the R4 `id` type,
+    /// which the snapshot types only as a FHIRPath string).
+    fn resource_id(&mut self, id: &str, path: &str) {
+        if id.len() > 64 {
+            self.issue(
+                Severity::Error,
+                "invalid",
+                path,
+                format!("Invalid Resource id: Too long ({} chars)", id.len()),
+            );
+        } else if id.is_empty()
+            || !id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        {
+            self.issue(
+                Severity::Error,
+                "invalid",
+                path,
+                format!("Invalid Resource id: Invalid Characters ('{id}')"),
+            );
+        }
     }
 
     /// Validates the children of a complex value against the children of
@@ -316,6 +348,13 @@ impl<'v> Walk<'v> {
                 return;
             };
             if ty == "Resource" || self.validator.is_resource_type(ty) {
+                let contained = ed
+                    .get("path")
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| p.ends_with(".contained"));
+                if contained && !self.validator.options.validate_contained {
+                    return;
+                }
                 let rt = v.get("resourceType").and_then(Value::as_str).unwrap_or("");
                 match self.validator.profile_for_type(rt) {
                     Some(p) => {
@@ -339,6 +378,9 @@ impl<'v> Walk<'v> {
             }
         }
         self.fixed_and_pattern(v, ed, path);
+        if let Some(v) = v {
+            self.limits(v, ed, ty, path);
+        }
         self.binding(v, ed, ty, path);
         self.constraints(v, ext, profile, k, ty, path);
     }
@@ -370,6 +412,65 @@ impl<'v> Walk<'v> {
                     &format!("{path}.extension[{i}]"),
                     format!("Sub-extension url '{sub}' is not defined by the Extension {url}"),
                 );
+            }
+        }
+    }
+
+    /// A profile's `minValue[x]`, `maxValue[x]` and `maxLength`.
+    fn limits(&mut self, v: &Value, ed: &Value, ty: &str, path: &str) {
+        let Some(def) = ed.as_object() else { return };
+        if let Some(max) = def.get("maxLength").and_then(Value::as_u64) {
+            if let Some(text) = v.as_str() {
+                let length = text.chars().count() as u64;
+                if length > max {
+                    self.issue(
+                        Severity::Error,
+                        "value",
+                        path,
+                        format!("value is longer than permitted maximum length of {max} ({length})"),
+                    );
+                }
+            }
+        }
+        for (key, limit) in def {
+            let (is_min, suffix) = match (key.strip_prefix("minValue"), key.strip_prefix("maxValue")) {
+                (Some(s), _) => (true, s),
+                (_, Some(s)) => (false, s),
+                _ => continue,
+            };
+            let word = if is_min { "less than the specified minimum" } else { "greater than the specified maximum" };
+            let bad = |o: Ordering| if is_min { o == Ordering::Less } else { o == Ordering::Greater };
+            if suffix == "Quantity" {
+                let (Some(a), Some(b)) = (values::ucum(v), values::ucum(limit)) else {
+                    continue;
+                };
+                match a.compare(&b) {
+                    Some(o) if bad(o) => self.issue(
+                        Severity::Error,
+                        "value",
+                        path,
+                        format!("The value in the instance ({a}) is {word} value ({b})"),
+                    ),
+                    None => self.issue(
+                        Severity::Error,
+                        "value",
+                        path,
+                        format!("The value in the instance ({a}) cannot be compared with the specified limit ({b})"),
+                    ),
+                    _ => {}
+                }
+                continue;
+            }
+            let value_ty = ty.rsplit('.').next().unwrap_or(ty);
+            if let Some(o) = values::compare(value_ty, v, limit) {
+                if bad(o) {
+                    self.issue(
+                        Severity::Error,
+                        "value",
+                        path,
+                        format!("The value {} is {word} value of {}", short(v), short(limit)),
+                    );
+                }
             }
         }
     }
@@ -410,6 +511,12 @@ impl<'v> Walk<'v> {
                 path,
                 format!("Extension.url must be an absolute URL (found '{url}')"),
             ),
+            None if self
+                .validator
+                .options
+                .extension_domains
+                .iter()
+                .any(|d| url.starts_with(d.as_str())) => {}
             None => {
                 // As the HL7 reference validator: an extension nobody can
                 // look up cannot be checked, so it is not allowed.
@@ -438,6 +545,15 @@ impl<'v> Walk<'v> {
             "Decimal" => "decimal",
             other => other,
         };
+        if v.as_str().is_some_and(|t| t.len() > MAX_STRING) {
+            self.issue(
+                Severity::Error,
+                "too-long",
+                path,
+                format!("value is longer than permitted maximum length of 1 MB ({MAX_STRING} bytes)"),
+            );
+            return;
+        }
         let text = match (ty, v) {
             ("boolean", Value::Bool(_)) => return,
             ("boolean", _) => {
@@ -506,6 +622,24 @@ impl<'v> Walk<'v> {
         if ty == "xhtml" {
             self.xhtml(text, path);
             return;
+        }
+        let options = &self.validator.options;
+        if (ty == "markdown" && options.no_html_in_markdown)
+            || (options.security_checks && matches!(ty, "string" | "markdown"))
+        {
+            static TAG: LazyLock<Regex> = LazyLock::new(|| {
+                Regex::new(r"<\s*/?\s*[A-Za-z][A-Za-z0-9-]*(\s[^<>]*)?/?\s*>")
+                    .expect("tag pattern compiles")
+            });
+            if let Some(m) = TAG.find(text) {
+                let what = if ty == "markdown" { "markdown" } else { "string value" };
+                self.issue(
+                    Severity::Error,
+                    "security",
+                    path,
+                    format!("The {what} contains text that looks like an embedded HTML tag ('{}'), which is not allowed in this context", m.as_str()),
+                );
+            }
         }
         if let Some(re) = self.validator.primitive_regex(ty) {
             if !re.is_match(text) {
