@@ -23,6 +23,7 @@
 //! assert!(outcome.has_errors());
 //! ```
 
+mod bundle;
 mod issue;
 mod profile;
 mod questionnaire;
@@ -183,6 +184,7 @@ impl<'r> Validator<'r> {
                 questionnaire::check_response(self, resource, &mut walk.issues)
             }
             "Questionnaire" => questionnaire::check_questionnaire(resource, &mut walk.issues),
+            "Bundle" => bundle::check(self, resource, &mut walk.issues),
             _ => {}
         }
         Outcome {

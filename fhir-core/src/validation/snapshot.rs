@@ -71,7 +71,7 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         .cloned()
         .unwrap_or_default();
     for d in diff {
-        let id = element_id(&d);
+        let id = choice_renamed(&elements, &element_id(&d));
         let at = match find(&elements, &id) {
             Some(i) => i,
             None => match insert_for(&mut elements, &id, registry) {
@@ -82,6 +82,33 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         overlay(&mut elements[at], &d);
     }
     Some(elements)
+}
+
+/// A differential id that names a choice element by its type
+/// (`Observation.valueQuantity`) rewritten to the choice element
+/// (`Observation.value[x]`), segment by segment.
+fn choice_renamed(elements: &[Value], id: &str) -> String {
+    if find(elements, id).is_some() {
+        return id.to_string();
+    }
+    let mut out = String::new();
+    for seg in id.split('.') {
+        let candidate = if out.is_empty() {
+            seg.to_string()
+        } else {
+            format!("{out}.{seg}")
+        };
+        out = if find(elements, &candidate).is_some() || seg.contains(':') {
+            candidate
+        } else {
+            (1..seg.len())
+                .filter(|&i| seg.is_char_boundary(i) && seg[i..].starts_with(|c: char| c.is_ascii_uppercase()))
+                .map(|i| format!("{out}.{}[x]", &seg[..i]))
+                .find(|choice| find(elements, choice).is_some())
+                .unwrap_or(candidate)
+        };
+    }
+    out
 }
 
 fn element_id(e: &Value) -> String {
