@@ -132,7 +132,10 @@ fn options(case: &Value) -> Options {
         validate_contained: case.get("validateContains").and_then(Value::as_str) != Some("IGNORE"),
         extension_domains: match case.get("allowed-extension-domain") {
             Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+            Some(Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
             _ => Vec::new(),
         },
     }

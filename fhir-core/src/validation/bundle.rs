@@ -123,7 +123,16 @@ fn references(entries: &[Value], closed: bool, error: &mut impl FnMut(String, St
         collect_references(resource, &format!("Bundle.entry[{i}].resource"), &mut found);
         let from = e.get("fullUrl").and_then(Value::as_str).unwrap_or("");
         for (path, reference) in found {
-            let matches = resolve(entries, from, &reference);
+            let mut matches = resolve(entries, from, &reference);
+            // A versioned reference means the entry of that version.
+            if let Some((_, version)) = reference.split_once("/_history/") {
+                matches.retain(|&m| {
+                    entries[m]
+                        .pointer("/resource/meta/versionId")
+                        .and_then(Value::as_str)
+                        .is_none_or(|v| v == version)
+                });
+            }
             match matches.as_slice() {
                 [one] => {
                     edges.push((i, *one));
@@ -144,17 +153,20 @@ fn references(entries: &[Value], closed: bool, error: &mut impl FnMut(String, St
                 [] => {}
                 many => error(
                     path,
-                    format!("Found {} matches for '{reference}' in the bundle", many.len()),
+                    format!(
+                        "Found {} matches for '{reference}' in the bundle",
+                        many.len()
+                    ),
                 ),
             }
         }
     }
     let is_document = closed
         && entries
-        .first()
-        .and_then(|e| e.pointer("/resource/resourceType"))
-        .and_then(Value::as_str)
-        == Some("Composition");
+            .first()
+            .and_then(|e| e.pointer("/resource/resourceType"))
+            .and_then(Value::as_str)
+            == Some("Composition");
     if !is_document {
         return;
     }
@@ -227,7 +239,12 @@ fn reference_type(reference: &str) -> Option<&str> {
 
 /// The entries a reference from the entry with fullUrl `from` can mean.
 fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
-    let full = |e: &Value| e.get("fullUrl").and_then(Value::as_str).unwrap_or("").to_string();
+    let full = |e: &Value| {
+        e.get("fullUrl")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
     if reference.contains(':') {
         let target = reference.split("/_history/").next().unwrap_or(reference);
         return (0..entries.len())

@@ -24,6 +24,7 @@
 //! ```
 
 mod bundle;
+mod context;
 mod issue;
 mod profile;
 mod questionnaire;
@@ -150,6 +151,9 @@ impl<'r> Validator<'r> {
             validator: self,
             root: resource,
             issues: Vec::new(),
+            host: None,
+            extension_urls: Vec::new(),
+            resources: Vec::new(),
         };
         let rt = resource
             .get("resourceType")

@@ -17,8 +17,8 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use super::issue::{Issue, Severity};
-use super::Validator;
 use super::values::{compare, decimal, ucum};
+use super::Validator;
 
 const EXT: &str = "http://hl7.org/fhir/StructureDefinition/";
 const SDC: &str = "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-";
@@ -830,7 +830,9 @@ fn quantity_text(q: &Value) -> String {
         .or_else(|| string(q, "code"))
         .unwrap_or("");
     match (string(q, "system"), string(q, "code")) {
-        (Some(super::values::UCUM), code) => format!("{value} {unit} (UCUM#{})", code.unwrap_or("null")),
+        (Some(super::values::UCUM), code) => {
+            format!("{value} {unit} (UCUM#{})", code.unwrap_or("null"))
+        }
         _ => format!("{value} {unit}"),
     }
 }

@@ -102,7 +102,10 @@ fn choice_renamed(elements: &[Value], id: &str) -> String {
             candidate
         } else {
             (1..seg.len())
-                .filter(|&i| seg.is_char_boundary(i) && seg[i..].starts_with(|c: char| c.is_ascii_uppercase()))
+                .filter(|&i| {
+                    seg.is_char_boundary(i)
+                        && seg[i..].starts_with(|c: char| c.is_ascii_uppercase())
+                })
                 .map(|i| format!("{out}.{}[x]", &seg[..i]))
                 .find(|choice| find(elements, choice).is_some())
                 .unwrap_or(candidate)

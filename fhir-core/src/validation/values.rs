@@ -58,4 +58,3 @@ pub(super) fn ucum(q: &Value) -> Option<Quantity> {
     }
     Some(Quantity::new(decimal(q.get("value")?)?, string(q, "code")?))
 }
-

@@ -7,6 +7,7 @@ use regex::Regex;
 
 use serde_json::{Map, Value};
 
+use super::context;
 use super::issue::{Issue, Severity};
 use super::profile::{name_and_slice, type_codes, Profile};
 use super::terminology::Expansion;
@@ -20,6 +21,14 @@ pub(super) struct Walk<'v> {
     /// The resource at the root of the walk (`%resource`).
     pub root: &'v Value,
     pub issues: Vec<Issue>,
+    /// The complex value whose `extension` is being walked (set just
+    /// before its extensions are checked).
+    pub host: Option<&'v Value>,
+    /// The URLs of the extensions being walked, innermost last.
+    pub extension_urls: Vec<String>,
+    /// The resources being walked (a Bundle, its entries' resources),
+    /// innermost last.
+    pub resources: Vec<&'v Value>,
 }
 
 /// The longest string FHIR allows in one primitive value: 1 MB.
@@ -66,8 +75,10 @@ impl<'v> Walk<'v> {
             self.resource_id(id, &format!("{path}.id"));
         }
         let ty = profile.ty.clone();
+        self.resources.push(value);
         self.complex(obj, value, profile, 0, &ty, path);
         self.constraints(Some(value), None, profile, 0, &ty, path);
+        self.resources.pop();
     }
 
     /// A resource id: 1 to 64 of `A-Z a-z 0-9 - .` (the R4 `id` type,
@@ -292,6 +303,9 @@ impl<'v> Walk<'v> {
                 let t = base.index_of(id)?;
                 Some((base, t))
             });
+        if stem == "extension" || stem == "modifierExtension" {
+            self.host = Some(parent);
+        }
         for (i, (v, e, ty)) in items.iter().enumerate() {
             let p = if repeating {
                 format!("{el_path}[{i}]")
@@ -323,7 +337,8 @@ impl<'v> Walk<'v> {
     ) {
         let ed = &profile.elements[k];
         if let Some(e) = ext {
-            self.primitive_extension(e, path);
+            let def_path = ed.get("path").and_then(Value::as_str).unwrap_or("");
+            self.primitive_extension(e, v, def_path, ty, path);
         }
         if is_primitive(ty) || ty.starts_with("http://hl7.org/fhirpath/") {
             if let Some(v) = v {
@@ -371,8 +386,27 @@ impl<'v> Walk<'v> {
                 return;
             }
             if ty == "Extension" && profile.children(k).is_empty() {
-                let nested = ed.get("path").and_then(Value::as_str) == Some("Extension.extension");
-                self.extension(v, nested, path);
+                let ed_path = ed.get("path").and_then(Value::as_str).unwrap_or("");
+                let def_path = ed_path.rsplit_once('.').map_or(ed_path, |(h, _)| h);
+                let host_ty = if def_path.contains('.') {
+                    profile
+                        .elements
+                        .iter()
+                        .find(|e| e.get("path").and_then(Value::as_str) == Some(def_path))
+                        .and_then(|e| type_codes(e).first().map(|t| t.to_string()))
+                        .unwrap_or_else(|| "Element".to_string())
+                } else {
+                    def_path.to_string()
+                };
+                let host_path = path.rsplit_once('.').map_or(path, |(h, _)| h);
+                let host = context::Host {
+                    def_path,
+                    ty: &host_ty,
+                    instance_path: host_path,
+                    value: self.host,
+                    parent_extension: None,
+                };
+                self.extension(v, &host, path);
             } else {
                 self.complex(obj, v, profile, k, ty, path);
             }
@@ -427,19 +461,32 @@ impl<'v> Walk<'v> {
                         Severity::Error,
                         "value",
                         path,
-                        format!("value is longer than permitted maximum length of {max} ({length})"),
+                        format!(
+                            "value is longer than permitted maximum length of {max} ({length})"
+                        ),
                     );
                 }
             }
         }
         for (key, limit) in def {
-            let (is_min, suffix) = match (key.strip_prefix("minValue"), key.strip_prefix("maxValue")) {
-                (Some(s), _) => (true, s),
-                (_, Some(s)) => (false, s),
-                _ => continue,
+            let (is_min, suffix) =
+                match (key.strip_prefix("minValue"), key.strip_prefix("maxValue")) {
+                    (Some(s), _) => (true, s),
+                    (_, Some(s)) => (false, s),
+                    _ => continue,
+                };
+            let word = if is_min {
+                "less than the specified minimum"
+            } else {
+                "greater than the specified maximum"
             };
-            let word = if is_min { "less than the specified minimum" } else { "greater than the specified maximum" };
-            let bad = |o: Ordering| if is_min { o == Ordering::Less } else { o == Ordering::Greater };
+            let bad = |o: Ordering| {
+                if is_min {
+                    o == Ordering::Less
+                } else {
+                    o == Ordering::Greater
+                }
+            };
             if suffix == "Quantity" {
                 let (Some(a), Some(b)) = (values::ucum(v), values::ucum(limit)) else {
                     continue;
@@ -475,25 +522,54 @@ impl<'v> Walk<'v> {
         }
     }
 
-    fn primitive_extension(&mut self, e: &'v Value, path: &str) {
+    fn primitive_extension(
+        &mut self,
+        e: &'v Value,
+        value: Option<&'v Value>,
+        def_path: &str,
+        ty: &str,
+        path: &str,
+    ) {
         if let Some(exts) = e.get("extension").and_then(Value::as_array) {
+            let ty = ty.rsplit('.').next().unwrap_or(ty);
+            let host = context::Host {
+                def_path,
+                ty,
+                instance_path: path,
+                value,
+                parent_extension: None,
+            };
             for (i, x) in exts.iter().enumerate() {
-                self.extension(x, false, &format!("{path}.extension[{i}]"));
+                self.extension(x, &host, &format!("{path}.extension[{i}]"));
             }
         }
     }
 
     /// Validates an extension against its definition when the URL
     /// resolves, else against the base Extension.
-    fn extension(&mut self, v: &'v Value, nested: bool, path: &str) {
+    fn extension(&mut self, v: &'v Value, host: &context::Host, path: &str) {
         let url = v.get("url").and_then(Value::as_str).unwrap_or("");
+        let nested = host.def_path == "Extension";
         let profile = self.validator.profile(url);
         match profile {
             Some(p) => {
+                if let Some(sd) = self.validator.registry.structure_definition(url) {
+                    let parent = self.extension_urls.last().map(String::as_str);
+                    let host = context::Host {
+                        parent_extension: parent.filter(|_| host.def_path.starts_with("Extension")),
+                        ..*host
+                    };
+                    let resource = self.resources.last().copied().unwrap_or(self.root);
+                    if let Err(message) = context::check(self.validator, sd, &host, resource) {
+                        self.issue(Severity::Error, "structure", path, message);
+                    }
+                }
                 if let Some(obj) = v.as_object() {
+                    self.extension_urls.push(url.to_string());
                     self.complex(obj, v, &p, 0, "Extension", path);
                     self.constraints(Some(v), None, &p, 0, "Extension", path);
                     self.sub_extensions(v, &p, url, path);
+                    self.extension_urls.pop();
                 }
             }
             // A sub-extension of a complex extension is named relative to
@@ -550,7 +626,9 @@ impl<'v> Walk<'v> {
                 Severity::Error,
                 "too-long",
                 path,
-                format!("value is longer than permitted maximum length of 1 MB ({MAX_STRING} bytes)"),
+                format!(
+                    "value is longer than permitted maximum length of 1 MB ({MAX_STRING} bytes)"
+                ),
             );
             return;
         }
@@ -632,7 +710,11 @@ impl<'v> Walk<'v> {
                     .expect("tag pattern compiles")
             });
             if let Some(m) = TAG.find(text) {
-                let what = if ty == "markdown" { "markdown" } else { "string value" };
+                let what = if ty == "markdown" {
+                    "markdown"
+                } else {
+                    "string value"
+                };
                 self.issue(
                     Severity::Error,
                     "security",

@@ -1,0 +1,152 @@
+//! Where an extension may be used: its definition's `context` (element
+//! paths and types, parent extensions, FHIRPath) and `contextInvariant`.
+
+use serde_json::Value;
+
+use super::Validator;
+use crate::fhirpath::{Context, Item, Node};
+
+/// The element an extension sits on.
+pub(super) struct Host<'a> {
+    /// Its element definition's path: `Patient.contact`, `Address`,
+    /// `Extension`.
+    pub def_path: &'a str,
+    /// Its type: `BackboneElement`, `Address`, `boolean`, `Patient`.
+    pub ty: &'a str,
+    /// Its location in the instance: `Patient.address[0]`.
+    pub instance_path: &'a str,
+    /// Its value, when it is a complex element.
+    pub value: Option<&'a Value>,
+    /// The URL of the extension it is, when it is itself an extension.
+    pub parent_extension: Option<&'a str>,
+}
+
+/// `Err(message)` when the extension defined by `sd` may not sit on
+/// `host`; `root` is the resource that holds it (FHIRPath contexts are
+/// evaluated on it).
+pub(super) fn check(v: &Validator, sd: &Value, host: &Host, root: &Value) -> Result<(), String> {
+    let contexts: Vec<(&str, &str)> = sd
+        .get("context")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| {
+            Some((
+                c.get("type").and_then(Value::as_str)?,
+                c.get("expression").and_then(Value::as_str)?,
+            ))
+        })
+        .collect();
+    let url = sd.get("url").and_then(Value::as_str).unwrap_or("");
+    // The spec's own tooling extensions are placed where its publishing
+    // tools put them, not always where their context says; the reference
+    // validator does not hold them to it either.
+    if url.starts_with("http://hl7.org/fhir/StructureDefinition/structuredefinition-") {
+        return Ok(());
+    }
+    if !contexts.is_empty() && !contexts.iter().any(|(t, e)| matches(v, t, e, host, root)) {
+        let names = names(v, host);
+        let allowed: Vec<String> = contexts.iter().map(|(t, e)| format!("{e} ({t})")).collect();
+        return Err(format!(
+            "The extension {url} is not allowed to be used at this point (this element is [{}]; allowed for this extension are {})",
+            names.join(", "),
+            allowed.join(", ")
+        ));
+    }
+    for inv in sd
+        .get("contextInvariant")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        let Some(value) = host.value else { continue };
+        let Ok(expr) = crate::fhirpath::Expression::parse(inv) else {
+            continue;
+        };
+        let focus = vec![Item::Node(Node {
+            value: Some(value),
+            extension: None,
+            ty: host.ty,
+        })];
+        let ctx = Context {
+            model: Some(&v.model),
+            registry: Some(v.registry),
+            ..Context::default()
+        };
+        if let Ok(r) = expr.evaluate_on(focus, None, &ctx) {
+            if r.len() == 1 && matches!(r[0].to_system(), Some(Item::Boolean(false))) {
+                return Err(format!(
+                    "The extension {url} is not allowed to be used at this point (based on context invariant '{inv}')"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The names the host answers to: its definition path, its path in the
+/// instance without indexes, its type and the types it specialises.
+fn names(v: &Validator, host: &Host) -> Vec<String> {
+    let mut out = vec![host.def_path.to_string()];
+    let plain: String = host
+        .instance_path
+        .split('.')
+        .map(|s| s.split('[').next().unwrap_or(s))
+        .collect::<Vec<_>>()
+        .join(".");
+    if !out.contains(&plain) {
+        out.push(plain);
+    }
+    if !out.iter().any(|n| n == host.ty) {
+        out.push(host.ty.to_string());
+    }
+    if !host.def_path.contains('.') && v.is_resource_type(host.def_path) {
+        out.push("DomainResource".into());
+        out.push("Resource".into());
+    }
+    out.push("Element".into());
+    out.push("Base".into());
+    out
+}
+
+fn matches(v: &Validator, ty: &str, expression: &str, host: &Host, root: &Value) -> bool {
+    match ty {
+        "element" => {
+            let names = names(v, host);
+            if names.iter().any(|n| n == expression) {
+                return true;
+            }
+            // `DomainResource.text` names `Patient.text`.
+            match expression.split_once('.') {
+                Some(("DomainResource" | "Resource", rest)) => names.iter().any(|n| {
+                    n.split_once('.')
+                        .is_some_and(|(head, tail)| tail == rest && v.is_resource_type(head))
+                }),
+                _ => false,
+            }
+        }
+        "extension" => host.parent_extension == Some(expression),
+        "fhirpath" => {
+            let Some(value) = host.value else {
+                return true;
+            };
+            let Ok(expr) = crate::fhirpath::Expression::parse(expression) else {
+                return true;
+            };
+            let ctx = Context {
+                model: Some(&v.model),
+                registry: Some(v.registry),
+                ..Context::default()
+            };
+            match expr.evaluate(root, &ctx) {
+                Ok(items) => items.iter().any(|i| match i {
+                    Item::Node(n) => n.value.is_some_and(|x| std::ptr::eq(x, value)),
+                    _ => false,
+                }),
+                Err(_) => true,
+            }
+        }
+        _ => true,
+    }
+}
