@@ -70,7 +70,7 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for d in diff {
+    for d in with_ids(diff) {
         let id = choice_renamed(&elements, &element_id(&d));
         let at = match find(&elements, &id) {
             Some(i) => i,
@@ -114,6 +114,46 @@ fn choice_renamed(elements: &[Value], id: &str) -> String {
     out
 }
 
+/// Differential elements with ids: older differentials give only a path
+/// and a `sliceName`, and the elements after a slice belong to it until
+/// the next slice of the same path.
+fn with_ids(diff: Vec<Value>) -> Vec<Value> {
+    // Path of a sliced element → the id of its current slice.
+    let mut current: Vec<(String, String)> = Vec::new();
+    diff.into_iter()
+        .map(|mut d| {
+            let path = d
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let id = match d.get("id").and_then(Value::as_str) {
+                Some(id) => id.to_string(),
+                None => {
+                    // The longest prefix of the path that is in a slice.
+                    let mut id = path.clone();
+                    for (p, slice_id) in current.iter().rev() {
+                        if path == *p || path.starts_with(&format!("{p}.")) {
+                            id = format!("{slice_id}{}", &path[p.len()..]);
+                            break;
+                        }
+                    }
+                    if let Some(name) = d.get("sliceName").and_then(Value::as_str) {
+                        id = format!("{id}:{name}");
+                    }
+                    d["id"] = Value::String(id.clone());
+                    id
+                }
+            };
+            if d.get("sliceName").is_some() {
+                current.retain(|(p, _)| *p != path);
+                current.push((path, id));
+            }
+            d
+        })
+        .collect()
+}
+
 fn element_id(e: &Value) -> String {
     e.get("id")
         .and_then(Value::as_str)
@@ -146,7 +186,14 @@ fn insert_for(elements: &mut Vec<Value>, id: &str, registry: &Registry) -> Optio
         let sliced_at =
             find(elements, &sliced_id).or_else(|| insert_for(elements, &sliced_id, registry))?;
         let end = subtree_end(elements, sliced_at);
-        let mut copy: Vec<Value> = elements[sliced_at..end].to_vec();
+        // Only the element and its own children: not its other slices.
+        let own_children = format!("{sliced_id}.");
+        let mut copy: Vec<Value> = elements[sliced_at..end]
+            .iter()
+            .enumerate()
+            .filter(|(k, e)| *k == 0 || element_id(e).starts_with(&own_children))
+            .map(|(_, e)| e.clone())
+            .collect();
         for e in &mut copy {
             let eid = element_id(e);
             let new_id = format!("{id}{}", &eid[sliced_id.len()..]);
