@@ -130,6 +130,11 @@ fn options(case: &Value) -> Options {
         security_checks: flag("security-checks"),
         no_html_in_markdown: flag("noHtmlInMarkdown"),
         validate_contained: case.get("validateContains").and_then(Value::as_str) != Some("IGNORE"),
+        assume_valid_rest_references: case
+            .pointer("/profile/assumeValidRestReferences")
+            .or_else(|| case.get("assumeValidRestReferences"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
         extension_domains: match case.get("allowed-extension-domain") {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(a)) => a

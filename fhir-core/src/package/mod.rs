@@ -124,7 +124,8 @@ impl Registry {
     }
 
     /// The resource with this canonical, optionally `url|version`. Without a
-    /// version the latest loaded (by semantic-ish version order) wins.
+    /// version the latest loaded (by semantic-ish version order) wins; a
+    /// partial version (`|0.2`) means the latest that starts with it.
     pub fn resolve(&self, canonical: &str) -> Option<&Arc<Value>> {
         let (url, version) = match canonical.split_once('|') {
             Some((u, v)) => (u, Some(v)),
@@ -133,7 +134,18 @@ impl Registry {
         let candidates = self.by_url.get(url)?;
         let version_of = |i: &usize| self.resources[*i].get("version").and_then(Value::as_str);
         let chosen = match version {
-            Some(v) => candidates.iter().find(|i| version_of(i) == Some(v))?,
+            // An exact version, else the latest whose version it is a
+            // prefix of (`|0.2` means the newest 0.2.x).
+            Some(v) => candidates
+                .iter()
+                .find(|i| version_of(i) == Some(v))
+                .or_else(|| {
+                    let prefix = format!("{v}.");
+                    candidates
+                        .iter()
+                        .filter(|i| version_of(i).is_some_and(|x| x.starts_with(&prefix)))
+                        .max_by(|a, b| compare_versions(version_of(a), version_of(b)))
+                })?,
             None => candidates
                 .iter()
                 .max_by(|a, b| compare_versions(version_of(a), version_of(b)))?,

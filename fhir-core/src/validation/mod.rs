@@ -61,6 +61,11 @@ pub struct Options {
     /// URL prefixes whose extensions may be used without a definition
     /// (otherwise an unknown extension is an error).
     pub extension_domains: Vec<String>,
+    /// A RESTful reference (`Group/1`, `https://server/Group/1`) is taken
+    /// to name a resource of that type, which must be one the element
+    /// allows. Default off, as in the reference validator (the server
+    /// turns it on: its references are RESTful).
+    pub assume_valid_rest_references: bool,
 }
 
 impl Default for Options {
@@ -70,6 +75,7 @@ impl Default for Options {
             no_html_in_markdown: false,
             validate_contained: true,
             extension_domains: Vec::new(),
+            assume_valid_rest_references: false,
         }
     }
 }

@@ -414,6 +414,9 @@ impl<'v> Walk<'v> {
         self.fixed_and_pattern(v, ed, path);
         if let Some(v) = v {
             self.limits(v, ed, ty, path);
+            if ty == "Reference" && self.validator.options.assume_valid_rest_references {
+                self.reference_target(v, ed, path);
+            }
         }
         self.binding(v, ed, ty, path);
         self.constraints(v, ext, profile, k, ty, path);
@@ -447,6 +450,65 @@ impl<'v> Walk<'v> {
                     format!("Sub-extension url '{sub}' is not defined by the Extension {url}"),
                 );
             }
+        }
+    }
+
+    /// The resource type a literal reference names must be one the
+    /// element's `targetProfile`s allow.
+    fn reference_target(&mut self, v: &Value, ed: &Value, path: &str) {
+        let Some(reference) = v.get("reference").and_then(Value::as_str) else {
+            return;
+        };
+        if reference.starts_with('#') || reference.starts_with("urn:") {
+            return;
+        }
+        let plain = reference.split("/_history/").next().unwrap_or(reference);
+        let mut parts = plain.rsplit('/');
+        let (Some(_), Some(ty)) = (parts.next(), parts.next()) else {
+            return;
+        };
+        if !self.validator.is_resource_type(ty) {
+            return;
+        }
+        let mut allowed: Vec<String> = Vec::new();
+        for t in ed
+            .get("type")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if t.get("code").and_then(Value::as_str) != Some("Reference") {
+                continue;
+            }
+            let Some(targets) = t.get("targetProfile").and_then(Value::as_array) else {
+                return;
+            };
+            for target in targets.iter().filter_map(Value::as_str) {
+                let target_ty = self
+                    .validator
+                    .registry
+                    .structure_definition(target)
+                    .and_then(|sd| sd.get("type").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .or_else(|| target.rsplit('/').next().map(str::to_string));
+                match target_ty.as_deref() {
+                    Some("Resource" | "DomainResource") => return,
+                    Some(t) if self.validator.is_resource_type(t) => allowed.push(t.to_string()),
+                    // `Resource`, or a profile not loaded: anything goes.
+                    _ => return,
+                }
+            }
+        }
+        if !allowed.is_empty() && !allowed.iter().any(|a| a == ty) {
+            self.issue(
+                Severity::Error,
+                "structure",
+                path,
+                format!(
+                    "The type '{ty}' implied by the reference URL {reference} is not a valid Target for this element (must be one of [{}])",
+                    allowed.join(", ")
+                ),
+            );
         }
     }
 
