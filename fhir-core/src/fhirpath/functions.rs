@@ -803,10 +803,16 @@ impl<'a> Env<'a> {
 
     /// Appends every child element of a node.
     fn children(&self, item: &Item<'a>, out: &mut Collection<'a>) {
+        let Item::Node(n) = item else { return };
         let Some(Value::Object(obj)) = item.json() else {
+            // A primitive's children are its `id` and `extension`, kept in
+            // the `_name` object beside it.
+            if n.extension.is_some() {
+                let _ = self.member(item, "id", out);
+                let _ = self.member(item, "extension", out);
+            }
             return;
         };
-        let Item::Node(n) = item else { return };
         let info = self.model.and_then(|m| m.get(n.ty));
         for k in obj
             .keys()

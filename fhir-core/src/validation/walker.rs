@@ -343,6 +343,8 @@ impl<'v> Walk<'v> {
         if is_primitive(ty) || ty.starts_with("http://hl7.org/fhirpath/") {
             if let Some(v) = v {
                 self.primitive(v, ty, path);
+            } else if let Some(e) = ext {
+                self.value_alternatives(e, profile, k, path);
             } else if ext.is_none() {
                 self.issue(
                     Severity::Error,
@@ -507,6 +509,70 @@ impl<'v> Walk<'v> {
                 format!(
                     "The type '{ty}' implied by the reference URL {reference} is not a valid Target for this element (must be one of [{}])",
                     allowed.join(", ")
+                ),
+            );
+        }
+    }
+
+    /// A primitive with extensions but no value: the profile may demand a
+    /// value (`mustHaveValue`) or name the extensions that may stand in for
+    /// it (`valueAlternatives`), R5 features used in R4 through their
+    /// cross-version extensions.
+    fn value_alternatives(&mut self, e: &Value, profile: &Profile, k: usize, path: &str) {
+        const XV: &str = "http://hl7.org/fhir/5.0/StructureDefinition/extension-ElementDefinition.";
+        let ed = &profile.elements[k];
+        let marks: Vec<(&str, &Value)> = ed
+            .get("extension")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| {
+                let url = x.get("url")?.as_str()?.strip_prefix(XV)?;
+                let value = x
+                    .as_object()?
+                    .iter()
+                    .find(|(k, _)| k.starts_with("value"))?
+                    .1;
+                Some((url, value))
+            })
+            .collect();
+        let id = profile.id(k);
+        if marks
+            .iter()
+            .any(|(u, v)| *u == "mustHaveValue" && v.as_bool() == Some(true))
+        {
+            self.issue(
+                Severity::Error,
+                "required",
+                path,
+                format!("The element definition {id} in the profile '{}' requires that a value be present in this element", profile.url),
+            );
+            return;
+        }
+        let alternatives: Vec<&str> = marks
+            .iter()
+            .filter(|(u, _)| *u == "valueAlternatives")
+            .filter_map(|(_, v)| v.as_str())
+            .collect();
+        if alternatives.is_empty() {
+            return;
+        }
+        let present = e
+            .get("extension")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.get("url").and_then(Value::as_str))
+            .any(|u| alternatives.contains(&u));
+        if !present {
+            self.issue(
+                Severity::Error,
+                "required",
+                path,
+                format!(
+                    "The element definition {id} in the profile '{}' requires that if a value is not present, one of the extensions {} must be present",
+                    profile.url,
+                    alternatives.join(", ")
                 ),
             );
         }
