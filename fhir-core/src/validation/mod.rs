@@ -287,15 +287,7 @@ impl<'r> Validator<'r> {
         value: &Value,
     ) -> bool {
         let slice_id = profile.id(slice).to_string();
-        let target_id = if path == "$this" {
-            slice_id.clone()
-        } else {
-            format!("{slice_id}.{path}")
-        };
-        let target = profile.index_of(&target_id).or_else(|| {
-            // `value` discriminating a choice element `value[x]`.
-            profile.index_of(&format!("{slice_id}.{path}[x]"))
-        });
+        let target = discriminator_target(profile, &slice_id, path);
         let actual: Vec<Value> = if path == "$this" {
             vec![value.clone()]
         } else {
@@ -380,4 +372,80 @@ impl<'r> Validator<'r> {
             _ => false,
         }
     }
+}
+
+/// The element of a slice that a discriminator path points at:
+/// `code.coding` → `…:slice.code.coding`; `value` may name `value[x]`;
+/// `extension('url')` names the extension slice whose profile is `url`.
+fn discriminator_target(profile: &Profile, slice_id: &str, path: &str) -> Option<usize> {
+    if path == "$this" {
+        return profile.index_of(slice_id);
+    }
+    let mut current = slice_id.to_string();
+    for seg in discriminator_segments(path) {
+        if seg == "resolve()" || seg.starts_with("ofType(") {
+            continue;
+        }
+        if let Some(url) = seg
+            .strip_prefix("extension(")
+            .and_then(|s| s.strip_suffix(')'))
+        {
+            let url = url.trim_matches(|c| c == '\'' || c == '"');
+            let prefix = format!("{current}.extension:");
+            // The last such slice: a re-slice (`actionType/Single`) is
+            // more specific than the slice it refines.
+            let found = profile.elements.iter().rev().find_map(|e| {
+                let id = profile::id_of(e);
+                let rest = id.strip_prefix(&prefix)?;
+                if rest.contains('.') {
+                    return None;
+                }
+                let has = e
+                    .get("type")
+                    .and_then(Value::as_array)?
+                    .iter()
+                    .flat_map(|t| {
+                        t.get("profile")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                    })
+                    .any(|p| p.as_str() == Some(url));
+                has.then(|| id.to_string())
+            });
+            current = found.unwrap_or_else(|| format!("{current}.extension"));
+            continue;
+        }
+        let next = format!("{current}.{seg}");
+        current = if profile.index_of(&next).is_some() {
+            next
+        } else {
+            format!("{current}.{seg}[x]")
+        };
+    }
+    profile.index_of(&current)
+}
+
+/// A discriminator path split at its dots, but not inside a function's
+/// argument (`extension('http://x.org/a').value`).
+fn discriminator_segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut seg = String::new();
+    for c in path.chars() {
+        match c {
+            '\'' => quoted = !quoted,
+            '(' if !quoted => depth += 1,
+            ')' if !quoted => depth = depth.saturating_sub(1),
+            '.' if !quoted && depth == 0 => {
+                out.push(std::mem::take(&mut seg));
+                continue;
+            }
+            _ => {}
+        }
+        seg.push(c);
+    }
+    out.push(seg);
+    out
 }

@@ -71,7 +71,21 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         .cloned()
         .unwrap_or_default();
     for d in with_ids(diff) {
-        let id = choice_renamed(&elements, &element_id(&d));
+        let mut id = choice_renamed(&elements, &element_id(&d));
+        if find(&elements, &id).is_none() {
+            // The parent may need unfolding before a choice renamed by its
+            // type (`extension:x.valueCode`) can be found.
+            if let Some((parent, _)) = id.rsplit_once('.') {
+                let parent_at =
+                    find(&elements, parent).or_else(|| insert_for(&mut elements, parent, registry));
+                if let Some(p) = parent_at {
+                    if subtree_end(&elements, p) == p + 1 {
+                        let _ = unfold(&mut elements, p, registry);
+                    }
+                }
+            }
+            id = choice_renamed(&elements, &id);
+        }
         let at = match find(&elements, &id) {
             Some(i) => i,
             None => match insert_for(&mut elements, &id, registry) {
