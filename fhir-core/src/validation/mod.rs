@@ -285,6 +285,7 @@ impl<'r> Validator<'r> {
         kind: &str,
         path: &str,
         value: &Value,
+        root: &Value,
     ) -> bool {
         let slice_id = profile.id(slice).to_string();
         let target = discriminator_target(profile, &slice_id, path);
@@ -299,7 +300,12 @@ impl<'r> Validator<'r> {
                 extension: None,
                 ty: "",
             })];
-            match expr.evaluate_on(focus, None, &Context::default()) {
+            let root = Item::Node(Node {
+                value: Some(root),
+                extension: None,
+                ty: self.resource_type_name(root),
+            });
+            match expr.evaluate_on(focus, Some(root), &Context::default()) {
                 Ok(items) => items.iter().filter_map(|i| i.json().cloned()).collect(),
                 Err(_) => return false,
             }
@@ -345,6 +351,34 @@ impl<'r> Validator<'r> {
             "type" => {
                 let Some(t) = target else { return true };
                 let codes = profile::type_codes(&profile.elements[t]);
+                if path.ends_with("resolve()") {
+                    // The resolved resources' types, against the targets
+                    // the slice's reference allows.
+                    let targets: Vec<&str> = profile.elements[t]
+                        .get("type")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .flat_map(|ty| {
+                            ty.get("targetProfile")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten()
+                        })
+                        .filter_map(Value::as_str)
+                        .filter_map(|url| {
+                            self.registry
+                                .structure_definition(url)
+                                .and_then(|sd| sd.get("type").and_then(Value::as_str))
+                        })
+                        .collect();
+                    return !actual.is_empty()
+                        && actual.iter().all(|r| {
+                            r.get("resourceType")
+                                .and_then(Value::as_str)
+                                .is_some_and(|rt| targets.is_empty() || targets.contains(&rt))
+                        });
+                }
                 match value.get("resourceType").and_then(Value::as_str) {
                     Some(rt) => codes.contains(&rt),
                     None => true,

@@ -1135,10 +1135,11 @@ impl<'v> Walk<'v> {
             let mut count = 0;
             for (i, (v, _, _)) in items.iter().enumerate() {
                 let Some(v) = v else { continue };
-                if discriminators
-                    .iter()
-                    .all(|(t, p)| self.validator.discriminator_matches(profile, s, t, p, v))
-                    && !discriminators.is_empty()
+                if discriminators.iter().all(|(t, p)| {
+                    let root = self.resources.last().copied().unwrap_or(self.root);
+                    self.validator
+                        .discriminator_matches(profile, s, t, p, v, root)
+                }) && !discriminators.is_empty()
                 {
                     count += 1;
                     matched[i] = true;
