@@ -37,7 +37,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use regex::Regex;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub use issue::{Issue, Outcome, Severity};
 pub use profile::Profile;
@@ -323,7 +323,14 @@ impl<'r> Validator<'r> {
                     Some(w) => actual.iter().any(|a| walker::pattern_matches(&w, a)),
                     None => {
                         // A required binding also discriminates.
-                        let vs = ed.pointer("/binding/valueSet").and_then(Value::as_str);
+                        // A slice that does not constrain the
+                        // discriminating element does not restrict on it.
+                        let vs = ed
+                            .pointer("/binding/valueSet")
+                            .and_then(Value::as_str)
+                            .filter(|_| {
+                                ed.pointer("/binding/strength") == Some(&json!("required"))
+                            });
                         match vs.and_then(|u| self.expansion(u)) {
                             Some(exp) => actual.iter().any(|a| {
                                 let system = a.get("system").and_then(Value::as_str).unwrap_or("");
@@ -334,7 +341,7 @@ impl<'r> Validator<'r> {
                                     .unwrap_or("");
                                 exp.contains(system, code) == Some(true)
                             }),
-                            None => false,
+                            None => vs.is_none(),
                         }
                     }
                 }

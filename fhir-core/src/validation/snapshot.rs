@@ -257,6 +257,33 @@ fn unfold(elements: &mut Vec<Value>, parent_at: usize, registry: &Registry) -> O
         .and_then(Value::as_str)
         .map(str::to_string)
         .unwrap_or_else(|| path_of_id(&parent_id));
+    // An element defined by reference to another (`#Parameters.parameter`)
+    // unfolds into copies of that element's children, taken from the
+    // base type's snapshot.
+    if let Some(target) = parent
+        .get("contentReference")
+        .and_then(Value::as_str)
+        .and_then(|r| r.split_once('#'))
+        .map(|(_, id)| id.to_string())
+    {
+        let root = target.split('.').next().unwrap_or(&target);
+        let base = registry
+            .structure_definition(&format!("http://hl7.org/fhir/StructureDefinition/{root}"))?;
+        let base_elements = base.pointer("/snapshot/element")?.as_array()?;
+        let prefix = format!("{target}.");
+        let mut children: Vec<Value> = base_elements
+            .iter()
+            .filter(|e| element_id(e).starts_with(&prefix))
+            .cloned()
+            .collect();
+        for c in &mut children {
+            rebase(c, &target, &parent_id, &target, &parent_path);
+        }
+        for (k, c) in children.into_iter().enumerate() {
+            elements.insert(parent_at + 1 + k, c);
+        }
+        return Some(());
+    }
     let types = parent.get("type").and_then(Value::as_array)?;
     let code = types.first()?.get("code")?.as_str()?;
     let type_sd = registry

@@ -31,6 +31,12 @@ pub(super) struct Walk<'v> {
     pub resources: Vec<&'v Value>,
 }
 
+/// A message without the `(defined in …)` that names the profile it came
+/// from.
+fn strip_definer(message: &str) -> &str {
+    message.split(" (defined in ").next().unwrap_or(message)
+}
+
 /// The longest string FHIR allows in one primitive value: 1 MB.
 const MAX_STRING: usize = 1024 * 1024;
 
@@ -282,9 +288,11 @@ impl<'v> Walk<'v> {
             }
         }
         // Slices: each slice's own cardinality, by matching items to it.
-        if ed.get("slicing").is_some() {
-            self.slices(profile, k, &items, &el_path, parent);
-        }
+        let in_slice = if ed.get("slicing").is_some() {
+            self.slices(profile, k, &items, &el_path, parent)
+        } else {
+            Vec::new()
+        };
         // An element defined by reference to another (`Questionnaire.item.item`
         // is `#Questionnaire.item`) is validated by that element's definition.
         // When the profile constrains inside such an element its own
@@ -321,6 +329,13 @@ impl<'v> Walk<'v> {
                     self.item(*v, *e, base, *t, &ty, &p);
                 }
                 None => self.item(*v, *e, profile, k, ty, &p),
+            }
+            // An item in a slice also meets the slice's own constraints;
+            // what the sliced element already reported is not repeated.
+            if let Some(Some(s)) = in_slice.get(i) {
+                let before = self.issues.len();
+                self.item(*v, *e, profile, *s, ty, &p);
+                self.keep_new_issues(before);
             }
         }
     }
@@ -1096,7 +1111,7 @@ impl<'v> Walk<'v> {
         items: &[(Option<&'v Value>, Option<&'v Value>, String)],
         path: &str,
         _parent: &Value,
-    ) {
+    ) -> Vec<Option<usize>> {
         let id = profile.id(k).to_string();
         let slicing = &profile.elements[k]["slicing"];
         let rules = slicing
@@ -1119,7 +1134,7 @@ impl<'v> Walk<'v> {
             .unwrap_or_default();
         let parent_index = profile.index_of(id.rsplit_once('.').map_or("", |(p, _)| p));
         let Some(parent_index) = parent_index else {
-            return;
+            return Vec::new();
         };
         let slices: Vec<usize> = profile
             .children(parent_index)
@@ -1131,6 +1146,7 @@ impl<'v> Walk<'v> {
             })
             .collect();
         let mut matched = vec![false; items.len()];
+        let mut slice_of: Vec<Option<usize>> = vec![None; items.len()];
         for s in slices {
             let mut count = 0;
             for (i, (v, _, _)) in items.iter().enumerate() {
@@ -1143,6 +1159,7 @@ impl<'v> Walk<'v> {
                 {
                     count += 1;
                     matched[i] = true;
+                    slice_of[i].get_or_insert(s);
                 }
             }
             let se = &profile.elements[s];
@@ -1168,6 +1185,23 @@ impl<'v> Walk<'v> {
                 if !m {
                     self.issue(Severity::Error, "structure", &format!("{path}[{i}]"), format!("This element does not match any known slice of {id}, and slicing is closed"));
                 }
+            }
+        }
+        slice_of
+    }
+
+    /// Drops the issues found since `before` that repeat one found earlier
+    /// at the same place.
+    fn keep_new_issues(&mut self, before: usize) {
+        let new = self.issues.split_off(before);
+        for issue in new {
+            let seen = self.issues.iter().any(|o| {
+                o.expression == issue.expression
+                    && o.severity == issue.severity
+                    && strip_definer(&o.message) == strip_definer(&issue.message)
+            });
+            if !seen {
+                self.issues.push(issue);
             }
         }
     }
