@@ -424,7 +424,7 @@ fn discriminator_target(profile: &Profile, slice_id: &str, path: &str) -> Option
     }
     let mut current = slice_id.to_string();
     for seg in discriminator_segments(path) {
-        if seg == "resolve()" || seg.starts_with("ofType(") {
+        if seg == "$this" || seg == "resolve()" || seg.starts_with("ofType(") {
             continue;
         }
         if let Some(url) = seg
