@@ -178,7 +178,26 @@ impl<'r> Validator<'r> {
                 message: format!("Unknown resource type '{rt}'"),
             }),
         }
-        for url in profiles {
+        // Profiles a loaded implementation guide makes global for the type.
+        let globals: Vec<String> = self
+            .registry
+            .of_type("ImplementationGuide")
+            .flat_map(|ig| {
+                ig.get("global")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter(|g| g.get("type").and_then(Value::as_str) == Some(rt))
+            .filter_map(|g| g.get("profile").and_then(Value::as_str).map(str::to_string))
+            .collect();
+        let mut all: Vec<&str> = profiles.to_vec();
+        for g in &globals {
+            if !all.contains(&g.as_str()) {
+                all.push(g);
+            }
+        }
+        for url in all {
             match self.profile(url) {
                 Some(p) => walk.resource(resource, &p, path),
                 None => walk.issues.push(Issue {
@@ -200,6 +219,15 @@ impl<'r> Validator<'r> {
         Outcome {
             issues: walk.issues,
         }
+    }
+
+    /// A profile derived by the walker, made once under `key`.
+    fn prepared_profile(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> Option<Profile>,
+    ) -> Option<Arc<Profile>> {
+        memo(&self.profiles, key, make)
     }
 
     /// The profile (snapshot generated if needed) of a StructureDefinition.

@@ -426,6 +426,7 @@ impl<'v> Walk<'v> {
                 self.extension(v, &host, path);
             } else {
                 self.complex(obj, v, profile, k, ty, path);
+                self.type_constraints(v, ed, profile, k, ty, path);
             }
         }
         self.fixed_and_pattern(v, ed, path);
@@ -437,6 +438,58 @@ impl<'v> Walk<'v> {
         }
         self.binding(v, ed, ty, path);
         self.constraints(v, ext, profile, k, ty, path);
+    }
+
+    /// The invariants a complex type declares on itself (`eld-13` on
+    /// ElementDefinition), which the element using the type does not
+    /// repeat.
+    fn type_constraints(
+        &mut self,
+        v: &'v Value,
+        ed: &Value,
+        profile: &Arc<Profile>,
+        k: usize,
+        ty: &str,
+        path: &str,
+    ) {
+        let Some(base) = self.validator.profile_for_type(ty) else {
+            return;
+        };
+        if Arc::ptr_eq(&base, profile) && k == 0 {
+            return;
+        }
+        let own: Vec<&str> = ed
+            .get("constraint")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| c.get("key").and_then(Value::as_str))
+            .collect();
+        // Prepared once per type and set of keys the element has.
+        let key = format!("type-constraints {ty} {}", own.join(","));
+        let only = self.validator.prepared_profile(&key, || {
+            let extra: Vec<Value> = base.elements[0]
+                .get("constraint")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|c| {
+                    c.get("key")
+                        .and_then(Value::as_str)
+                        .is_some_and(|key| !own.contains(&key))
+                })
+                .cloned()
+                .collect();
+            if extra.is_empty() {
+                return None;
+            }
+            let mut root = base.elements[0].clone();
+            root["constraint"] = Value::Array(extra);
+            Some(Profile::new(&base.url, &base.ty, vec![root]))
+        });
+        if let Some(only) = only {
+            self.constraints(Some(v), None, &only, 0, ty, path);
+        }
     }
 
     /// Each relative-URL sub-extension of a complex extension must be one
@@ -929,6 +982,18 @@ impl<'v> Walk<'v> {
                     || root.tag_name().namespace() != Some("http://www.w3.org/1999/xhtml")
                 {
                     self.issue(Severity::Error, "invalid", path, "Wrong namespace or name on the XHTML root: it must be a div in http://www.w3.org/1999/xhtml");
+                }
+                let has_content = root.descendants().any(|n| {
+                    (n.is_text() && !n.text().unwrap_or("").trim().is_empty())
+                        || (n.tag_name().name() == "img" && n.attribute("src").is_some())
+                });
+                if !has_content {
+                    self.issue(
+                        Severity::Error,
+                        "invariant",
+                        path,
+                        "Constraint failed: txt-2: 'The narrative SHALL have some non-whitespace content'",
+                    );
                 }
                 if !crate::fhirpath::html_is_safe(text) {
                     self.issue(Severity::Error, "invalid", path, "The narrative contains active content (scripts, forms or event handlers), which is not allowed");
