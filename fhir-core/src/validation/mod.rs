@@ -221,6 +221,35 @@ impl<'r> Validator<'r> {
         }
     }
 
+    /// The element of another profile that defines an element's content
+    /// (`type.profile` with the `elementdefinition-profile-element`
+    /// extension), if any.
+    fn profile_element(&self, profile: &Profile, k: usize) -> Option<(Arc<Profile>, usize)> {
+        const EXT: &str =
+            "http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element";
+        for t in profile.elements[k].get("type")?.as_array()? {
+            let urls = t.get("profile").and_then(Value::as_array);
+            let exts = t.get("_profile").and_then(Value::as_array);
+            for (i, url) in urls.into_iter().flatten().enumerate() {
+                let element = exts
+                    .and_then(|e| e.get(i))
+                    .and_then(|e| e.get("extension"))
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .find(|x| x.get("url").and_then(Value::as_str) == Some(EXT))
+                    .and_then(|x| x.get("valueString"))
+                    .and_then(Value::as_str);
+                if let (Some(url), Some(element)) = (url.as_str(), element) {
+                    let p = self.profile(url)?;
+                    let idx = p.index_of(element)?;
+                    return Some((p, idx));
+                }
+            }
+        }
+        None
+    }
+
     /// A profile derived by the walker, made once under `key`.
     fn prepared_profile(
         &self,
@@ -315,6 +344,14 @@ impl<'r> Validator<'r> {
         value: &Value,
         root: &Value,
     ) -> bool {
+        // A slice whose content another profile's element defines
+        // (`elementdefinition-profile-element`) is discriminated by that
+        // element's constraints.
+        let external = self.profile_element(profile, slice);
+        let (profile, slice): (&Profile, usize) = match &external {
+            Some((p, i)) => (p.as_ref(), *i),
+            None => (profile, slice),
+        };
         let slice_id = profile.id(slice).to_string();
         let target = discriminator_target(profile, &slice_id, path);
         let actual: Vec<Value> = if path == "$this" {

@@ -146,8 +146,9 @@ fn with_ids(diff: Vec<Value>) -> Vec<Value> {
                 None => {
                     // The longest prefix of the path that is in a slice.
                     let mut id = path.clone();
+                    let is_slice = d.get("sliceName").is_some();
                     for (p, slice_id) in current.iter().rev() {
-                        if path == *p || path.starts_with(&format!("{p}.")) {
+                        if (path == *p && !is_slice) || path.starts_with(&format!("{p}.")) {
                             id = format!("{slice_id}{}", &path[p.len()..]);
                             break;
                         }

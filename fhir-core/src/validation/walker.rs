@@ -335,6 +335,9 @@ impl<'v> Walk<'v> {
             if let Some(Some(s)) = in_slice.get(i) {
                 let before = self.issues.len();
                 self.item(*v, *e, profile, *s, ty, &p);
+                if let Some((external, at)) = self.validator.profile_element(profile, *s) {
+                    self.item(*v, *e, &external, at, ty, &p);
+                }
                 self.keep_new_issues(before);
             }
         }
