@@ -252,7 +252,7 @@ fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
             .collect();
     }
     let plain = reference.split("/_history/").next().unwrap_or(reference);
-    let (Some(ty), Some(id)) = (reference_type(plain), plain.rsplit('/').next()) else {
+    let (Some(_), Some(id)) = (reference_type(plain), plain.rsplit('/').next()) else {
         return Vec::new();
     };
     // Relative to the referring entry's server base, when it has one.
@@ -269,11 +269,9 @@ fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
         .filter(|&i| {
             let e = &entries[i];
             let url = full(e);
-            let rt = e.pointer("/resource/resourceType").and_then(Value::as_str);
-            let rid = e.pointer("/resource/id").and_then(Value::as_str);
-            url.ends_with(&format!("/{plain}"))
-                || (rt == Some(ty) && rid == Some(id))
-                || url == format!("urn:uuid:{id}")
+            // A resource's own type and id do not make it the target: its
+            // fullUrl is its identity in the bundle.
+            url == plain || url.ends_with(&format!("/{plain}")) || url == format!("urn:uuid:{id}")
         })
         .collect()
 }
