@@ -98,6 +98,15 @@ fn names(v: &Validator, host: &Host) -> Vec<String> {
     if !out.contains(&plain) {
         out.push(plain);
     }
+    // `ContactPoint.system` names `Patient.telecom.system`.
+    if let Some((parent, last)) = host.def_path.rsplit_once('.') {
+        if let Some(parent_ty) = v.type_along(parent) {
+            let by_type = format!("{parent_ty}.{last}");
+            if !out.contains(&by_type) {
+                out.push(by_type);
+            }
+        }
+    }
     if !out.iter().any(|n| n == host.ty) {
         out.push(host.ty.to_string());
     }

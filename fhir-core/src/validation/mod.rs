@@ -322,8 +322,33 @@ impl<'r> Validator<'r> {
             .unwrap_or("");
         self.model
             .type_name(path)
+            .or_else(|| self.type_along(path))
             .or_else(|| self.model.type_name(ty))
             .unwrap_or("")
+    }
+
+    /// The type at a path that goes through a datatype
+    /// (`MedicationRequest.dosageInstruction.doseAndRate` is
+    /// `Dosage.doseAndRate`), following element types from the root.
+    fn type_along(&self, path: &str) -> Option<&str> {
+        let mut segments = path.split('.');
+        let mut current = self.model.type_name(segments.next()?)?.to_string();
+        for seg in segments {
+            let seg = seg.trim_end_matches("[x]");
+            let backbone = format!("{current}.{seg}");
+            current = match self.model.type_name(&backbone) {
+                Some(t) => t.to_string(),
+                None => {
+                    let info = self.model.get(&current)?;
+                    let element = info.element(seg)?;
+                    if element.types.len() != 1 {
+                        return None;
+                    }
+                    element.types[0].clone()
+                }
+            };
+        }
+        self.model.type_name(&current)
     }
 
     fn resource_type_name<'s>(&'s self, v: &Value) -> &'s str {

@@ -218,6 +218,9 @@ fn insert_for(elements: &mut Vec<Value>, id: &str, registry: &Registry) -> Optio
             }
         }
         copy[0]["sliceName"] = Value::String(slice.to_string());
+        // The sliced element's minimum counts all its slices together; a
+        // slice by itself starts from none.
+        copy[0]["min"] = Value::from(0);
         let at = end;
         for (k, e) in copy.into_iter().enumerate() {
             elements.insert(at + k, e);
