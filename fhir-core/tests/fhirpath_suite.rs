@@ -8,8 +8,11 @@
 //! regress unnoticed and the list stays true. Needs `carer-fhir packages
 //! install` (scripts/test does it) and the shared corpus.
 
+mod support;
+use support::shared_dir;
+
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use fhir_core::fhirpath::{Context, Expression, Item, ModelInfo, Temporal};
@@ -17,18 +20,6 @@ use fhir_core::format::{self, Format};
 use fhir_core::package::{cache, Registry};
 use rust_decimal::Decimal;
 use serde_json::Value;
-
-fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("CARER_FHIR_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("data").is_dir(),
-        "this test reads the shared corpus at {}",
-        dir.display()
-    );
-    dir
-}
 
 fn r4_registry() -> Registry {
     let dir = cache::package_dir(&cache::cache_dir(), "hl7.fhir.r4.core", "4.0.1");

@@ -7,22 +7,13 @@
 //! `tests/roundtrip-known-failures.txt`; a listed file that now passes fails
 //! the test too, so the list stays true.
 
+mod support;
+use support::shared_dir;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use fhir_core::format::{parse_typed, write_typed, Format};
-
-fn shared_dir() -> PathBuf {
-    let dir = std::env::var_os("CARER_FHIR_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"));
-    assert!(
-        dir.join("data").is_dir(),
-        "this test reads the shared corpus at {}; set CARER_FHIR_SHARED to its folder",
-        dir.display()
-    );
-    dir
-}
 
 /// The files of a folder (not recursive) that are JSON or XML resources.
 fn resource_files(dir: &Path) -> Vec<PathBuf> {
@@ -65,14 +56,7 @@ fn round_trip(path: &Path) -> Result<(), String> {
 }
 
 fn known_failures() -> BTreeMap<String, String> {
-    let list = include_str!("roundtrip-known-failures.txt");
-    list.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (file, why) = l.split_once(" -- ").unwrap_or((l, ""));
-            (file.trim().to_string(), why.trim().to_string())
-        })
-        .collect()
+    support::reasons(include_str!("roundtrip-known-failures.txt"))
 }
 
 #[test]
