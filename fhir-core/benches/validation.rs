@@ -25,15 +25,20 @@ fn shared() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared"))
 }
 
-/// Synthea resources as JSON text, one per line of the NDJSON files.
-fn synthea() -> Vec<String> {
-    let dir = shared().join("data/synthea-10-patients");
+/// The files of a shared-corpus folder, sorted.
+fn files(folder: &str) -> Vec<PathBuf> {
+    let dir = shared().join(folder);
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.expect("folder entry").path())
         .collect();
     files.sort();
     files
+}
+
+/// Synthea resources as JSON text, one per line of the NDJSON files.
+fn synthea() -> Vec<String> {
+    files("data/synthea-10-patients")
         .iter()
         .flat_map(|f| {
             std::fs::read_to_string(f)
@@ -48,22 +53,11 @@ fn synthea() -> Vec<String> {
 
 /// UK Core examples that read cleanly, as JSON text.
 fn ukcore_examples() -> Vec<String> {
-    let dir = shared().join("data/ukcore/examples");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("folder entry").path())
-        .collect();
-    files.sort();
-    files
+    files("data/ukcore/examples")
         .iter()
         .filter_map(|f| {
             let text = std::fs::read_to_string(f).ok()?;
-            let fmt = if f.extension().is_some_and(|x| x == "xml") {
-                Format::Xml
-            } else {
-                Format::Json
-            };
-            let v = format::parse(&text, fmt).ok()?;
+            let v = format::parse(&text, Format::from_path(f)?).ok()?;
             Some(v.to_string())
         })
         .collect()

@@ -11,34 +11,15 @@ mod support;
 use std::path::Path;
 
 use fhir_core::format::{self, Format};
-use fhir_core::package::{cache, Registry};
+use fhir_core::package::Registry;
 use fhir_core::validation::Validator;
 use serde_json::Value;
-
-fn registry(shared: &Path) -> Registry {
-    let mut registry = Registry::new();
-    let r4 = cache::package_dir(&cache::cache_dir(), "hl7.fhir.r4.core", "4.0.1");
-    registry.load(&r4).unwrap_or_else(|e| {
-        panic!(
-            "base R4 is not installed at {} ({e}); run `carer-fhir packages install`",
-            r4.display()
-        )
-    });
-    registry
-        .load(&shared.join("data/ukcore"))
-        .expect("UK Core loads");
-    registry
-}
 
 /// The errors of one example against its type's UK Core profile; `Err`
 /// when the file cannot be read as a resource.
 fn errors(validator: &Validator, registry: &Registry, file: &Path) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(file).map_err(|e| e.to_string())?;
-    let fmt = if file.extension().is_some_and(|x| x == "xml") {
-        Format::Xml
-    } else {
-        Format::Json
-    };
+    let fmt = Format::from_path(file).unwrap_or(Format::Json);
     let resource = format::parse(&text, fmt).map_err(|e| e.to_string())?;
     let rt = resource
         .get("resourceType")
@@ -62,7 +43,7 @@ fn errors(validator: &Validator, registry: &Registry, file: &Path) -> Result<Vec
 #[test]
 fn ukcore_examples_validate_against_their_profiles() {
     let shared = support::shared_dir();
-    let registry = registry(&shared);
+    let registry = support::r4_and_ukcore(&shared);
     let validator = Validator::new(&registry);
     let defects = support::reasons(include_str!("ukcore-example-defects.txt"));
     let dir = shared.join("data/ukcore/examples");

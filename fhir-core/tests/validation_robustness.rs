@@ -12,7 +12,6 @@ mod support;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use fhir_core::format::{self, Format};
-use fhir_core::package::{cache, Registry};
 use fhir_core::validation::Validator;
 use serde_json::{json, Value};
 
@@ -104,14 +103,7 @@ fn mutate(resource: &Value, choices: &mut Choices) -> Value {
 #[test]
 fn validation_never_panics_on_mutated_resources() {
     let shared = support::shared_dir();
-    let mut registry = Registry::new();
-    let r4 = cache::package_dir(&cache::cache_dir(), "hl7.fhir.r4.core", "4.0.1");
-    registry
-        .load(&r4)
-        .unwrap_or_else(|e| panic!("{}: {e}; run `carer-fhir packages install`", r4.display()));
-    registry
-        .load(&shared.join("data/ukcore"))
-        .expect("UK Core loads");
+    let registry = support::r4_and_ukcore(&shared);
     let validator = Validator::new(&registry);
     let mut files = Vec::new();
     for dir in ["data/ukcore/examples", "data/fhir-test-cases/validator"] {
@@ -129,11 +121,7 @@ fn validation_never_panics_on_mutated_resources() {
         let Ok(text) = std::fs::read_to_string(file) else {
             continue;
         };
-        let fmt = if file.extension().is_some_and(|x| x == "xml") {
-            Format::Xml
-        } else {
-            Format::Json
-        };
+        let fmt = Format::from_path(file).unwrap_or(Format::Json);
         let Ok(resource) = format::parse(&text, fmt) else {
             continue;
         };

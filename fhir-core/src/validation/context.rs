@@ -61,7 +61,7 @@ pub(super) fn check(v: &Validator, sd: &Value, host: &Host, root: &Value) -> Res
         .filter_map(Value::as_str)
     {
         let Some(value) = host.value else { continue };
-        let Ok(expr) = crate::fhirpath::Expression::parse(inv) else {
+        let Some(expr) = v.expression(inv) else {
             continue;
         };
         let focus = vec![Item::Node(Node {
@@ -140,7 +140,7 @@ fn matches(v: &Validator, ty: &str, expression: &str, host: &Host, root: &Value)
             let Some(value) = host.value else {
                 return true;
             };
-            let Ok(expr) = crate::fhirpath::Expression::parse(expression) else {
+            let Some(expr) = v.expression(expression) else {
                 return true;
             };
             let ctx = Context {

@@ -443,10 +443,7 @@ impl<'a> Check<'a, '_> {
                         );
                     }
                 }
-                let member = expansion.contains(system, code).or_else(|| {
-                    let systems = super::terminology::included_systems(self.v.registry, url)?;
-                    (!systems.iter().any(|s| s == system)).then_some(false)
-                });
+                let member = self.membership(url, system, code);
                 if member == Some(false) || bad_display {
                     self.error(
                         path,
@@ -474,6 +471,19 @@ impl<'a> Check<'a, '_> {
             }
             _ => {}
         }
+    }
+
+    /// Whether (system, code) is in the value set: from its expansion, or,
+    /// when it cannot be expanded here, `false` for a system it does not
+    /// draw on; `None` when unknown.
+    fn membership(&self, url: &str, system: &str, code: &str) -> Option<bool> {
+        self.v
+            .expansion(url)
+            .and_then(|e| e.contains(system, code))
+            .or_else(|| {
+                let systems = super::terminology::included_systems(self.v.registry, url)?;
+                (!systems.iter().any(|s| s == system)).then_some(false)
+            })
     }
 
     fn min_max(&mut self, qi: &Value, ty: &str, value: &Value, path: &str) {
@@ -621,14 +631,11 @@ impl<'a> Check<'a, '_> {
         if let Some(url) =
             extension(qi, &format!("{EXT}questionnaire-unitValueSet")).and_then(Value::as_str)
         {
-            let member = self
-                .v
-                .expansion(url)
-                .and_then(|e| e.contains(system, code))
-                .or_else(|| {
-                    let systems = super::terminology::included_systems(self.v.registry, url)?;
-                    (code.is_empty() || !systems.iter().any(|s| s == system)).then_some(false)
-                });
+            let member = if code.is_empty() {
+                Some(false)
+            } else {
+                self.membership(url, system, code)
+            };
             if member == Some(false) {
                 self.error(
                     path,

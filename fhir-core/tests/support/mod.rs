@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use fhir_core::package::{cache, Registry};
+
 /// The shared corpus folder (`../shared` beside the repository, or
 /// `$CARER_FHIR_SHARED`).
 pub fn shared_dir() -> PathBuf {
@@ -28,4 +30,21 @@ pub fn reasons(list: &str) -> BTreeMap<String, String> {
             (file.trim().to_string(), why.trim().to_string())
         })
         .collect()
+}
+
+/// Base R4 from the package cache (`carer-fhir packages install`, as
+/// `scripts/test` does first) plus UK Core from the shared corpus.
+pub fn r4_and_ukcore(shared: &Path) -> Registry {
+    let mut registry = Registry::new();
+    let r4 = cache::package_dir(&cache::cache_dir(), "hl7.fhir.r4.core", "4.0.1");
+    registry.load(&r4).unwrap_or_else(|e| {
+        panic!(
+            "base R4 is not installed at {} ({e}); run `carer-fhir packages install`",
+            r4.display()
+        )
+    });
+    registry
+        .load(&shared.join("data/ukcore"))
+        .expect("UK Core loads");
+    registry
 }
