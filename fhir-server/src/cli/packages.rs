@@ -7,15 +7,29 @@ use fhir_core::package::{cache, Registry};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Failure;
+use crate::packages::local::{install_local, PackageId};
 use crate::packages::{self, InstallOptions, InstallOutcome};
 
 /// The `packages` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum Command {
     /// Install base FHIR R4 (hl7.fhir.r4.core#4.0.1) into the FHIR package
-    /// cache, fetched from the npm registry with npm. Does nothing when it is
-    /// installed already.
+    /// cache, fetched from the npm registry with npm (nothing is done when it
+    /// is installed already); then install each SOURCE given (a package
+    /// folder or .tgz, or a folder of conformance resources such as UK Core's
+    /// repository or our guide's SUSHI output) as NAME#VERSION, generating
+    /// the snapshots its profiles lack.
     Install {
+        /// Package folders, .tgz archives or folders of conformance resources.
+        sources: Vec<PathBuf>,
+        /// The identity to install SOURCE as, NAME#VERSION (default: its
+        /// package.json, else its ImplementationGuide's packageId and version).
+        #[arg(long = "as", value_name = "NAME#VERSION")]
+        as_id: Option<PackageId>,
+        /// A package SOURCE depends on (already in the cache), NAME#VERSION;
+        /// repeatable.
+        #[arg(long = "depends", value_name = "NAME#VERSION")]
+        depends: Vec<PackageId>,
         /// The package cache (default: $FHIR_PACKAGE_CACHE, else ~/.fhir/packages).
         #[arg(long)]
         cache: Option<PathBuf>,
@@ -65,15 +79,24 @@ pub(super) fn run(command: Command) -> Result<(), Failure> {
             cache: dir,
             force,
             tarball,
+            sources,
+            as_id,
+            depends,
         } => {
+            if as_id.is_some() && sources.len() != 1 {
+                return Err(Failure::input(anyhow::anyhow!(
+                    "--as names one package: give exactly one SOURCE with it"
+                )));
+            }
             let started = Instant::now();
             let bar = ProgressBar::new(0).with_style(
                 ProgressStyle::with_template("  {bar:40} {pos}/{len} resources")
                     .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             let reporter = Reporter { started, bar };
+            let cache_dir = dir.unwrap_or_else(cache::cache_dir);
             let opts = InstallOptions {
-                cache: dir.unwrap_or_else(cache::cache_dir),
+                cache: cache_dir.clone(),
                 force,
                 tarball,
             };
@@ -103,6 +126,30 @@ pub(super) fn run(command: Command) -> Result<(), Failure> {
                         repairs.removed_elements.len(),
                         repairs.restored_elements.len()
                     );
+                }
+            }
+            for source in &sources {
+                reporter.bar.suspend(|| {
+                    eprintln!(
+                        "[{:>5.1}s] Installing {}",
+                        started.elapsed().as_secs_f64(),
+                        source.display()
+                    )
+                });
+                let done = install_local(source, as_id.clone(), &depends, &cache_dir)
+                    .map_err(Failure::input)?;
+                println!(
+                    "installed {} in {}: {} resources, {} snapshots generated",
+                    done.id,
+                    done.dir.display(),
+                    done.resources,
+                    done.snapshots
+                );
+                for url in &done.without_snapshot {
+                    println!("  no snapshot (base not found): {url}");
+                }
+                for e in &done.unreadable {
+                    println!("  unreadable: {e}");
                 }
             }
             Ok(())

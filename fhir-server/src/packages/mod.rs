@@ -10,6 +10,7 @@
 //! On a machine with the HL7 registry, installing `hl7.fhir.r4.core#4.0.1`
 //! there by the usual tools gives the same layout.
 
+pub mod local;
 pub mod npm;
 pub mod r4_repair;
 pub mod r4_schema;

@@ -1,0 +1,50 @@
+// Searches the carer flows need that base R4 lacks.
+
+RuleSet: SearchParameterCommon(id, code)
+* url = "https://fhir.carer-fhir.uk/SearchParameter/{id}"
+* name = "{code}"
+* status = #active
+* experimental = false
+* code = #{code}
+
+Instance: relatedperson-carer-patient
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "RelatedPerson: the carer's own Patient record"
+Description: "Caring relationships by the carer's own Patient record: every person a carer cares for."
+* insert SearchParameterCommon(relatedperson-carer-patient, carer-patient)
+* description = "Caring relationships by the carer's own Patient record"
+* base = #RelatedPerson
+* type = #reference
+* target = #Patient
+* expression = "RelatedPerson.extension('https://fhir.carer-fhir.uk/StructureDefinition/carer-patient').value"
+* xpath = "f:RelatedPerson/f:extension[@url='https://fhir.carer-fhir.uk/StructureDefinition/carer-patient']/f:valueReference"
+* xpathUsage = #normal
+
+Instance: relatedperson-carer-type
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "RelatedPerson: carer type"
+Description: "Caring relationships by carer type (young carer, parent carer, ...)."
+* insert SearchParameterCommon(relatedperson-carer-type, carer-type)
+* description = "Caring relationships by carer type"
+* base = #RelatedPerson
+* type = #token
+* expression = "RelatedPerson.extension('https://fhir.carer-fhir.uk/StructureDefinition/carer-type').value"
+* xpath = "f:RelatedPerson/f:extension[@url='https://fhir.carer-fhir.uk/StructureDefinition/carer-type']/f:valueCodeableConcept"
+* xpathUsage = #normal
+
+Instance: carer-relationship
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "Flag and CarePlan: the caring relationship"
+Description: "Flags and plans by the caring relationship they are about, so that they can be closed when caring ends."
+* insert SearchParameterCommon(carer-relationship, carer-relationship)
+* description = "Flags and plans by the caring relationship they are about"
+* base[0] = #Flag
+* base[1] = #CarePlan
+* type = #reference
+* target = #RelatedPerson
+* expression = "Flag.extension('https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship').value | CarePlan.extension('https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship').value"
+* xpath = "f:Flag/f:extension[@url='https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship']/f:valueReference | f:CarePlan/f:extension[@url='https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship']/f:valueReference"
+* xpathUsage = #normal
