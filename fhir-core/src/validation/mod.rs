@@ -378,7 +378,27 @@ impl<'r> Validator<'r> {
             None => (profile, slice),
         };
         let slice_id = profile.id(slice).to_string();
-        let target = discriminator_target(profile, &slice_id, path);
+        let mut target = discriminator_target(profile, &slice_id, path);
+        // Snapshots need not unfold a slice typed by a profile (SUSHI's do
+        // not unfold `extension:x`): then the discriminating element is
+        // the type profile's own (`Extension.url` with its fixed URL).
+        let typed: Option<Arc<Profile>> = match target {
+            Some(_) => None,
+            None => profile.elements[slice]
+                .get("type")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .flat_map(|t| t.get("profile").and_then(Value::as_array).into_iter().flatten())
+                .filter_map(Value::as_str)
+                .find_map(|url| {
+                    let p = self.profile(url)?;
+                    let root = p.id(0).to_string();
+                    target = Some(discriminator_target(&p, &root, path)?);
+                    Some(p)
+                }),
+        };
+        let profile: &Profile = typed.as_deref().unwrap_or(profile);
         let actual: Vec<Value> = if path == "$this" {
             vec![value.clone()]
         } else {

@@ -352,6 +352,7 @@ Description: "Consent to share CAF data: whose data, who consented (the person o
 * category ^slicing.rules = #open
 * category contains cafSharing 1..1 MS
 * category[cafSharing] = CafConsentCategory#caf-sharing
+* category[cafSharing] ^short = "Ours, with LOINC 59284-0 Patient Consent beside it in the same CodeableConcept"
 * patient 1..1 MS
 * patient only Reference($UKCorePatient)
 * dateTime 1..1 MS

@@ -1,8 +1,8 @@
 // Searches the carer flows need that base R4 lacks.
 
-RuleSet: SearchParameterCommon(id, code)
+RuleSet: SearchParameterCommon(id, code, name)
 * url = "https://fhir.carer-fhir.uk/SearchParameter/{id}"
-* name = "{code}"
+* name = "{name}"
 * status = #active
 * experimental = false
 * code = #{code}
@@ -12,7 +12,7 @@ InstanceOf: SearchParameter
 Usage: #definition
 Title: "RelatedPerson: the carer's own Patient record"
 Description: "Caring relationships by the carer's own Patient record: every person a carer cares for."
-* insert SearchParameterCommon(relatedperson-carer-patient, carer-patient)
+* insert SearchParameterCommon(relatedperson-carer-patient, carer-patient, CarerPatient)
 * description = "Caring relationships by the carer's own Patient record"
 * base = #RelatedPerson
 * type = #reference
@@ -26,7 +26,7 @@ InstanceOf: SearchParameter
 Usage: #definition
 Title: "RelatedPerson: carer type"
 Description: "Caring relationships by carer type (young carer, parent carer, ...)."
-* insert SearchParameterCommon(relatedperson-carer-type, carer-type)
+* insert SearchParameterCommon(relatedperson-carer-type, carer-type, CarerType)
 * description = "Caring relationships by carer type"
 * base = #RelatedPerson
 * type = #token
@@ -39,7 +39,7 @@ InstanceOf: SearchParameter
 Usage: #definition
 Title: "Flag and CarePlan: the caring relationship"
 Description: "Flags and plans by the caring relationship they are about, so that they can be closed when caring ends."
-* insert SearchParameterCommon(carer-relationship, carer-relationship)
+* insert SearchParameterCommon(carer-relationship, carer-relationship, CarerRelationship)
 * description = "Flags and plans by the caring relationship they are about"
 * base[0] = #Flag
 * base[1] = #CarePlan
