@@ -389,7 +389,12 @@ impl<'r> Validator<'r> {
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .flat_map(|t| t.get("profile").and_then(Value::as_array).into_iter().flatten())
+                .flat_map(|t| {
+                    t.get("profile")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                })
                 .filter_map(Value::as_str)
                 .find_map(|url| {
                     let p = self.profile(url)?;

@@ -209,7 +209,9 @@ mod tests {
 
     #[test]
     fn package_ids_parse_and_reject_nonsense() {
-        let id: PackageId = "fhir.r4.ukcore.stu3.currentbuild#0.0.0-dev".parse().unwrap();
+        let id: PackageId = "fhir.r4.ukcore.stu3.currentbuild#0.0.0-dev"
+            .parse()
+            .unwrap();
         assert_eq!(id.name, "fhir.r4.ukcore.stu3.currentbuild");
         assert_eq!(id.to_string(), "fhir.r4.ukcore.stu3.currentbuild#0.0.0-dev");
         assert!("no-version".parse::<PackageId>().is_err());
