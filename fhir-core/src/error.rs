@@ -80,6 +80,10 @@ pub enum ErrorKind {
     Package,
     /// A resource could not be written in the requested format.
     Serialize,
+    /// A value breaks a rule of its type or profile: an NHS number whose
+    /// check digit is wrong, a builder missing an element its profile
+    /// requires.
+    Invalid,
 }
 
 /// An error from reading, writing or loading FHIR content, with its location.

@@ -18,6 +18,9 @@
 //! - [`validation`]: validation against base R4 and profiles
 //!   ([`validation::Validator`], [`validation::Outcome`]), with snapshot
 //!   generation for differential-only profiles.
+//! - [`caf`]: the carer data set: typed builders and readers for the carer
+//!   guide's profiles, [`caf::NhsNumber`] and [`caf::OdsCode`], and the rules
+//!   ([`caf::rules::eligibility`] under reg 3, [`caf::rules::carer_qol_score`]).
 //! - [`error`]: the one error type of this layer, [`Error`], which always
 //!   carries a [`Location`].
 //!
@@ -30,6 +33,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod caf;
 pub mod error;
 pub mod fhirpath;
 pub mod format;
