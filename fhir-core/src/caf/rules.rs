@@ -378,10 +378,10 @@ pub const QOL_ITEMS: [&str; 6] = [
 pub fn carer_qol_score(response: &Value) -> Option<u8> {
     let system = code_system("carer-qol-level");
     QOL_ITEMS.iter().try_fold(0u8, |total, item| {
-        let score = match codes(response, item, &system).first()? {
-            &"high" => 2,
-            &"some" => 1,
-            &"low" => 0,
+        let score = match *codes(response, item, &system).first()? {
+            "high" => 2,
+            "some" => 1,
+            "low" => 0,
             _ => return None,
         };
         Some(total + score)
