@@ -189,17 +189,25 @@ fn invalid_examples_raise_exactly_their_expected_error() {
 fn the_guides_readme_minimal_instances_are_valid() {
     let registry = registry();
     let validator = Validator::new(&registry);
-    let readme = std::fs::read_to_string(guide_dir().join("README.md")).expect("profiles/README.md");
+    let readme =
+        std::fs::read_to_string(guide_dir().join("README.md")).expect("profiles/README.md");
     let blocks: Vec<&str> = readme
         .split("```json")
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert!(blocks.len() >= 9, "expected a minimal instance per simple profile");
+    assert!(
+        blocks.len() >= 9,
+        "expected a minimal instance per simple profile"
+    );
     let mut failures = Vec::new();
     for block in blocks {
-        let resource: Value = serde_json::from_str(block).unwrap_or_else(|e| panic!("{e}: {block}"));
-        let profile = resource["meta"]["profile"][0].as_str().unwrap_or("?").to_string();
+        let resource: Value =
+            serde_json::from_str(block).unwrap_or_else(|e| panic!("{e}: {block}"));
+        let profile = resource["meta"]["profile"][0]
+            .as_str()
+            .unwrap_or("?")
+            .to_string();
         for (at, message) in errors(&validator, &resource) {
             failures.push(format!("{profile}: {at}: {message}"));
         }
