@@ -7,9 +7,14 @@
 //! - [`packages`]: installing base FHIR R4 into the FHIR package cache from
 //!   the npm registry, repaired to the published R4 definitions.
 //!
-//! The REST server itself arrives with its own issue; `carer-fhir serve`
-//! says so until then.
+//! - [`server`]: the FHIR R4 REST API (axum): interactions, bundles,
+//!   CapabilityStatement, HTTP conventions, errors as OperationOutcome.
+//! - [`store`]: storage behind the [`store::Store`] trait (SQLite, PostgreSQL).
+//! - [`search`]: the search-parameter registry, index extraction, query parsing.
 #![deny(missing_docs)]
 
 pub mod cli;
 pub mod packages;
+pub mod search;
+pub mod server;
+pub mod store;

@@ -40,17 +40,25 @@ pub enum Command {
     /// --profile; prints one OperationOutcome per file. Exit 0: no errors,
     /// 1: errors found, 2: unusable input.
     Validate(validate::Args),
-    /// Run the FHIR REST server (not implemented yet).
+    /// Run the FHIR R4 REST server until SIGINT or SIGTERM.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
-        bind: String,
-        /// Database: sqlite:PATH or postgres://…
-        #[arg(long)]
-        database: Option<String>,
-        /// Extra FHIR packages to load (folder, .tgz, or resource file).
+        bind: std::net::SocketAddr,
+        /// Database: sqlite:PATH (default sqlite:carer-fhir.sqlite in the
+        /// working directory, created on first start) or postgres://…
+        #[arg(long, default_value = "sqlite:carer-fhir.sqlite")]
+        database: String,
+        /// Extra FHIR packages to load: UK Core, our guide
+        /// (profiles/fsh-generated/resources), any folder, .tgz or Bundle.
         #[arg(long = "package")]
         packages: Vec<PathBuf>,
+        /// The base URL links are written with (default http://BIND).
+        #[arg(long)]
+        base_url: Option<String>,
+        /// The package cache holding base R4 (default: $FHIR_PACKAGE_CACHE, else ~/.fhir/packages).
+        #[arg(long)]
+        cache: Option<PathBuf>,
     },
 }
 
@@ -94,6 +102,34 @@ pub(crate) fn r4_core_dir(cache: Option<PathBuf>) -> Result<PathBuf, Failure> {
     Ok(core)
 }
 
+fn serve(
+    bind: std::net::SocketAddr,
+    database: String,
+    packages: Vec<PathBuf>,
+    base: Option<String>,
+    cache: Option<PathBuf>,
+) -> Result<(), Failure> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let r4 = r4_core_dir(cache)?;
+    let config = crate::server::Config {
+        bind,
+        database,
+        r4,
+        packages,
+        base,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(crate::server::serve(config))?;
+    Ok(())
+}
+
 /// Parses the process arguments and runs the subcommand.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -102,12 +138,13 @@ pub fn main() -> ExitCode {
         Command::Fhirpath(args) => fhirpath::run(args),
         Command::Packages { command } => packages::run(command),
         Command::Validate(args) => validate::run(args),
-        Command::Serve { .. } => Err(Failure {
-            code: 1,
-            error: anyhow::anyhow!(
-                "serve is not implemented yet: the REST server arrives with its own issue"
-            ),
-        }),
+        Command::Serve {
+            bind,
+            database,
+            packages,
+            base_url,
+            cache,
+        } => serve(bind, database, packages, base_url, cache),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

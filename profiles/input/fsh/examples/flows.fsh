@@ -176,7 +176,7 @@ Usage: #inline
 * meta.profile[+] = Canonical($UKCoreCarePlan)
 * identifier[0].system = "https://fhir.carer-fhir.uk/Id/support-plan"
 * identifier[0].value = "LA616-SP-0042"
-* insert MarySupportPlan(Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004, RelatedPerson?identifier=https://fhir.carer-fhir.uk/Id/carer-relationship|a1f6c1de-0b2e-4c57-9e57-5f4f0b1c2d01, Observation?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&code=https://fhir.carer-fhir.uk/CodeSystem/caf-observation|carer-eligibility)
+* insert MarySupportPlan(Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004, RelatedPerson?identifier=https://fhir.carer-fhir.uk/Id/carer-relationship|a1f6c1de-0b2e-4c57-9e57-5f4f0b1c2d01, Observation?subject.identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&code=https://fhir.carer-fhir.uk/CodeSystem/caf-observation|carer-eligibility)
 
 Instance: flow3-sam
 InstanceOf: RelatedPerson
@@ -220,7 +220,7 @@ Instance: flow3-assessment
 InstanceOf: CarerAssessment
 Usage: #inline
 * meta.profile[+] = Canonical($UKCoreTask)
-* insert AssessmentHead(Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004, RelatedPerson?identifier=https://fhir.carer-fhir.uk/Id/carer-relationship|a1f6c1de-0b2e-4c57-9e57-5f4f0b1c2d01, QuestionnaireResponse?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004, Observation?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&code=https://fhir.carer-fhir.uk/CodeSystem/caf-observation|carer-eligibility)
+* insert AssessmentHead(Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004, RelatedPerson?identifier=https://fhir.carer-fhir.uk/Id/carer-relationship|a1f6c1de-0b2e-4c57-9e57-5f4f0b1c2d01, QuestionnaireResponse?subject.identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004, Observation?subject.identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&code=https://fhir.carer-fhir.uk/CodeSystem/caf-observation|carer-eligibility)
 * output[supportPlan].type = TaskIo#support-plan "Support plan"
 * output[supportPlan].valueReference.reference = "urn:uuid:6b1f0c9e-1d43-4d1e-9a51-000000000021"
 
@@ -234,16 +234,16 @@ Usage: #example
 * insert Post(0, 6b1f0c9e-1d43-4d1e-9a51-000000000031, Subscription)
 * entry[0].resource = flow4-subscription
 * entry[1].request.method = #GET
-* entry[1].request.url = "Task?patient:identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&code=https://fhir.carer-fhir.uk/CodeSystem/assessment-type|"
+* entry[1].request.url = "Task?patient.identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&code=https://fhir.carer-fhir.uk/CodeSystem/assessment-type|"
 * entry[2].request.method = #GET
-* entry[2].request.url = "CarePlan?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&category=https://fhir.carer-fhir.uk/CodeSystem/plan-category|carer-support-plan"
+* entry[2].request.url = "CarePlan?subject.identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004&category=https://fhir.carer-fhir.uk/CodeSystem/plan-category|carer-support-plan"
 
 Instance: flow4-subscription
 InstanceOf: Subscription
 Usage: #inline
 * status = #requested
 * reason = "Mary Jones's GP practice (A81001) follows her carer's support plan."
-* criteria = "CarePlan?subject:identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004"
+* criteria = "CarePlan?subject.identifier=https://fhir.nhs.uk/Id/nhs-number|9991234004"
 * channel.type = #rest-hook
 * channel.endpoint = "https://gp-a81001.example.nhs.uk/fhir/notify"
 * channel.payload = #application/fhir+json

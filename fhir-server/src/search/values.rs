@@ -1,0 +1,383 @@
+//! Turning FHIRPath results into index entries, and search values into
+//! ranges: dates by precision, numbers by significant figures.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use fhir_core::fhirpath::Item;
+use serde_json::Value;
+
+use super::{Kind, SearchParam};
+use crate::store::{IndexEntry, Prefix};
+
+/// Lower case without accents: how strings are indexed and searched.
+///
+/// # Examples
+/// ```
+/// assert_eq!(fhir_server::search::normalise("Zoë  Brontë"), "zoe  bronte");
+/// ```
+pub fn normalise(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => 'a',
+            'ç' | 'ć' | 'č' => 'c',
+            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' => 'e',
+            'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+            'ñ' | 'ń' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' | 'ū' => 'u',
+            'ý' | 'ÿ' => 'y',
+            'ś' | 'š' => 's',
+            'ź' | 'ž' | 'ż' => 'z',
+            'ł' => 'l',
+            c => c,
+        })
+        .collect()
+}
+
+fn instant(dt: DateTime<Utc>) -> String {
+    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The range of instants a FHIR date, dateTime or instant covers, as
+/// sortable UTC strings: `2025` is the whole year, `2025-10-03T10:00:00Z`
+/// one second. A time without a zone is read as UTC.
+///
+/// # Examples
+/// ```
+/// let (lo, hi) = fhir_server::search::date_range("2025-02").unwrap();
+/// assert_eq!(lo, "2025-02-01T00:00:00.000Z");
+/// assert_eq!(hi, "2025-02-28T23:59:59.999Z");
+/// ```
+pub fn date_range(s: &str) -> Option<(String, String)> {
+    let s = s.trim();
+    let ms = Duration::milliseconds(1);
+    let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d);
+    let utc = |d: NaiveDate| -> Option<DateTime<Utc>> {
+        Some(Utc.from_utc_datetime(&d.and_hms_opt(0, 0, 0)?))
+    };
+    match s.len() {
+        4 => {
+            let y: i32 = s.parse().ok()?;
+            let lo = utc(day(y, 1, 1)?)?;
+            let hi = utc(day(y + 1, 1, 1)?)? - ms;
+            Some((instant(lo), instant(hi)))
+        }
+        7 => {
+            let y: i32 = s[..4].parse().ok()?;
+            let m: u32 = s[5..7].parse().ok()?;
+            if &s[4..5] != "-" {
+                return None;
+            }
+            let first = day(y, m, 1)?;
+            let next = if m == 12 {
+                day(y + 1, 1, 1)?
+            } else {
+                day(y, m + 1, 1)?
+            };
+            Some((instant(utc(first)?), instant(utc(next)? - ms)))
+        }
+        10 => {
+            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+            let lo = utc(d)?;
+            Some((instant(lo), instant(lo + Duration::days(1) - ms)))
+        }
+        _ => {
+            let parsed = DateTime::parse_from_rfc3339(s)
+                .map(|d| d.with_timezone(&Utc))
+                .ok()
+                .or_else(|| {
+                    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+                        .ok()
+                        .map(|n| Utc.from_utc_datetime(&n))
+                })?;
+            let has_fraction = s.contains('.');
+            let hi = if has_fraction {
+                parsed
+            } else {
+                parsed + Duration::seconds(1) - ms
+            };
+            Some((instant(parsed), instant(hi)))
+        }
+    }
+}
+
+/// The range a search number stands for: `100` is [99.5, 100.5) by its
+/// significant figures (eq), exact for other comparisons; `ap` is ±10%.
+pub fn number_range(s: &str, prefix: Prefix) -> Option<(f64, f64)> {
+    let v: f64 = s.parse().ok()?;
+    if !v.is_finite() {
+        return None;
+    }
+    match prefix {
+        Prefix::Ap => {
+            let d = (v * 0.1).abs();
+            Some((v - d, v + d))
+        }
+        Prefix::Eq | Prefix::Ne => {
+            let decimals = s.split_once('.').map(|(_, f)| f.len() as i32).unwrap_or(0);
+            let half = 0.5 * 10f64.powi(-decimals);
+            Some((v - half, v + half))
+        }
+        _ => Some((v, v)),
+    }
+}
+
+fn primitive_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn entry(p: &SearchParam) -> IndexEntry {
+    IndexEntry {
+        param: p.code.clone(),
+        ..IndexEntry::default()
+    }
+}
+
+fn token(
+    p: &SearchParam,
+    system: Option<&str>,
+    code: Option<&str>,
+    text: Option<&str>,
+    out: &mut Vec<IndexEntry>,
+) {
+    if code.is_none() && text.is_none() {
+        return;
+    }
+    out.push(IndexEntry {
+        system: system.map(str::to_string),
+        code: code.map(str::to_string),
+        text: text.map(normalise),
+        ..entry(p)
+    });
+}
+
+fn string(p: &SearchParam, s: &str, out: &mut Vec<IndexEntry>) {
+    out.push(IndexEntry {
+        text: Some(normalise(s)),
+        exact: Some(s.to_string()),
+        ..entry(p)
+    });
+}
+
+/// Index entries for one FHIRPath result of parameter `p`.
+pub(super) fn entries(p: &SearchParam, item: &Item, out: &mut Vec<IndexEntry>) {
+    let node = match item {
+        Item::Node(n) => n,
+        Item::String(s) => {
+            match p.kind {
+                Kind::Token => token(p, None, Some(s), None, out),
+                Kind::String => string(p, s, out),
+                Kind::Uri => out.push(IndexEntry {
+                    text: Some(s.clone()),
+                    ..entry(p)
+                }),
+                Kind::Date => {
+                    if let Some(r) = date_range(s) {
+                        out.push(IndexEntry {
+                            date: Some(r),
+                            ..entry(p)
+                        });
+                    }
+                }
+                _ => {}
+            }
+            return;
+        }
+        Item::Boolean(b) => {
+            if p.kind == Kind::Token {
+                token(p, None, Some(&b.to_string()), None, out);
+            }
+            return;
+        }
+        _ => return,
+    };
+    let Some(v) = node.value else { return };
+    let ty = node.ty;
+    match p.kind {
+        Kind::Token => match ty {
+            "Coding" => token(
+                p,
+                v["system"].as_str(),
+                v["code"].as_str(),
+                v["display"].as_str(),
+                out,
+            ),
+            "CodeableConcept" => {
+                for c in v["coding"].as_array().into_iter().flatten() {
+                    token(
+                        p,
+                        c["system"].as_str(),
+                        c["code"].as_str(),
+                        c["display"].as_str().or(v["text"].as_str()),
+                        out,
+                    );
+                }
+                if let Some(t) = v["text"].as_str() {
+                    token(p, None, None, Some(t), out);
+                }
+            }
+            "Identifier" => token(
+                p,
+                v["system"].as_str(),
+                v["value"].as_str(),
+                v.pointer("/type/text").and_then(Value::as_str),
+                out,
+            ),
+            "ContactPoint" => token(p, v["system"].as_str(), v["value"].as_str(), None, out),
+            _ => {
+                if let Some(t) = primitive_text(v) {
+                    token(p, None, Some(&t), None, out);
+                }
+            }
+        },
+        Kind::String => match ty {
+            "HumanName" => {
+                for key in ["family", "text"] {
+                    if let Some(s) = v[key].as_str() {
+                        string(p, s, out);
+                    }
+                }
+                for key in ["given", "prefix", "suffix"] {
+                    for s in v[key]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                    {
+                        string(p, s, out);
+                    }
+                }
+            }
+            "Address" => {
+                for key in ["text", "city", "district", "state", "postalCode", "country"] {
+                    if let Some(s) = v[key].as_str() {
+                        string(p, s, out);
+                    }
+                }
+                for s in v["line"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    string(p, s, out);
+                }
+            }
+            _ => {
+                if let Some(s) = v.as_str() {
+                    string(p, s, out);
+                }
+            }
+        },
+        Kind::Uri => {
+            if let Some(s) = v.as_str() {
+                out.push(IndexEntry {
+                    text: Some(s.to_string()),
+                    ..entry(p)
+                });
+            }
+        }
+        Kind::Date => match ty {
+            "Period" => {
+                let lo = v["start"]
+                    .as_str()
+                    .and_then(date_range)
+                    .map(|r| r.0)
+                    .unwrap_or_else(|| "0001-01-01T00:00:00.000Z".into());
+                let hi = v["end"]
+                    .as_str()
+                    .and_then(date_range)
+                    .map(|r| r.1)
+                    .unwrap_or_else(|| "9999-12-31T23:59:59.999Z".into());
+                out.push(IndexEntry {
+                    date: Some((lo, hi)),
+                    ..entry(p)
+                });
+            }
+            "Timing" => {
+                for e in v["event"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if let Some(r) = date_range(e) {
+                        out.push(IndexEntry {
+                            date: Some(r),
+                            ..entry(p)
+                        });
+                    }
+                }
+            }
+            _ => {
+                if let Some(r) = v.as_str().and_then(date_range) {
+                    out.push(IndexEntry {
+                        date: Some(r),
+                        ..entry(p)
+                    });
+                }
+            }
+        },
+        Kind::Number => {
+            if let Some(n) = v.as_f64() {
+                out.push(IndexEntry {
+                    num: Some((n, n)),
+                    ..entry(p)
+                });
+            }
+        }
+        Kind::Quantity => {
+            if let Some(n) = v["value"].as_f64() {
+                out.push(IndexEntry {
+                    num: Some((n, n)),
+                    system: v["system"].as_str().map(str::to_string),
+                    code: v["code"]
+                        .as_str()
+                        .or(v["unit"].as_str())
+                        .map(str::to_string),
+                    ..entry(p)
+                });
+            } else if let Some(n) = v.as_f64() {
+                out.push(IndexEntry {
+                    num: Some((n, n)),
+                    ..entry(p)
+                });
+            }
+        }
+        Kind::Reference => {
+            if let Some(r) = v["reference"].as_str() {
+                let r = r.split("/_history/").next().unwrap_or(r);
+                let mut parts = r.rsplit('/');
+                if let (Some(id), Some(t)) = (parts.next(), parts.next()) {
+                    if !id.is_empty() && t.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
+                        out.push(IndexEntry {
+                            reference: Some((t.to_string(), id.to_string())),
+                            ..entry(p)
+                        });
+                    }
+                }
+            } else if let Some(s) = v.as_str() {
+                // canonical or uri references
+                out.push(IndexEntry {
+                    text: Some(s.to_string()),
+                    ..entry(p)
+                });
+            }
+            if let Some(i) = v.get("identifier") {
+                out.push(IndexEntry {
+                    param: format!("{}:identifier", p.code),
+                    system: i["system"].as_str().map(str::to_string),
+                    code: i["value"].as_str().map(str::to_string),
+                    ..IndexEntry::default()
+                });
+            }
+        }
+        Kind::Other => {}
+    }
+}
