@@ -41,6 +41,10 @@ fn registry() -> &'static Registry {
 
 /// Starts a server on an ephemeral loopback port; returns its base URL.
 async fn start(database: &str) -> String {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_test_writer()
+        .try_init();
     let store = SqlStore::connect(database).await.expect("database");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

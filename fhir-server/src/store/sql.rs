@@ -38,7 +38,10 @@ enum Param {
     Text(String),
     Int(i64),
     Real(f64),
+    /// A NULL text (PostgreSQL types every parameter, NULLs included).
     Null,
+    /// A NULL number.
+    NullReal,
 }
 
 /// SQL text with its parameters, placeholders in the dialect's style.
@@ -81,6 +84,7 @@ impl Sql {
                 Param::Int(i) => q.bind(*i),
                 Param::Real(f) => q.bind(*f),
                 Param::Null => q.bind(Option::<String>::None),
+                Param::NullReal => q.bind(Option::<f64>::None),
             };
         }
         q
@@ -537,9 +541,9 @@ impl SqlWriter {
             ins.bind(opt(&e.code)).push(", ");
             ins.bind(opt(&e.text)).push(", ");
             ins.bind(opt(&e.exact)).push(", ");
-            ins.bind(e.num.map(|n| Param::Real(n.0)).unwrap_or(Param::Null))
+            ins.bind(e.num.map(|n| Param::Real(n.0)).unwrap_or(Param::NullReal))
                 .push(", ");
-            ins.bind(e.num.map(|n| Param::Real(n.1)).unwrap_or(Param::Null))
+            ins.bind(e.num.map(|n| Param::Real(n.1)).unwrap_or(Param::NullReal))
                 .push(", ");
             ins.bind(
                 e.date
