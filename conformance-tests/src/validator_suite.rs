@@ -143,6 +143,7 @@ fn options(case: &Value) -> Options {
                 .collect(),
             _ => Vec::new(),
         },
+        foreign_extensions: false,
     }
 }
 

@@ -10,10 +10,12 @@
 //! - [`server`]: the FHIR R4 REST API (axum): interactions, bundles,
 //!   CapabilityStatement, HTTP conventions, errors as OperationOutcome.
 //! - [`store`]: storage behind the [`store::Store`] trait (SQLite, PostgreSQL).
+//! - [`import`]: bulk loading of NDJSON and Bundles into a database or a server.
 //! - [`search`]: the search-parameter registry, index extraction, query parsing.
 #![deny(missing_docs)]
 
 pub mod cli;
+pub mod import;
 pub mod packages;
 pub mod search;
 pub mod server;

@@ -66,6 +66,14 @@ pub struct Options {
     /// allows. Default off, as in the reference validator (the server
     /// turns it on: its references are RESTful).
     pub assume_valid_rest_references: bool,
+    /// Extensions from a namespace no loaded definition lives in (no
+    /// loaded StructureDefinition shares the extension's canonical base,
+    /// such as Synthea's or US Core's) are accepted with a warning rather
+    /// than being errors. Unknown extensions in a namespace whose
+    /// definitions are loaded (ours, UK Core's, HL7's) stay errors: they
+    /// are typos or versions we do not have. Default off, as the reference
+    /// validator; the server turns it on.
+    pub foreign_extensions: bool,
 }
 
 impl Default for Options {
@@ -76,6 +84,7 @@ impl Default for Options {
             validate_contained: true,
             extension_domains: Vec::new(),
             assume_valid_rest_references: false,
+            foreign_extensions: false,
         }
     }
 }
@@ -94,6 +103,17 @@ pub struct Validator<'r> {
     regexes: Memo<Regex>,
     expansions: Memo<Expansion>,
     expressions: Memo<Expression>,
+    namespaces: std::sync::OnceLock<std::collections::HashSet<String>>,
+}
+
+/// The canonical base a definition URL lives under: what precedes
+/// `/StructureDefinition/` (`http://hl7.org/fhir/us/core`), else everything
+/// before the last `/`.
+fn namespace_of(url: &str) -> Option<&str> {
+    url.find("/StructureDefinition/")
+        .or_else(|| url.rfind('/'))
+        .map(|end| &url[..end])
+        .filter(|n| n.contains("://"))
 }
 
 fn memo<T>(table: &Memo<T>, key: &str, make: impl FnOnce() -> Option<T>) -> Option<Arc<T>> {
@@ -126,7 +146,22 @@ impl<'r> Validator<'r> {
             regexes: Mutex::default(),
             expansions: Mutex::default(),
             expressions: Mutex::default(),
+            namespaces: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Whether some loaded StructureDefinition lives under the canonical
+    /// base of `url`.
+    pub(crate) fn knows_namespace(&self, url: &str) -> bool {
+        let known = self.namespaces.get_or_init(|| {
+            self.registry
+                .of_type("StructureDefinition")
+                .filter_map(|sd| sd.get("url").and_then(Value::as_str))
+                .filter_map(namespace_of)
+                .map(str::to_string)
+                .collect()
+        });
+        namespace_of(url).is_some_and(|n| known.contains(n))
     }
 
     /// The same validator with these options.

@@ -792,6 +792,16 @@ impl<'v> Walk<'v> {
                 .extension_domains
                 .iter()
                 .any(|d| url.starts_with(d.as_str())) => {}
+            None if self.validator.options.foreign_extensions
+                && !self.validator.knows_namespace(url) =>
+            {
+                self.issue(
+                    Severity::Warning,
+                    "structure",
+                    path,
+                    format!("The extension {url} is not known; it is kept without being checked"),
+                );
+            }
             None => {
                 // As the HL7 reference validator: an extension nobody can
                 // look up cannot be checked, so it is not allowed.

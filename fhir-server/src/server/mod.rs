@@ -24,9 +24,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use fhir_core::fhirpath::ModelInfo;
 use fhir_core::package::Registry;
-use fhir_core::validation::Validator;
+use fhir_core::validation::{Options, Validator};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use error::ApiError;
 
@@ -70,7 +70,14 @@ impl AppState {
         AppState {
             store,
             registry,
-            validator: Validator::with_model(registry, model.clone()),
+            // References are RESTful here; extensions from namespaces we
+            // hold no definitions for (Synthea's, say) are kept with a
+            // warning, ours and UK Core's must be known.
+            validator: Validator::with_model(registry, model.clone()).with_options(Options {
+                assume_valid_rest_references: true,
+                foreign_extensions: true,
+                ..Options::default()
+            }),
             search: Searcher {
                 params: SearchParams::from_registry(registry),
                 model,
@@ -104,7 +111,8 @@ pub fn router(state: Arc<AppState>) -> Router {
                 // identifiers) and never a body.
                 let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            }),
+            })
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)

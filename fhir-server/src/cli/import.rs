@@ -1,0 +1,136 @@
+//! `carer-fhir import FILE… (--server URL | --database URL)`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use fhir_core::package::Registry;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::Failure;
+use crate::import::{self, Report};
+use crate::server::AppState;
+use crate::store::sql::SqlStore;
+
+/// The `import` arguments.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// NDJSON files, Bundles, or folders of them.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Send to this FHIR server (its base URL) as batches of PUTs.
+    #[arg(long, conflicts_with = "database")]
+    pub server: Option<String>,
+    /// A header for every request to --server ('Authorization: Bearer …'); repeatable.
+    #[arg(long = "header", requires = "server")]
+    pub headers: Vec<String>,
+    /// Write straight into this database: sqlite:PATH or postgres://…
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Extra packages whose profiles the resources claim (with --database).
+    #[arg(long = "package")]
+    pub packages: Vec<PathBuf>,
+    /// The package cache holding base R4.
+    #[arg(long)]
+    pub cache: Option<PathBuf>,
+}
+
+pub(super) fn run(args: Args) -> Result<(), Failure> {
+    if args.server.is_none() && args.database.is_none() {
+        return Err(Failure::input(anyhow::anyhow!(
+            "say where to import to: --server URL or --database URL"
+        )));
+    }
+    let files = import::files(&args.files).map_err(Failure::input)?;
+    let total = import::count(&files);
+    let bar = ProgressBar::new(total as u64).with_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} resources {per_sec} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let started = Instant::now();
+    let report = runtime.block_on(async {
+        let mut report = Report::default();
+        if let Some(base) = &args.server {
+            let headers: Vec<(String, String)> = args
+                .headers
+                .iter()
+                .map(|h| {
+                    h.split_once(':')
+                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                        .ok_or_else(|| anyhow::anyhow!("--header {h:?} is not 'Name: value'"))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let client = reqwest::Client::new();
+            for f in &files {
+                bar.set_message(
+                    f.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                import::read_chunks(f, &mut report, |items| {
+                    let n = items.len() as u64;
+                    let (client, headers, bar) = (&client, &headers, &bar);
+                    async move {
+                        let r = import::send_chunk(client, base, headers, items).await;
+                        bar.inc(n);
+                        r
+                    }
+                })
+                .await?;
+            }
+        } else if let Some(db) = &args.database {
+            let mut registry = Registry::new();
+            registry.load(&super::r4_core_dir(args.cache.clone()).map_err(|f| f.error)?)?;
+            for p in &args.packages {
+                registry.load(p)?;
+            }
+            let registry: &'static Registry = Box::leak(Box::new(registry));
+            let store = SqlStore::connect(db).await?;
+            let state = Arc::new(AppState::new(Arc::new(store), registry, "http://localhost"));
+            for f in &files {
+                bar.set_message(
+                    f.file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default(),
+                );
+                import::read_chunks(f, &mut report, |items| {
+                    let n = items.len() as u64;
+                    let (state, bar) = (&state, &bar);
+                    async move {
+                        let r = import::store_chunk(state, items).await;
+                        bar.inc(n);
+                        r
+                    }
+                })
+                .await?;
+            }
+        }
+        anyhow::Ok(report)
+    })?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {} resources from {} files in {secs:.1}s ({:.0} resources/s); {} refused",
+        report.stored,
+        files.len(),
+        report.stored as f64 / secs.max(1e-9),
+        report.failed.len()
+    );
+    for (origin, why) in report.failed.iter().take(20) {
+        println!("  refused {origin}: {why}");
+    }
+    if report.failed.len() > 20 {
+        println!("  … and {} more", report.failed.len() - 20);
+    }
+    if report.failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure {
+            code: 1,
+            error: anyhow::anyhow!("{} resources were refused", report.failed.len()),
+        })
+    }
+}

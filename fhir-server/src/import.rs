@@ -1,0 +1,295 @@
+//! Bulk loading: NDJSON files (one resource per line, as bulk export writes
+//! them) and Bundles, into a database directly or into any FHIR server
+//! through batch Bundles of PUTs (ids kept, so references between the
+//! files stay whole).
+//!
+//! Each resource is validated as any write is; one that fails is reported
+//! with its file and line and skipped, the rest load.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+use crate::server::AppState;
+
+/// Resources per database transaction or per batch Bundle.
+pub const CHUNK: usize = 250;
+
+/// One resource read from a file, with where it came from.
+#[derive(Debug, Clone)]
+pub struct Item {
+    /// `file:line` (NDJSON) or `file#entry[n]` (Bundle).
+    pub origin: String,
+    /// The resource.
+    pub resource: Value,
+}
+
+/// What an import did.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Resources stored.
+    pub stored: usize,
+    /// Resources refused, with where and why.
+    pub failed: Vec<(String, String)>,
+}
+
+/// The files named: files as they are, folders' `*.ndjson` and `*.json`.
+///
+/// # Errors
+/// When a path does not exist.
+pub fn files(sources: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for s in sources {
+        if s.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(s)
+                .with_context(|| format!("reading {}", s.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "ndjson" || e == "json"))
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else if s.is_file() {
+            out.push(s.clone());
+        } else {
+            anyhow::bail!("{} does not exist", s.display());
+        }
+    }
+    Ok(out)
+}
+
+/// Counts the resources in files (lines of NDJSON, entries of Bundles),
+/// for the progress bar.
+pub fn count(files: &[PathBuf]) -> usize {
+    files
+        .iter()
+        .map(|f| {
+            if is_ndjson(f) {
+                std::fs::File::open(f)
+                    .map(|h| {
+                        std::io::BufReader::new(h)
+                            .lines()
+                            .map_while(Result::ok)
+                            .filter(|l| !l.trim().is_empty())
+                            .count()
+                    })
+                    .unwrap_or(0)
+            } else {
+                std::fs::read_to_string(f)
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+                    .map(|v| {
+                        if v["resourceType"] == "Bundle" {
+                            v["entry"].as_array().map_or(0, Vec::len)
+                        } else {
+                            1
+                        }
+                    })
+                    .unwrap_or(0)
+            }
+        })
+        .sum()
+}
+
+fn is_ndjson(f: &Path) -> bool {
+    f.extension().is_some_and(|e| e == "ndjson")
+}
+
+/// Reads a file's resources, calling `each` with chunks of [`CHUNK`];
+/// unreadable lines become failures.
+///
+/// # Errors
+/// When the file cannot be opened, or `each` fails.
+pub async fn read_chunks<F, Fut>(
+    file: &Path,
+    report: &mut Report,
+    mut each: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(Vec<Item>) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Report>>,
+{
+    let name = file.display().to_string();
+    let mut chunk = Vec::new();
+    let push = |origin: String, v: Value, chunk: &mut Vec<Item>, report: &mut Report| {
+        if v.get("resourceType").and_then(Value::as_str).is_some() {
+            chunk.push(Item {
+                origin,
+                resource: v,
+            });
+        } else {
+            report
+                .failed
+                .push((origin, "not a FHIR resource (no resourceType)".into()));
+        }
+    };
+    if is_ndjson(file) {
+        let reader = std::io::BufReader::new(
+            std::fs::File::open(file).with_context(|| format!("opening {name}"))?,
+        );
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.with_context(|| format!("reading {name}"))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let origin = format!("{name}:{}", n + 1);
+            match serde_json::from_str::<Value>(&line) {
+                Ok(v) => push(origin, v, &mut chunk, report),
+                Err(e) => report.failed.push((origin, format!("not JSON: {e}"))),
+            }
+            if chunk.len() >= CHUNK {
+                merge(report, each(std::mem::take(&mut chunk)).await?);
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {name}"))?;
+        let v: Value =
+            serde_json::from_str(&text).with_context(|| format!("{name} is not JSON"))?;
+        if v["resourceType"] == "Bundle" {
+            for (n, e) in v["entry"].as_array().into_iter().flatten().enumerate() {
+                push(
+                    format!("{name}#entry[{n}]"),
+                    e["resource"].clone(),
+                    &mut chunk,
+                    report,
+                );
+                if chunk.len() >= CHUNK {
+                    merge(report, each(std::mem::take(&mut chunk)).await?);
+                }
+            }
+        } else {
+            push(name.clone(), v, &mut chunk, report);
+        }
+    }
+    if !chunk.is_empty() {
+        merge(report, each(chunk).await?);
+    }
+    Ok(())
+}
+
+fn merge(into: &mut Report, from: Report) {
+    into.stored += from.stored;
+    into.failed.extend(from.failed);
+}
+
+/// Stores a chunk in the state's database: validated, indexed, written in
+/// one transaction (create or replace by id).
+///
+/// # Errors
+/// When the database fails (then nothing of the chunk is stored).
+pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Result<Report> {
+    let st = state.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        items
+            .into_iter()
+            .map(|mut item| {
+                if item.resource["id"].as_str().is_none() {
+                    item.resource["id"] = json!(uuid::Uuid::new_v4().to_string());
+                }
+                let outcome = st.validator.validate(&item.resource);
+                if outcome.has_errors() {
+                    let why = outcome
+                        .issues
+                        .iter()
+                        .filter(|i| i.severity == fhir_core::validation::Severity::Error)
+                        .map(|i| format!("{}: {}", i.expression, i.message))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    Err((item.origin, why))
+                } else {
+                    let index = st.search.index(&item.resource);
+                    Ok((item, index))
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    let mut report = Report::default();
+    let mut tx = state.store.begin().await?;
+    for p in prepared {
+        match p {
+            Ok((item, index)) => {
+                let rt = item.resource["resourceType"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                let id = item.resource["id"].as_str().unwrap_or("").to_string();
+                tx.update(&rt, &id, item.resource, index, None).await?;
+                report.stored += 1;
+            }
+            Err(f) => report.failed.push(f),
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Sends a chunk to a FHIR server as a batch of PUTs.
+///
+/// # Errors
+/// When the server cannot be reached or answers the batch with an error.
+pub async fn send_chunk(
+    client: &reqwest::Client,
+    base: &str,
+    headers: &[(String, String)],
+    items: Vec<Item>,
+) -> anyhow::Result<Report> {
+    let entries: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            let rt = i.resource["resourceType"].as_str().unwrap_or("");
+            let url = match i.resource["id"].as_str() {
+                Some(id) => format!("{rt}/{id}"),
+                None => rt.to_string(),
+            };
+            let method = if i.resource["id"].is_string() {
+                "PUT"
+            } else {
+                "POST"
+            };
+            json!({"resource": i.resource, "request": {"method": method, "url": url}})
+        })
+        .collect();
+    let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": entries});
+    let mut req = client
+        .post(base.trim_end_matches('/'))
+        .header("content-type", "application/fhir+json")
+        .header("accept", "application/fhir+json");
+    for (k, v) in headers {
+        req = req.header(k, v);
+    }
+    let resp = req
+        .body(bundle.to_string())
+        .send()
+        .await
+        .with_context(|| format!("sending a batch to {base}"))?;
+    let status = resp.status();
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    if !status.is_success() {
+        anyhow::bail!(
+            "{base} answered the batch with {status}: {}",
+            body["issue"][0]["diagnostics"].as_str().unwrap_or("")
+        );
+    }
+    let mut report = Report::default();
+    for (item, e) in items
+        .iter()
+        .zip(body["entry"].as_array().into_iter().flatten())
+    {
+        let s = e["response"]["status"].as_str().unwrap_or("");
+        if s.starts_with('2') {
+            report.stored += 1;
+        } else {
+            let issue = &e["response"]["outcome"]["issue"][0];
+            let why = issue["diagnostics"]
+                .as_str()
+                .or(issue["details"]["text"].as_str())
+                .unwrap_or(s)
+                .to_string();
+            report.failed.push((item.origin.clone(), why));
+        }
+    }
+    Ok(report)
+}
