@@ -283,11 +283,14 @@ pub async fn send_chunk(
             report.stored += 1;
         } else {
             let issue = &e["response"]["outcome"]["issue"][0];
-            let why = issue["diagnostics"]
+            let text = issue["diagnostics"]
                 .as_str()
                 .or(issue["details"]["text"].as_str())
-                .unwrap_or(s)
-                .to_string();
+                .unwrap_or(s);
+            let why = match issue["expression"][0].as_str() {
+                Some(at) => format!("{at}: {text}"),
+                None => text.to_string(),
+            };
             report.failed.push((item.origin.clone(), why));
         }
     }

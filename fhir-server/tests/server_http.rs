@@ -246,6 +246,74 @@ async fn suite(base: String) {
     assert_eq!(b["total"], 4);
     assert!(b.get("entry").is_none());
 
+    // quantity, number and uri searches
+    let obs = json!({"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": format!("Patient/{id}")}, "valueQuantity": {"value": 72.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}});
+    let (s, _, o) = api.post("Observation", &obs).await;
+    assert_eq!(s, StatusCode::CREATED, "{o}");
+    let (_, b) = api
+        .get("Observation?value-quantity=gt70|http://unitsofmeasure.org|kg")
+        .await;
+    assert_eq!(b["total"], 1);
+    let (_, b) = api
+        .get("Observation?value-quantity=lt70|http://unitsofmeasure.org|kg")
+        .await;
+    assert_eq!(b["total"], 0);
+    let (_, b) = api.get("Observation?value-quantity=72.5").await;
+    assert_eq!(b["total"], 1);
+    let risk = json!({"resourceType": "RiskAssessment", "status": "final", "subject": {"reference": format!("Patient/{id}")},
+        "prediction": [{"probabilityDecimal": 0.25}]});
+    let (s, _, _) = api.post("RiskAssessment", &risk).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, b) = api.get("RiskAssessment?probability=ge0.2").await;
+    assert_eq!(b["total"], 1);
+    let (_, b) = api.get("RiskAssessment?probability=gt0.3").await;
+    assert_eq!(b["total"], 0);
+    let q = json!({"resourceType": "Questionnaire", "url": "https://example.org/Questionnaire/q1", "status": "active"});
+    let (s, _, _) = api.post("Questionnaire", &q).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (_, b) = api
+        .get("Questionnaire?url=https://example.org/Questionnaire/q1")
+        .await;
+    assert_eq!(b["total"], 1);
+    let (_, b) = api
+        .get("Questionnaire?url=https://example.org/Questionnaire/q")
+        .await;
+    assert_eq!(b["total"], 0, "uri search is exact");
+    let (s, _) = api.get("Observation?value-quantity=heavy").await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // XML in: a Patient posted as FHIR XML
+    let xml =
+        "<Patient xmlns=\"http://hl7.org/fhir\"><name><family value=\"Xml\"/></name></Patient>";
+    let resp = api
+        .http
+        .post(format!("{}/Patient", api.base))
+        .header("content-type", "application/fhir+xml")
+        .body(xml)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["name"][0]["family"],
+        "Xml"
+    );
+    let (_, b) = api.get("Patient?family=xml").await;
+    assert_eq!(b["total"], 1);
+    let (s, _, _) = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!(
+                "Patient/{}",
+                b["entry"][0]["resource"]["id"].as_str().unwrap()
+            ),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+
     // XML by _format and by Accept
     let resp = api
         .http

@@ -2,8 +2,8 @@
 //! validated with `fhir_core::validation` and indexed with the one
 //! search-parameter registry ([`crate::search`]).
 //!
-//! Request flow: route → [`http`] (format negotiation, body reading) →
-//! handler in [`handlers`] or [`bundle`] (transaction/batch) → validation
+//! Request flow: route → `http` (format negotiation, body reading) →
+//! handler in `handlers` or `bundle` (transaction/batch) → validation
 //! (on a blocking thread) → index extraction → store transaction → response
 //! in the client's format with `ETag`, `Last-Modified`, `Location`. Every
 //! failure is an [`ApiError`] answered as an OperationOutcome.
