@@ -15,6 +15,7 @@
 //!   in a [`package::Registry`].
 //! - [`fhirpath`]: the FHIRPath engine ([`fhirpath::Expression`]), with type
 //!   knowledge from StructureDefinitions ([`fhirpath::ModelInfo`]).
+//! - [`patch`]: FHIRPath Patch.
 //! - [`validation`]: validation against base R4 and profiles
 //!   ([`validation::Validator`], [`validation::Outcome`]), with snapshot
 //!   generation for differential-only profiles.
@@ -38,6 +39,7 @@ pub mod error;
 pub mod fhirpath;
 pub mod format;
 pub mod package;
+pub mod patch;
 pub mod validation;
 
 pub use error::{Error, ErrorKind, Location, Result};

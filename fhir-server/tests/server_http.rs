@@ -435,6 +435,35 @@ async fn suite(base: String) {
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(resp.json::<Value>().await.unwrap()["gender"], "other");
 
+    // FHIRPath Patch
+    let fp = json!({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
+        {"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.gender"}, {"name": "value", "valueCode": "female"}]}]});
+    let resp = api
+        .http
+        .patch(format!("{}/Patient/{id}", api.base))
+        .header("content-type", FHIR_JSON)
+        .body(fp.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.json::<Value>().await.unwrap()["gender"], "female");
+    let bad = json!({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
+        {"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.deceased"}, {"name": "value", "valueBoolean": true}]}]});
+    let resp = api
+        .http
+        .patch(format!("{}/Patient/{id}", api.base))
+        .header("content-type", FHIR_JSON)
+        .body(bad.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "replacing an absent element fails"
+    );
+
     // a transaction with a failing entry stores nothing
     let (_, before) = api.get("Patient?_summary=count").await;
     let tx = json!({"resourceType": "Bundle", "type": "transaction", "entry": [

@@ -51,7 +51,13 @@ pub fn protect(text: &str, doc: &Document) -> (String, Vec<String>) {
         let range = node.range();
         out.push_str(&text[copied..range.start]);
         out.push_str(&placeholder(divs.len()));
-        divs.push(own_namespace(&text[range.clone()]));
+        // XML 1.0 §2.11: a parser passes every line end on as a single
+        // LF; the narrative, kept as raw text, must too.
+        divs.push(
+            own_namespace(&text[range.clone()])
+                .replace("\r\n", "\n")
+                .replace('\r', "\n"),
+        );
         copied = range.end;
     }
     out.push_str(&text[copied..]);

@@ -98,7 +98,7 @@ pub fn capability_statement(state: &AppState) -> Value {
         "implementation": {"description": format!("carer-fhir FHIR R4 server on {}", state.store.name()), "url": state.base},
         "fhirVersion": "4.0.1",
         "format": ["application/fhir+json", "application/fhir+xml"],
-        "patchFormat": ["application/json-patch+json"],
+        "patchFormat": ["application/json-patch+json", "application/fhir+json", "application/fhir+xml"],
         "rest": [{
             "mode": "server",
             "resource": resources,

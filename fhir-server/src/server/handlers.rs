@@ -458,7 +458,8 @@ pub async fn conditional_delete(
     })
 }
 
-/// PATCH /{type}/{id}: JSON Patch (`application/json-patch+json`).
+/// PATCH /{type}/{id}: JSON Patch (`application/json-patch+json`) or
+/// FHIRPath Patch (a Parameters resource).
 pub async fn patch(
     State(state): State<Arc<AppState>>,
     Path((rtype, id)): Path<(String, String)>,
@@ -474,21 +475,39 @@ pub async fn patch(
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
-        if !ctype.starts_with("application/json-patch+json") {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported", format!("PATCH takes a JSON Patch (application/json-patch+json), not {ctype:?}; FHIRPath Patch is not supported yet")));
-        }
-        let ops: json_patch::Patch = serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request(format!("not a JSON Patch document: {e}")))?;
         let current = state.store.read(&rtype, &id).await?;
         let if_match = http::if_match(&headers)?.or(Some(current.version));
         let mut resource = current.resource.clone().unwrap_or(Value::Null);
-        json_patch::patch(&mut resource, &ops).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "processing",
-                format!("the patch does not apply: {e}"),
-            )
-        })?;
+        if ctype.starts_with("application/json-patch+json") {
+            let ops: json_patch::Patch = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("not a JSON Patch document: {e}")))?;
+            json_patch::patch(&mut resource, &ops).map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "processing",
+                    format!("the patch does not apply: {e}"),
+                )
+            })?;
+        } else {
+            // FHIRPath Patch: a Parameters resource in FHIR JSON or XML.
+            let params = http::read_body(&headers, &body).map_err(|e| {
+                if e.status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+                    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported", format!("PATCH takes a JSON Patch (application/json-patch+json) or a FHIRPath Patch Parameters (application/fhir+json or +xml), not {ctype:?}"))
+                } else {
+                    e
+                }
+            })?;
+            fhir_core::patch::apply(&mut resource, &params, &state.search.model).map_err(|e| {
+                let at = e.location.path.clone().unwrap_or_default();
+                let mut err = ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "processing",
+                    format!("the patch does not apply: {}", e.message),
+                );
+                err.outcome["issue"][0]["expression"] = json!([at]);
+                err
+            })?;
+        }
         if resource["id"].as_str() != Some(id.as_str())
             || resource["resourceType"].as_str() != Some(rtype.as_str())
         {
