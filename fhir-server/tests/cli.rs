@@ -326,11 +326,67 @@ fn fhirpath_invalid_expression_exits_2_with_the_position() {
     assert!(text(&out).contains("column 20"), "{}", text(&out));
 }
 
+/// `serve` starts on its default SQLite store, answers over HTTP, and on
+/// SIGTERM finishes and exits 0.
 #[test]
-fn serve_says_it_is_not_implemented() {
-    let out = bin().arg("serve").output().unwrap();
-    assert!(!out.status.success());
-    assert!(text(&out).contains("not implemented yet"));
+fn serve_answers_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args(["serve", "--bind", "127.0.0.1:0", "--cache"])
+        .arg(installed_cache())
+        .current_dir(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A watchdog: whatever goes wrong, the server is gone within 60 s.
+    let pid = child.id().to_string();
+    std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill").args(["-KILL", &pid]).status();
+    });
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut address = None;
+    let mut log = String::new();
+    for _ in 0..200 {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        log.push_str(&line);
+        if let Some(rest) = line.split("address=").nth(1) {
+            address = rest.split_whitespace().next().map(str::to_string);
+            break;
+        }
+    }
+    let address =
+        address.unwrap_or_else(|| panic!("the server did not say where it listens:\n{log}"));
+    let mut conn = std::net::TcpStream::connect(&address).unwrap();
+    write!(
+        conn,
+        "GET /metadata HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:.200}");
+    assert!(response.contains("CapabilityStatement"));
+    assert!(
+        dir.path().join("carer-fhir.sqlite").is_file(),
+        "the default store is a SQLite file in the working directory"
+    );
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(status.success(), "{status}: {rest}");
+    assert!(rest.contains("stopped"), "{rest}");
 }
 
 #[test]
@@ -343,6 +399,8 @@ fn every_subcommand_has_help() {
         vec!["packages", "install", "--help"],
         vec!["packages", "list", "--help"],
         vec!["serve", "--help"],
+        vec!["import", "--help"],
+        vec!["validate", "--help"],
     ] {
         let out = bin().args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", text(&out));
