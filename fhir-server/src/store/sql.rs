@@ -84,7 +84,12 @@ impl Sql {
                 Param::Int(i) => q.bind(*i),
                 Param::Real(f) => q.bind(*f),
                 Param::Null => q.bind(Option::<String>::None),
-                Param::NullReal => q.bind(Option::<f64>::None),
+                // sqlx 0.8.6's Any driver turns an f64 NULL into a
+                // PostgreSQL float4 NULL and an f32 NULL into float8; the
+                // prepared statement keeps the first type it saw, so a
+                // float4 NULL would break every later float8 value. An f32
+                // NULL gives the float8 the column has.
+                Param::NullReal => q.bind(Option::<f32>::None),
             };
         }
         q
