@@ -186,7 +186,9 @@ pub fn apply(resource: &mut Value, patch: &Value, model: &ModelInfo) -> Result<(
             .ok_or_else(|| fail(&at, "the operation has no path".into()))?;
         let expr =
             Expression::parse(&path).map_err(|e| fail(&at, format!("path {path:?}: {e}")))?;
-        let targets: Vec<Vec<Seg>> = {
+        // The places the path selects, and the FHIR type of the first (for
+        // `add`, which needs to know whether the new element repeats).
+        let (targets, target_type): (Vec<Vec<Seg>>, Option<String>) = {
             let ctx = Context {
                 model: Some(model),
                 ..Context::default()
@@ -194,7 +196,11 @@ pub fn apply(resource: &mut Value, patch: &Value, model: &ModelInfo) -> Result<(
             let items = expr
                 .evaluate(resource, &ctx)
                 .map_err(|e| fail(&at, format!("path {path:?}: {e}")))?;
-            items
+            let first_type = match items.first() {
+                Some(Item::Node(n)) => Some(n.ty.to_string()),
+                _ => None,
+            };
+            let places = items
                 .iter()
                 .filter_map(|i| match i {
                     Item::Node(node) => node.value,
@@ -204,7 +210,8 @@ pub fn apply(resource: &mut Value, patch: &Value, model: &ModelInfo) -> Result<(
                     let mut p = Vec::new();
                     locate(resource, v as *const Value, &mut p).then_some(p)
                 })
-                .collect()
+                .collect();
+            (places, first_type)
         };
         let index = |name: &str| -> Result<usize> {
             text(name)
@@ -262,18 +269,6 @@ pub fn apply(resource: &mut Value, patch: &Value, model: &ModelInfo) -> Result<(
                     .and_then(part_value)
                     .ok_or_else(|| fail(&at, "add needs a value".into()))?;
                 // Whether the element repeats, from the type of the target.
-                let target_type = {
-                    let ctx = Context {
-                        model: Some(model),
-                        ..Context::default()
-                    };
-                    expr.evaluate(resource, &ctx)
-                        .ok()
-                        .and_then(|items| match items.first() {
-                            Some(Item::Node(n)) => Some(n.ty.to_string()),
-                            _ => None,
-                        })
-                };
                 let many = target_type
                     .as_deref()
                     .and_then(|t| model.get(t))

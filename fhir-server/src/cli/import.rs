@@ -35,6 +35,14 @@ pub struct Args {
     pub cache: Option<PathBuf>,
 }
 
+/// Where an import writes.
+enum Target {
+    /// A FHIR server: client, base URL, extra headers.
+    Server(reqwest::Client, String, Vec<(String, String)>),
+    /// A database, through the same validation and indexing as the server.
+    Store(Arc<AppState>),
+}
+
 pub(super) fn run(args: Args) -> Result<(), Failure> {
     if args.server.is_none() && args.database.is_none() {
         return Err(Failure::input(anyhow::anyhow!(
@@ -52,8 +60,8 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
         .build()?;
     let started = Instant::now();
     let report = runtime.block_on(async {
-        let mut report = Report::default();
-        if let Some(base) = &args.server {
+        // Where the chunks go: a server over HTTP, or a store directly.
+        let target = if let Some(base) = &args.server {
             let headers: Vec<(String, String)> = args
                 .headers
                 .iter()
@@ -63,25 +71,9 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
                         .ok_or_else(|| anyhow::anyhow!("--header {h:?} is not 'Name: value'"))
                 })
                 .collect::<anyhow::Result<_>>()?;
-            let client = reqwest::Client::new();
-            for f in &files {
-                bar.set_message(
-                    f.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                );
-                import::read_chunks(f, &mut report, |items| {
-                    let n = items.len() as u64;
-                    let (client, headers, bar) = (&client, &headers, &bar);
-                    async move {
-                        let r = import::send_chunk(client, base, headers, items).await;
-                        bar.inc(n);
-                        r
-                    }
-                })
-                .await?;
-            }
-        } else if let Some(db) = &args.database {
+            Target::Server(reqwest::Client::new(), base.clone(), headers)
+        } else {
+            let db = args.database.as_deref().unwrap_or_default();
             let mut registry = Registry::new();
             registry.load(&super::r4_core_dir(args.cache.clone()).map_err(|f| f.error)?)?;
             for p in &args.packages {
@@ -89,24 +81,34 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
             }
             let registry: &'static Registry = Box::leak(Box::new(registry));
             let store = SqlStore::connect(db).await?;
-            let state = Arc::new(AppState::new(Arc::new(store), registry, "http://localhost"));
-            for f in &files {
-                bar.set_message(
-                    f.file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default(),
-                );
-                import::read_chunks(f, &mut report, |items| {
-                    let n = items.len() as u64;
-                    let (state, bar) = (&state, &bar);
-                    async move {
-                        let r = import::store_chunk(state, items).await;
-                        bar.inc(n);
-                        r
-                    }
-                })
-                .await?;
-            }
+            Target::Store(Arc::new(AppState::new(
+                Arc::new(store),
+                registry,
+                "http://localhost",
+            )))
+        };
+        let mut report = Report::default();
+        for f in &files {
+            bar.set_message(
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            );
+            import::read_chunks(f, &mut report, |items| {
+                let n = items.len() as u64;
+                let (target, bar) = (&target, &bar);
+                async move {
+                    let r = match target {
+                        Target::Server(client, base, headers) => {
+                            import::send_chunk(client, base, headers, items).await
+                        }
+                        Target::Store(state) => import::store_chunk(state, items).await,
+                    };
+                    bar.inc(n);
+                    r
+                }
+            })
+            .await?;
         }
         anyhow::Ok(report)
     })?;

@@ -80,19 +80,13 @@ impl ShapeOpts {
         let mut out = serde_json::Map::new();
         for (k, v) in map {
             let base = k.trim_start_matches('_');
-            let choice_base = state
-                .search
-                .model
-                .get(&rt)
-                .map(|_| base.to_string())
-                .unwrap_or_default();
             if k == "resourceType"
                 || k == "id"
                 || k == "meta"
                 || keep.contains(base)
-                || keep.iter().any(|e| {
-                    e.ends_with("[x]") && choice_base.starts_with(e.trim_end_matches("[x]"))
-                })
+                || keep
+                    .iter()
+                    .any(|e| e.ends_with("[x]") && base.starts_with(e.trim_end_matches("[x]")))
             {
                 out.insert(k, v);
             }

@@ -11,7 +11,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use fhir_core::format::Format;
-use fhir_core::validation::Severity;
 use serde_json::{json, Value};
 
 use super::http::{self, Return};
@@ -742,7 +741,6 @@ async fn validate(
     })
     .await
     .map_err(ApiError::internal)?;
-    let _ = outcome.issues.iter().any(|i| i.severity == Severity::Error);
     Ok(http::respond(
         StatusCode::OK,
         &outcome.to_operation_outcome(),

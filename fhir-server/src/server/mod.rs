@@ -156,7 +156,7 @@ pub fn load_registry(config: &Config) -> anyhow::Result<Registry> {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let registry = load_registry(&config)?;
     let store = crate::store::sql::SqlStore::connect(&config.database).await?;
-    tracing::info!(store = store_name(&store), "database ready");
+    tracing::info!(store = store.name(), "database ready");
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let bound = listener.local_addr()?;
     let base = config
@@ -172,10 +172,6 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .await?;
     tracing::info!("stopped");
     Ok(())
-}
-
-fn store_name(store: &dyn Store) -> &'static str {
-    store.name()
 }
 
 async fn shutdown_signal() {
