@@ -34,8 +34,31 @@ enum Command {
         #[arg(long)]
         cache: Option<PathBuf>,
     },
-    /// Run TestScripts against a FHIR server (not implemented yet).
-    Run,
+    /// Run TestScripts against a FHIR server; writes a TestReport per
+    /// script, junit.xml and summary.txt, prints the summary, and exits 0
+    /// only when every assertion passed.
+    Run {
+        /// The server's FHIR base URL.
+        #[arg(long)]
+        server: String,
+        /// TestScript files (JSON or XML), or folders searched for them
+        /// (folders named `fixtures` are skipped).
+        #[arg(long, required = true, num_args = 1..)]
+        suite: Vec<PathBuf>,
+        /// Where the reports are written.
+        #[arg(long, default_value = "conformance-reports")]
+        report_dir: PathBuf,
+        /// A header sent with every request, `Name: value` (repeatable).
+        #[arg(long = "header")]
+        headers: Vec<String>,
+        /// A package folder or .tgz whose profiles `validateProfileId`
+        /// assertions name (repeatable); base R4 comes from the cache.
+        #[arg(long = "package")]
+        packages: Vec<PathBuf>,
+        /// The package cache holding base R4.
+        #[arg(long)]
+        cache: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,9 +109,99 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run => {
-            eprintln!("conformance-tests: `run` (the TestScript runner) is not implemented yet");
-            ExitCode::from(1)
+        Command::Run {
+            server,
+            suite,
+            report_dir,
+            headers,
+            packages,
+            cache: dir,
+        } => match run(&server, &suite, &report_dir, &headers, &packages, dir) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("conformance-tests: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+/// `conformance-tests run`: `Ok(true)` when everything passed.
+fn run(
+    server: &str,
+    suites: &[PathBuf],
+    report_dir: &std::path::Path,
+    headers: &[String],
+    packages: &[PathBuf],
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<bool> {
+    use anyhow::Context as _;
+    use conformance_tests::testscript::{load_suites, report, write_reports, Runner, Verdict};
+
+    let headers = headers
+        .iter()
+        .map(|h| {
+            h.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .with_context(|| format!("--header `{h}` is not `Name: value`"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let scripts = load_suites(suites)?;
+    if scripts.is_empty() {
+        anyhow::bail!("no TestScript found in {suites:?}");
+    }
+    // Conformance packages are read only when a script validates against a
+    // profile (reading base R4 takes seconds).
+    let wants_profiles = scripts.iter().any(|s| !s.script.profile.is_empty());
+    let mut registry = Registry::new();
+    let mut have_registry = false;
+    if wants_profiles {
+        let core = cache::package_dir(
+            &cache_dir.unwrap_or_else(cache::cache_dir),
+            "hl7.fhir.r4.core",
+            "4.0.1",
+        );
+        match registry.load(&core) {
+            Ok(_) => have_registry = true,
+            Err(e) => eprintln!(
+                "conformance-tests: base R4 is not installed ({e}); validateProfileId assertions will be errors"
+            ),
+        }
+        for p in packages {
+            registry
+                .load(p)
+                .with_context(|| format!("loading package {}", p.display()))?;
         }
     }
+    let runner = Runner::new(server, headers, have_registry.then_some(&registry))?;
+    let mut results = Vec::new();
+    for (i, script) in scripts.iter().enumerate() {
+        eprint!("[{}/{}] {} ", i + 1, scripts.len(), script.name());
+        let result = runner.run(script, &mut |a| {
+            eprint!(
+                "{}",
+                match a.verdict {
+                    Verdict::Pass => ".",
+                    Verdict::Fail | Verdict::Error => "F",
+                    Verdict::Warning => "w",
+                    Verdict::Skip => "s",
+                }
+            );
+        });
+        eprintln!(
+            " {} ({:.1} s)",
+            if result.passed() { "pass" } else { "FAIL" },
+            result.elapsed.as_secs_f64()
+        );
+        results.push(result);
+    }
+    let written = write_reports(report_dir, &results)?;
+    print!("{}", report::summary(&results));
+    eprintln!(
+        "reports: {} files in {}",
+        written.len(),
+        report_dir.display()
+    );
+    Ok(results.iter().all(|r| r.passed()))
 }

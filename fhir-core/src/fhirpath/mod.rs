@@ -56,6 +56,21 @@ pub fn capitalise_type(ty: &str) -> String {
 
 use crate::package::Registry;
 
+/// The text of an item as FHIRPath's `toString()` gives it: a primitive
+/// element's value, `true`, `2`, `2.50`, `2024-01-02`, `5 'mg'`; `None` for
+/// complex elements.
+///
+/// # Examples
+/// ```
+/// use fhir_core::fhirpath::{item_string, Context, Expression};
+/// let p = serde_json::json!({"resourceType": "Patient", "birthDate": "1950-02-03"});
+/// let r = Expression::parse("birthDate").unwrap().evaluate(&p, &Context::default()).unwrap();
+/// assert_eq!(item_string(&r[0]).as_deref(), Some("1950-02-03"));
+/// ```
+pub fn item_string(item: &Item) -> Option<String> {
+    item.to_system().and_then(|s| functions::to_string(&s))
+}
+
 /// An expression that is not valid FHIRPath, with where it went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {

@@ -309,6 +309,18 @@ fn parse_json_value(text: &str) -> Result<Value> {
 /// what locates them.
 fn check_json(value: &Value) -> Result<TypedResource> {
     let root = root_path(value);
+    // fhirbolt 0.4 panics on an empty array (its map reader unwraps a
+    // value the empty sequence never gave); FHIR JSON forbids them anyway.
+    if let Some(path) = first_empty_array(value, &root) {
+        return Err(Error {
+            kind: ErrorKind::Structure,
+            message: "an array must not be empty in FHIR JSON: leave the property out".into(),
+            location: Location {
+                path: Some(path),
+                ..Location::default()
+            },
+        });
+    }
     let (typed, strict_error) = match fhir_model::from_json_value(value.clone(), Mode::Strict) {
         Ok(t) => (t, None),
         // Lax mode only for a missing required element, and under a
@@ -360,6 +372,22 @@ fn lax_if_only_missing(
         lax::json(value.clone())
     } else {
         None
+    }
+}
+
+/// The FHIRPath-style path of the first empty array in `value`.
+fn first_empty_array(value: &Value, path: &str) -> Option<String> {
+    match value {
+        Value::Array(items) if items.is_empty() => Some(path.to_string()),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, v)| first_empty_array(v, &format!("{path}[{i}]"))),
+        Value::Object(map) => map.iter().find_map(|(k, v)| {
+            let key = k.strip_prefix('_').unwrap_or(k);
+            first_empty_array(v, &format!("{path}.{key}"))
+        }),
+        _ => None,
     }
 }
 
@@ -520,6 +548,34 @@ fn normalise_xml_declaration(text: &str) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn empty_arrays_are_errors_and_empty_objects_no_panic() {
+        for text in [
+            r#"{"resourceType":"Bundle","type":"searchset","entry":[]}"#,
+            r#"{"resourceType":"Patient","name":[{"given":[]}]}"#,
+            r#"{"resourceType":"Patient","_given":[]}"#,
+        ] {
+            let e = parse(text, Format::Json).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::Structure, "{text}: {e}");
+        }
+        // Empty objects read (the validator reports them, ele-1); no panic.
+        for text in [
+            r#"{"resourceType":"Patient","name":[{}]}"#,
+            r#"{"resourceType":"Patient","name":{}}"#,
+            r#"{"resourceType":"Patient","_birthDate":{}}"#,
+            r#"{"resourceType":"Patient","contained":[{}]}"#,
+            r#"{"resourceType":"Patient","extension":[{"url":"x","valueString":null}]}"#,
+        ] {
+            let _ = parse(text, Format::Json);
+        }
+        let e = parse(
+            r#"{"resourceType":"Patient","name":[{"given":[]}]}"#,
+            Format::Json,
+        )
+        .unwrap_err();
+        assert_eq!(e.location.path.as_deref(), Some("Patient.name[0].given"));
+    }
 
     #[test]
     fn lowercase_utf8_declaration_is_accepted() {
