@@ -105,6 +105,18 @@ fn validation_never_panics_on_mutated_resources() {
     let shared = support::shared_dir();
     let registry = support::r4_and_ukcore(&shared);
     let validator = Validator::new(&registry);
+    // FHIR JSON has no empty arrays: the validator says where (servers
+    // read JSON bodies without the model, so this is their check).
+    let empty = json!({"resourceType": "Patient", "name": [], "active": true});
+    let outcome = validator.validate(&empty);
+    assert!(
+        outcome
+            .issues
+            .iter()
+            .any(|i| i.expression == "Patient.name" && i.message.contains("empty")),
+        "{:#?}",
+        outcome.issues
+    );
     let mut files = Vec::new();
     for dir in ["data/ukcore/examples", "data/fhir-test-cases/validator"] {
         let mut here: Vec<_> = std::fs::read_dir(shared.join(dir))

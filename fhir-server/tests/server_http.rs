@@ -242,6 +242,10 @@ async fn suite(base: String) {
         .any(|l| l["relation"] == "previous"));
     let (_, b) = api.get("Patient?gender:missing=true").await;
     assert_eq!(b["total"], 0);
+    assert!(
+        b.get("entry").is_none(),
+        "no empty arrays in FHIR JSON: {b}"
+    );
     let (_, b) = api.get("Patient?_summary=count").await;
     assert_eq!(b["total"], 4);
     assert!(b.get("entry").is_none());
@@ -570,6 +574,16 @@ async fn suite(base: String) {
         .get("Observation?code=http://snomed.info/sct|199361000000101")
         .await;
     assert_eq!(status["total"], 1, "flow 5 recorded 'no longer a carer'");
+    // Canonical references: by URL, and by URL|version.
+    let q = "QuestionnaireResponse?questionnaire=https://fhir.carer-fhir.uk/Questionnaire/carer-assessment";
+    for (query, want) in [
+        (q.to_string(), 1),
+        (format!("{q}|0.1.0"), 1),
+        (format!("{q}|9.9.9"), 0),
+    ] {
+        let (_, b) = api.get(&query).await;
+        assert_eq!(b["total"], want, "{query}: {b}");
+    }
 
     // concurrent updates with If-Match: exactly one wins
     let (_, cur) = api.get(&format!("Patient/{id}")).await;

@@ -311,16 +311,7 @@ fn check_json(value: &Value) -> Result<TypedResource> {
     let root = root_path(value);
     // fhirbolt 0.4 panics on an empty array (its map reader unwraps a
     // value the empty sequence never gave); FHIR JSON forbids them anyway.
-    if let Some(path) = first_empty_array(value, &root) {
-        return Err(Error {
-            kind: ErrorKind::Structure,
-            message: "an array must not be empty in FHIR JSON: leave the property out".into(),
-            location: Location {
-                path: Some(path),
-                ..Location::default()
-            },
-        });
-    }
+    check_no_empty_arrays(value)?;
     let (typed, strict_error) = match fhir_model::from_json_value(value.clone(), Mode::Strict) {
         Ok(t) => (t, None),
         // Lax mode only for a missing required element, and under a
@@ -372,6 +363,34 @@ fn lax_if_only_missing(
         lax::json(value.clone())
     } else {
         None
+    }
+}
+
+/// Checks the FHIR JSON rule that no array is empty, which plain JSON
+/// parsers do not know: servers that read bodies with `serde_json` call
+/// this before anything else.
+///
+/// # Errors
+/// [`ErrorKind::Structure`] at the first empty array.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::check_no_empty_arrays;
+/// let v = serde_json::json!({"resourceType": "Patient", "name": [{"given": []}]});
+/// let e = check_no_empty_arrays(&v).unwrap_err();
+/// assert_eq!(e.location.path.as_deref(), Some("Patient.name[0].given"));
+/// ```
+pub fn check_no_empty_arrays(value: &Value) -> Result<()> {
+    match first_empty_array(value, &root_path(value)) {
+        None => Ok(()),
+        Some(path) => Err(Error {
+            kind: ErrorKind::Structure,
+            message: "an array must not be empty in FHIR JSON: leave the property out".into(),
+            location: Location {
+                path: Some(path),
+                ..Location::default()
+            },
+        }),
     }
 }
 

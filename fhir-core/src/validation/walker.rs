@@ -236,6 +236,16 @@ impl<'v> Walk<'v> {
             let e = obj.get(&format!("_{key}"));
             let vals = v.and_then(Value::as_array);
             let exts = e.and_then(Value::as_array);
+            for (array, name) in [(vals, key.clone()), (exts, format!("_{key}"))] {
+                if array.is_some_and(Vec::is_empty) {
+                    self.issue(
+                        Severity::Error,
+                        "structure",
+                        &format!("{path}.{key}"),
+                        format!("Array '{name}' is empty: FHIR JSON has no empty arrays (leave the property out)"),
+                    );
+                }
+            }
             if vals.is_some() || (v.is_none() && exts.is_some()) {
                 // A repeating element: values and `_name` extensions align
                 // by index, either side padded with null.

@@ -522,10 +522,24 @@ impl SearchParams {
                         ),
                     },
                 };
-                Condition::Reference {
+                let reference = Condition::Reference {
                     param: code.into(),
                     target_type,
                     id,
+                };
+                if modifier.is_none() && (v.contains("://") || v.starts_with("urn:")) {
+                    // An absolute URL: a RESTful reference, or a canonical
+                    // (`url` or `url|version`).
+                    Condition::Any(vec![
+                        reference,
+                        Condition::Uri {
+                            param: code.into(),
+                            value: v.to_string(),
+                            below: false,
+                        },
+                    ])
+                } else {
+                    reference
                 }
             }
             Kind::Other => {

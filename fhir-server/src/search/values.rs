@@ -363,11 +363,19 @@ pub(super) fn entries(p: &SearchParam, item: &Item, out: &mut Vec<IndexEntry>) {
                     }
                 }
             } else if let Some(s) = v.as_str() {
-                // canonical or uri references
+                // Canonical references: found by their URL, and by
+                // URL|version when they name a version.
+                let url = s.split('|').next().unwrap_or(s);
                 out.push(IndexEntry {
-                    text: Some(s.to_string()),
+                    text: Some(url.to_string()),
                     ..entry(p)
                 });
+                if url.len() < s.len() {
+                    out.push(IndexEntry {
+                        text: Some(s.to_string()),
+                        ..entry(p)
+                    });
+                }
             }
             if let Some(i) = v.get("identifier") {
                 out.push(IndexEntry {

@@ -302,8 +302,8 @@ pub(super) async fn searchset(
     if q.offset > 0 {
         links.push(json!({"relation": "previous", "url": page_link(state, rtype, &shape.used, q.count, (q.offset - q.count).max(0))}));
     }
-    let mut bundle =
-        json!({"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries});
+    let mut bundle = new_bundle("searchset", entries);
+    bundle["link"] = json!(links);
     if shape.total.as_deref() != Some("none") {
         bundle["total"] = json!(total);
     }
@@ -349,7 +349,10 @@ pub(super) fn history_bundle(
     if offset > 0 {
         links.push(json!({"relation": "previous", "url": page_link(state, path, params, count, (offset - count).max(0))}));
     }
-    json!({"resourceType": "Bundle", "type": "history", "total": total, "link": links, "entry": entries})
+    let mut bundle = new_bundle("history", entries);
+    bundle["total"] = json!(total);
+    bundle["link"] = json!(links);
+    bundle
 }
 
 /// POST / with a batch or transaction Bundle.
@@ -735,7 +738,7 @@ async fn transaction(state: &Arc<AppState>, bundle: Value) -> Result<Value, ApiE
         responses.insert(p.index, read_entry(state, &p.url).await);
     }
     let entries: Vec<Value> = responses.into_values().collect();
-    Ok(json!({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}))
+    Ok(new_bundle("transaction-response", entries))
 }
 
 /// A GET inside a batch or transaction.
@@ -794,5 +797,15 @@ async fn batch(state: &Arc<AppState>, bundle: Value) -> Value {
             Err(err) => entries.push(json!({"response": {"status": err.status.as_u16().to_string(), "outcome": err.outcome}})),
         }
     }
-    json!({"resourceType": "Bundle", "type": "batch-response", "entry": entries})
+    new_bundle("batch-response", entries)
+}
+
+/// A Bundle of `kind` holding `entries`; without an `entry` property when
+/// there are none (FHIR JSON has no empty arrays).
+fn new_bundle(kind: &str, entries: Vec<Value>) -> Value {
+    let mut bundle = json!({"resourceType": "Bundle", "type": kind});
+    if !entries.is_empty() {
+        bundle["entry"] = Value::Array(entries);
+    }
+    bundle
 }

@@ -26,6 +26,14 @@ impl ApiError {
         }
     }
 
+    /// The same error located at `path` (a FHIRPath expression), when known.
+    pub fn at(mut self, path: Option<&str>) -> Self {
+        if let Some(p) = path {
+            self.outcome["issue"][0]["expression"] = json!([p]);
+        }
+        self
+    }
+
     /// 400: the request is malformed.
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)

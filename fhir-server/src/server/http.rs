@@ -148,6 +148,14 @@ pub fn read_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
             "the body is not a FHIR resource: it has no resourceType",
         ));
     }
+    format::check_no_empty_arrays(&value).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "structure",
+            format!("the body is not valid FHIR JSON: {}", e.message),
+        )
+        .at(e.location.path.as_deref())
+    })?;
     Ok(value)
 }
 
