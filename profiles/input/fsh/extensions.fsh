@@ -167,3 +167,13 @@ Description: "Whether the person cared for (or their representative) agreed the 
 * ^context[0].expression = "CarePlan"
 * value[x] only boolean
 * value[x] 1..1
+
+Extension: TestScriptFixturePadToBytes
+Id: testscript-fixture-pad-to-bytes
+Title: "TestScript fixture padded to a size"
+Description: "For conformance testing: the carer-fhir runner (`conformance-tests run`) sends the fixture padded with trailing spaces to this many bytes, which is how a suite sends an oversized body without committing one. Runners that do not know the extension send the fixture as it is."
+* insert ExtensionStatus
+* ^context[0].type = #element
+* ^context[0].expression = "TestScript.fixture"
+* value[x] only integer
+* value[x] 1..1
