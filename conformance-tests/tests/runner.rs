@@ -183,7 +183,7 @@ fn runner_checks_every_assertion_kind_and_reports_failures() {
     let counts = r.assertion_counts();
     assert_eq!(
         (counts.passed, counts.failed),
-        (25, 0),
+        (29, 0),
         "{}",
         report::summary(std::slice::from_ref(&r))
     );
@@ -327,7 +327,7 @@ fn command_line_exit_codes_and_reports() {
     );
     assert_eq!(
         failures["Runner self-test: every assertion kind passing"],
-        ("4".to_string(), "0".to_string())
+        ("5".to_string(), "0".to_string())
     );
 
     // A bad command line is exit code 2 with a message, not a panic.
