@@ -70,16 +70,13 @@ fn main() -> ExitCode {
             verbose,
             cache: dir,
         } => {
-            let core = cache::package_dir(
-                &dir.unwrap_or_else(cache::cache_dir),
-                "hl7.fhir.r4.core",
-                "4.0.1",
-            );
-            let mut base = Registry::new();
-            if let Err(e) = base.load(&core) {
-                eprintln!("conformance-tests: base R4 is not installed ({e}); run `carer-fhir packages install`");
-                return ExitCode::from(2);
-            }
+            let base = match Registry::base_r4(&dir.unwrap_or_else(cache::cache_dir)) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("conformance-tests: base R4 is not installed ({e}); run `carer-fhir packages install`");
+                    return ExitCode::from(2);
+                }
+            };
             let mut done = 0;
             let summary = conformance_tests::validator_suite::run(&manifest, &base, &mut |c| {
                 done += 1;
@@ -157,13 +154,11 @@ fn run(
     let mut registry = Registry::new();
     let mut have_registry = false;
     if wants_profiles {
-        let core = cache::package_dir(
-            &cache_dir.unwrap_or_else(cache::cache_dir),
-            "hl7.fhir.r4.core",
-            "4.0.1",
-        );
-        match registry.load(&core) {
-            Ok(_) => have_registry = true,
+        match Registry::base_r4(&cache_dir.unwrap_or_else(cache::cache_dir)) {
+            Ok(r) => {
+                registry = r;
+                have_registry = true;
+            }
             Err(e) => eprintln!(
                 "conformance-tests: base R4 is not installed ({e}); validateProfileId assertions will be errors"
             ),

@@ -17,14 +17,7 @@ fn fhirpath_patch_cases() {
     )
     .unwrap();
     let doc = roxmltree::Document::parse(&text).unwrap();
-    let mut registry = Registry::new();
-    registry
-        .load(&cache::package_dir(
-            &cache::cache_dir(),
-            "hl7.fhir.r4.core",
-            "4.0.1",
-        ))
-        .expect("base R4 installed");
+    let registry = Registry::base_r4(&cache::cache_dir()).expect("base R4 installed");
     let model = ModelInfo::from_registry(&registry);
     let resource_of = |case: roxmltree::Node, tag: &str| -> Option<Value> {
         let holder = case.children().find(|n| n.has_tag_name(tag))?;

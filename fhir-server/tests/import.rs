@@ -13,13 +13,7 @@ use fhir_server::store::sql::SqlStore;
 fn registry() -> &'static Registry {
     static R: OnceLock<&'static Registry> = OnceLock::new();
     R.get_or_init(|| {
-        let mut r = Registry::new();
-        r.load(&cache::package_dir(
-            &cache::cache_dir(),
-            "hl7.fhir.r4.core",
-            "4.0.1",
-        ))
-        .expect("base R4 installed");
+        let r = Registry::base_r4(&cache::cache_dir()).expect("base R4 installed");
         Box::leak(Box::new(r))
     })
 }

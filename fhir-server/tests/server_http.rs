@@ -26,13 +26,7 @@ fn guide() -> PathBuf {
 fn registry() -> &'static Registry {
     static R: OnceLock<&'static Registry> = OnceLock::new();
     R.get_or_init(|| {
-        let mut r = Registry::new();
-        r.load(&cache::package_dir(
-            &cache::cache_dir(),
-            "hl7.fhir.r4.core",
-            "4.0.1",
-        ))
-        .expect("base R4 installed");
+        let mut r = Registry::base_r4(&cache::cache_dir()).expect("base R4 installed");
         r.load(&shared().join("data/ukcore")).expect("UK Core");
         r.load(&guide()).expect("the guide");
         Box::leak(Box::new(r))

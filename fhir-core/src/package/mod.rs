@@ -65,6 +65,24 @@ impl Registry {
         Registry::default()
     }
 
+    /// A registry holding base FHIR R4 (`hl7.fhir.r4.core#4.0.1`) from the
+    /// package cache `cache` (see [`cache::cache_dir`]).
+    ///
+    /// # Errors
+    /// When base R4 is not installed there (`carer-fhir packages install`
+    /// installs it).
+    ///
+    /// ```no_run
+    /// use fhir_core::package::{cache, Registry};
+    /// let r4 = Registry::base_r4(&cache::cache_dir()).unwrap();
+    /// assert!(r4.structure_definition("http://hl7.org/fhir/StructureDefinition/Patient").is_some());
+    /// ```
+    pub fn base_r4(cache: &Path) -> Result<Registry> {
+        let mut registry = Registry::new();
+        registry.load(&cache::package_dir(cache, "hl7.fhir.r4.core", "4.0.1"))?;
+        Ok(registry)
+    }
+
     /// Loads a package folder, package archive, Bundle, single resource file
     /// or plain folder; see the [module docs](self) for the layouts.
     ///
