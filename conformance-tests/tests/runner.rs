@@ -183,14 +183,16 @@ fn runner_checks_every_assertion_kind_and_reports_failures() {
     let counts = r.assertion_counts();
     assert_eq!(
         (counts.passed, counts.failed),
-        (29, 0),
+        (31, 0),
         "{}",
         report::summary(std::slice::from_ref(&r))
     );
     assert!(
         db.lock().unwrap().patients.is_empty(),
-        "teardown deleted the patient"
+        "teardown and autodelete deleted every patient"
     );
+    assert!(r.setup[0].title.contains("create fixture auto"));
+    assert!(r.teardown.iter().any(|a| a.title == "delete fixture auto"));
 
     // fails.json: each test ends as the script says.
     let r = run(&runner, "fails.json");
@@ -327,7 +329,7 @@ fn command_line_exit_codes_and_reports() {
     );
     assert_eq!(
         failures["Runner self-test: every assertion kind passing"],
-        ("5".to_string(), "0".to_string())
+        ("6".to_string(), "0".to_string())
     );
 
     // A bad command line is exit code 2 with a message, not a panic.

@@ -505,11 +505,22 @@ impl ScriptRun<'_, '_> {
             Some(s) => identity(self.fixture(s)?),
             None => None,
         };
+        // A source fixture names its type even before it has an id.
+        let source_type = match &op.source_id {
+            Some(s) => self
+                .fixture(s)?
+                .resource
+                .as_ref()
+                .and_then(|r| r.get("resourceType"))
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            None => None,
+        };
         let rtype = op
             .resource
             .clone()
             .or_else(|| target.as_ref().map(|t| t.0.clone()))
-            .or_else(|| source.as_ref().map(|s| s.0.clone()))
+            .or(source_type)
             .unwrap_or_default();
         let params = op
             .params
