@@ -151,25 +151,26 @@ fn run(
     // Conformance packages are read only when a script validates against a
     // profile (reading base R4 takes seconds).
     let wants_profiles = scripts.iter().any(|s| !s.script.profile.is_empty());
-    let mut registry = Registry::new();
-    let mut have_registry = false;
-    if wants_profiles {
+    let registry = if wants_profiles {
         match Registry::base_r4(&cache_dir.unwrap_or_else(cache::cache_dir)) {
-            Ok(r) => {
-                registry = r;
-                have_registry = true;
+            Ok(mut r) => {
+                for p in packages {
+                    r.load(p)
+                        .with_context(|| format!("loading package {}", p.display()))?;
+                }
+                Some(r)
             }
-            Err(e) => eprintln!(
-                "conformance-tests: base R4 is not installed ({e}); validateProfileId assertions will be errors"
-            ),
+            Err(e) => {
+                eprintln!(
+                    "conformance-tests: base R4 is not installed ({e}); validateProfileId assertions will be errors"
+                );
+                None
+            }
         }
-        for p in packages {
-            registry
-                .load(p)
-                .with_context(|| format!("loading package {}", p.display()))?;
-        }
-    }
-    let runner = Runner::new(server, headers, have_registry.then_some(&registry))?;
+    } else {
+        None
+    };
+    let runner = Runner::new(server, headers, registry.as_ref())?;
     let mut results = Vec::new();
     for (i, script) in scripts.iter().enumerate() {
         eprint!("[{}/{}] {} ", i + 1, scripts.len(), script.name());

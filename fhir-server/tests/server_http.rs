@@ -436,28 +436,19 @@ async fn suite(base: String) {
     // FHIRPath Patch
     let fp = json!({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
         {"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.gender"}, {"name": "value", "valueCode": "female"}]}]});
-    let resp = api
-        .http
-        .patch(format!("{}/Patient/{id}", api.base))
-        .header("content-type", FHIR_JSON)
-        .body(fp.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(resp.json::<Value>().await.unwrap()["gender"], "female");
+    let patch = reqwest::Method::PATCH;
+    let (s, _, patched) = api
+        .send(patch.clone(), &format!("Patient/{id}"), Some(&fp), &[])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(patched["gender"], "female");
     let bad = json!({"resourceType": "Parameters", "parameter": [{"name": "operation", "part": [
         {"name": "type", "valueCode": "replace"}, {"name": "path", "valueString": "Patient.deceased"}, {"name": "value", "valueBoolean": true}]}]});
-    let resp = api
-        .http
-        .patch(format!("{}/Patient/{id}", api.base))
-        .header("content-type", FHIR_JSON)
-        .body(bad.to_string())
-        .send()
-        .await
-        .unwrap();
+    let (s, _, _) = api
+        .send(patch, &format!("Patient/{id}"), Some(&bad), &[])
+        .await;
     assert_eq!(
-        resp.status(),
+        s,
         StatusCode::UNPROCESSABLE_ENTITY,
         "replacing an absent element fails"
     );

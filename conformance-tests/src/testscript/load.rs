@@ -53,6 +53,29 @@ impl FixtureContent {
     }
 }
 
+impl FixtureContent {
+    /// A request or response kept under a `requestId`/`responseId`: its
+    /// bytes, headers (which give its format) and status, and how it read
+    /// as a resource.
+    pub fn kept(
+        raw: Vec<u8>,
+        headers: Vec<(String, String)>,
+        status: Option<u16>,
+        resource: Option<Value>,
+        resource_error: Option<String>,
+    ) -> FixtureContent {
+        FixtureContent {
+            format: super::client::header(&headers, "content-type").and_then(Format::from_mime),
+            raw,
+            resource,
+            resource_error,
+            headers,
+            status,
+            pad_to: None,
+        }
+    }
+}
+
 /// A TestScript ready to run.
 #[derive(Debug, Clone)]
 pub struct LoadedScript {
@@ -67,12 +90,19 @@ pub struct LoadedScript {
 impl LoadedScript {
     /// The name reports use.
     pub fn name(&self) -> String {
-        let stem = self
-            .path
+        self.script.display_name(&self.file_stem())
+    }
+
+    /// The script's id, or its file name without extension.
+    pub fn id(&self) -> String {
+        self.script.id.clone().unwrap_or_else(|| self.file_stem())
+    }
+
+    fn file_stem(&self) -> String {
+        self.path
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        self.script.display_name(&stem)
+            .unwrap_or_default()
     }
 }
 

@@ -189,6 +189,22 @@ pub struct Operation {
     pub url: Option<String>,
 }
 
+impl Operation {
+    /// An operation of interaction `code` (testscript-operation-codes)
+    /// and nothing else set.
+    pub fn interaction(code: &str) -> Operation {
+        Operation {
+            kind: Some(Coding {
+                system: Some(
+                    "http://terminology.hl7.org/CodeSystem/testscript-operation-codes".into(),
+                ),
+                code: Some(code.into()),
+            }),
+            ..Operation::default()
+        }
+    }
+}
+
 /// An assertion.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

@@ -19,7 +19,7 @@ use fhir_core::validation::Validator;
 use serde_json::Value;
 
 use super::assertion;
-use super::client::{header, Client, Request, Response};
+use super::client::{header, read_resource, Client, Request, Response};
 use super::load::{FixtureContent, LoadedScript};
 use super::model::{Action, Operation, TestScript, Variable};
 use super::outcome::{ActionKind, ActionResult, ScriptResult, TestResult, Verdict};
@@ -145,13 +145,7 @@ impl<'r> Runner<'r> {
 
         ScriptResult {
             name: loaded.name(),
-            id: script.id.clone().unwrap_or_else(|| {
-                loaded
-                    .path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            }),
+            id: loaded.id(),
             url: script.url.clone(),
             path: loaded.path.clone(),
             server: self.base.clone(),
@@ -272,23 +266,19 @@ impl ScriptRun<'_, '_> {
         let line = format!("{} {}", request.method, request.url);
         if let Some(id) = request_id {
             let body = request.body.clone().unwrap_or_default();
-            let ct = header(&request.headers, "content-type");
-            let (resource, resource_error) = match super::client::read_resource(&body, ct) {
-                Ok(r) => (r, None),
-                Err(e) => (None, Some(e)),
-            };
-            self.fixtures.insert(
-                id.to_string(),
-                FixtureContent {
-                    format: ct.and_then(Format::from_mime),
-                    raw: body,
-                    resource,
-                    resource_error,
-                    headers: request.headers.clone(),
-                    status: None,
-                    pad_to: None,
-                },
+            let (resource, resource_error) =
+                match read_resource(&body, header(&request.headers, "content-type")) {
+                    Ok(r) => (r, None),
+                    Err(e) => (None, Some(e)),
+                };
+            let kept = FixtureContent::kept(
+                body,
+                request.headers.clone(),
+                None,
+                resource,
+                resource_error,
             );
+            self.fixtures.insert(id.to_string(), kept);
         }
         match self.runner.client.send(&request) {
             Ok(response) => {
@@ -298,19 +288,14 @@ impl ScriptRun<'_, '_> {
                     response.elapsed.as_millis()
                 );
                 if let Some(id) = response_id {
-                    self.fixtures.insert(
-                        id.to_string(),
-                        FixtureContent {
-                            raw: response.body.clone(),
-                            format: header(&response.headers, "content-type")
-                                .and_then(Format::from_mime),
-                            resource: response.resource.clone(),
-                            resource_error: response.resource_error.clone(),
-                            headers: response.headers.clone(),
-                            status: Some(response.status),
-                            pad_to: None,
-                        },
+                    let kept = FixtureContent::kept(
+                        response.body.clone(),
+                        response.headers.clone(),
+                        Some(response.status),
+                        response.resource.clone(),
+                        response.resource_error.clone(),
                     );
+                    self.fixtures.insert(id.to_string(), kept);
                 }
                 self.last = Some(Exchange {
                     request,
@@ -343,60 +328,52 @@ impl ScriptRun<'_, '_> {
     }
 
     fn autocreate(&mut self, id: &str) -> ActionResult {
-        let title = format!("create fixture {id}");
         let op = Operation {
-            kind: Some(super::model::Coding {
-                system: None,
-                code: Some("create".into()),
-            }),
             source_id: Some(id.to_string()),
-            response_id: Some(format!("{id}#created")),
-            ..Operation::default()
+            ..Operation::interaction("create")
         };
-        let result = self.operation(&op, title);
-        // The server's copy (with its id) replaces the fixture.
-        let status = self
-            .last
-            .as_ref()
-            .and_then(|e| e.response.as_ref())
-            .map(|r| r.status);
-        if let Some(created) = self.fixtures.remove(&format!("{id}#created")) {
-            if created.resource.is_some() {
-                self.fixtures.insert(id.to_string(), created);
-            } else if let Some(location) = header(&created.headers, "location") {
-                let location = location.to_string();
-                if let Some(f) = self.fixtures.get_mut(id) {
-                    if let (Some(r), Some((_, rid, _))) =
-                        (&mut f.resource, parse_location(&location))
-                    {
-                        r["id"] = Value::String(rid);
-                    }
-                }
-            }
-        }
-        match status {
-            Some(s) if (200..300).contains(&s) => result,
-            Some(s) => ActionResult {
+        let result = self.operation(&op, format!("create fixture {id}"));
+        let Some(response) = self.last.as_ref().and_then(|e| e.response.as_ref()) else {
+            return result;
+        };
+        if !(200..300).contains(&response.status) {
+            return ActionResult {
                 verdict: Verdict::Error,
-                message: format!("{}: the server did not create it ({s})", result.message),
+                message: format!(
+                    "{}: the server did not create it ({})",
+                    result.message, response.status
+                ),
                 response: self.last.as_ref().map(excerpt_of),
                 ..result
-            },
-            None => result,
+            };
         }
+        // The server's copy (with its id) replaces the fixture; without a
+        // body, the id comes from Location.
+        if response.resource.is_some() {
+            let kept = FixtureContent::kept(
+                response.body.clone(),
+                response.headers.clone(),
+                Some(response.status),
+                response.resource.clone(),
+                None,
+            );
+            self.fixtures.insert(id.to_string(), kept);
+        } else if let Some((_, rid, _)) =
+            header(&response.headers, "location").and_then(parse_location)
+        {
+            if let Some(r) = self.fixtures.get_mut(id).and_then(|f| f.resource.as_mut()) {
+                r["id"] = Value::String(rid);
+            }
+        }
+        result
     }
 
     fn autodelete(&mut self, id: &str) -> ActionResult {
-        let title = format!("delete fixture {id}");
         let op = Operation {
-            kind: Some(super::model::Coding {
-                system: None,
-                code: Some("delete".into()),
-            }),
             target_id: Some(id.to_string()),
-            ..Operation::default()
+            ..Operation::interaction("delete")
         };
-        self.operation(&op, title)
+        self.operation(&op, format!("delete fixture {id}"))
     }
 
     /// The request an operation makes.
