@@ -8,11 +8,11 @@ mod support;
 
 use std::path::Path;
 
-use fhir_core::caf::rules::{self, Achievement, Eligibility};
+use fhir_core::caf::rules::{self, Achievement, Eligibility, Outcome};
 use fhir_core::caf::{
-    CafConsent, CafRecord, CarerAssessment, CarerAssessmentResponse, CarerEligibility, CarerFlag,
-    CarerRelationship, CarerStatus, CarerSupportPlan, ContingencyContact, ContingencyPlan,
-    QuestionnaireVariant, CANONICAL,
+    codes, CafConsent, CafRecord, CarerAssessment, CarerAssessmentQuestionnaire,
+    CarerAssessmentResponse, CarerEligibility, CarerFlag, CarerRelationship, CarerStatus,
+    CarerSupportPlan, ContingencyContact, ContingencyPlan, QuestionnaireVariant, CANONICAL,
 };
 use fhir_core::validation::{Severity, Validator};
 use serde_json::Value;
@@ -304,17 +304,116 @@ fn rules_read_the_guides_example_response() {
     assert_eq!(not, ["relationships", "recreation"]);
     // some, some, low, high, low, some = 1 + 1 + 0 + 2 + 0 + 1
     assert_eq!(rules::carer_qol_score(&qr), Some(5));
-    assert!(CarerAssessmentResponse::is_self_assessment(&qr));
-    // And the guide's own determination example says what the rules say.
-    let obs: Value = serde_json::from_str(
-        &std::fs::read_to_string(
-            guide().join("fsh-generated/resources/Observation-mary-eligibility.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
+    assert!(CarerAssessmentResponse::read(&qr).is_self_assessment());
+    // Mary has no children to care for: not applicable is an answer, not a
+    // gap, so condition (b) is settled.
     assert_eq!(
-        obs["valueCodeableConcept"]["coding"][0]["code"],
-        d.eligibility.code()
+        d.outcomes[0],
+        (Outcome::ChildCare, Some(Achievement::NotApplicable))
     );
+    // And the guide's own determination example says what the rules say,
+    // finding by finding.
+    let obs = example("Observation-mary-eligibility.json");
+    let read = CarerEligibility::read(&obs);
+    assert_eq!(read.determination(), Some(d.eligibility));
+    for (outcome, achievement) in &d.outcomes {
+        assert_eq!(read.outcome(*outcome), *achievement, "{outcome:?}");
+    }
+    assert_eq!(read.finding("necessary-care"), d.necessary_care);
+    assert_eq!(read.finding("health-at-risk"), d.health_at_risk);
+    assert_eq!(read.finding("significant-impact"), d.significant_impact);
+    assert_eq!(read.reasons(), d.reasons);
+}
+
+fn example(file: &str) -> Value {
+    let path = guide().join("fsh-generated/resources").join(file);
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// The readers read the guide's own examples as their FSH sources say.
+#[test]
+fn readers_read_the_guides_examples() {
+    let rel = example("RelatedPerson-mary-cares-for-arthur.json");
+    let r = CarerRelationship::read(&rel);
+    assert_eq!(r.cared_for(), Some("Patient/arthur-jones"));
+    assert_eq!(r.carer_patient(), Some("Patient/mary-jones"));
+    assert!(r.carer_nhs_number().is_some());
+    assert!(r.hours_per_week().is_some_and(|h| h > 0.0));
+    assert_eq!(r.main_carer(), Some(true));
+    assert!(!r.care_activities().is_empty());
+    assert!(r.is_current());
+
+    let status = example("Observation-mary-is-a-carer.json");
+    let s = CarerStatus::read(&status);
+    assert_eq!(s.carer(), Some("Patient/mary-jones"));
+    assert!(s.code().is_some() && !s.is_no_longer_a_carer());
+
+    for (file, code) in [
+        ("Flag-mary-flag-is-a-carer.json", "is-a-carer"),
+        ("Flag-arthur-flag-has-a-carer.json", "has-a-carer"),
+    ] {
+        let flag = example(file);
+        let f = CarerFlag::read(&flag);
+        assert_eq!(f.code(), Some(code));
+        assert_eq!(
+            f.relationship(),
+            Some("RelatedPerson/mary-cares-for-arthur")
+        );
+        assert!(f.is_active());
+    }
+
+    for variant in QuestionnaireVariant::ALL {
+        let q = CarerAssessmentQuestionnaire::form(variant);
+        let read = CarerAssessmentQuestionnaire::read(&q);
+        assert_eq!(read.variant(), Some(variant));
+        for item in rules::QOL_ITEMS {
+            assert_eq!(read.item_type(item), Some("choice"), "{variant:?} {item}");
+        }
+    }
+
+    let qr = example("QuestionnaireResponse-mary-self-assessment.json");
+    let response = CarerAssessmentResponse::read(&qr);
+    assert_eq!(response.variant(), Some(QuestionnaireVariant::Adult));
+    assert_eq!(response.boolean("necessary-care"), Some(true));
+
+    let task = example("Task-mary-assessment.json");
+    let t = CarerAssessment::read(&task);
+    assert_eq!(
+        t.response(),
+        Some("QuestionnaireResponse/mary-self-assessment")
+    );
+    assert_eq!(t.eligibility(), Some("Observation/mary-eligibility"));
+    assert_eq!(t.support_plan(), Some("CarePlan/mary-support-plan"));
+    assert!(t.owner().is_some());
+
+    let plan = example("CarePlan-mary-support-plan.json");
+    let p = CarerSupportPlan::read(&plan);
+    assert_eq!(p.personal_budget(), Some(1850.0));
+    assert_eq!(p.review_date(), Some("2026-11-01"));
+    assert!(p.activities().iter().all(|a| a
+        .support_type
+        .is_some_and(|c| codes::SUPPORT_TYPES.contains(&c))));
+
+    let plan_b = example("CarePlan-arthur-plan-b.json");
+    let b = ContingencyPlan::read(&plan_b);
+    assert!(b.emergency_card().is_some());
+    assert!(!b.triggers().is_empty());
+    assert!(b.contacts().iter().any(|c| c.agreed_to_act));
+    assert_eq!(b.cared_for(), Some("Patient/arthur-jones"));
+
+    let consent = example("Consent-mary-consent.json");
+    let c = CafConsent::read(&consent);
+    assert!(c.is_active() && c.is_permit());
+    let first = c.organisations()[0].clone();
+    assert!(c.permits(&first, "2026-01-01"));
+
+    let record = example("Bundle-mary-caf-record.json");
+    let rec = CafRecord::read(&record);
+    assert_eq!(
+        rec.subject().map(|p| &p["id"]),
+        Some(&Value::from("mary-jones"))
+    );
+    for code in rec.section_codes() {
+        assert!(!rec.section(code).is_empty(), "section {code} resolves");
+    }
 }

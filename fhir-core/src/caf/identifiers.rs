@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::error::{Error, ErrorKind, Location, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 /// The identifier system of NHS numbers.
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
@@ -134,14 +134,6 @@ impl FromStr for OdsCode {
 impl fmt::Display for OdsCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
-    }
-}
-
-/// The error for a missing element a profile requires, located at `path`.
-pub(crate) fn missing(path: &str, what: &str) -> Error {
-    Error {
-        location: Location::at_path(path),
-        ..Error::new(ErrorKind::Invalid, format!("{what} is required"))
     }
 }
 

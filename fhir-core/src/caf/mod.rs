@@ -26,19 +26,42 @@
 //! assert!(read.is_current());
 //! ```
 
-mod builders;
+mod assessment;
+pub mod codes;
+mod consent;
+mod contingency_plan;
+mod eligibility;
+mod flag;
 mod identifiers;
+mod json;
+mod questionnaire;
+mod record;
+mod relationship;
+mod response;
 pub mod rules;
+mod status;
+mod support_plan;
 
-pub use builders::{
-    CafConsent, CafConsentBuilder, CafRecord, CafRecordBuilder, CarerAssessment,
-    CarerAssessmentBuilder, CarerAssessmentResponse, CarerAssessmentResponseBuilder,
-    CarerEligibility, CarerFlag, CarerFlagBuilder, CarerRelationship, CarerRelationshipBuilder,
-    CarerRelationshipReader, CarerStatus, CarerStatusBuilder, CarerSupportPlan,
-    CarerSupportPlanBuilder, ContingencyContact, ContingencyPlan, ContingencyPlanBuilder,
-    QuestionnaireVariant,
+pub use assessment::{CarerAssessment, CarerAssessmentBuilder, CarerAssessmentReader};
+pub use consent::{CafConsent, CafConsentBuilder, CafConsentReader};
+pub use contingency_plan::{
+    ContingencyContact, ContingencyPlan, ContingencyPlanBuilder, ContingencyPlanReader,
 };
+pub use eligibility::{CarerEligibility, CarerEligibilityReader};
+pub use flag::{CarerFlag, CarerFlagBuilder, CarerFlagReader};
 pub use identifiers::{NhsNumber, OdsCode, NHS_NUMBER_SYSTEM, ODS_SYSTEM};
+pub use questionnaire::{
+    CarerAssessmentQuestionnaire, CarerAssessmentQuestionnaireReader, QuestionnaireVariant,
+};
+pub use record::{CafRecord, CafRecordBuilder, CafRecordReader};
+pub use relationship::{CarerRelationship, CarerRelationshipBuilder, CarerRelationshipReader};
+pub use response::{
+    CarerAssessmentResponse, CarerAssessmentResponseBuilder, CarerAssessmentResponseReader,
+};
+pub use status::{CarerStatus, CarerStatusBuilder, CarerStatusReader};
+pub use support_plan::{
+    CarerSupportPlan, CarerSupportPlanBuilder, CarerSupportPlanReader, PlannedSupport,
+};
 
 /// The canonical base of every artefact of the carer guide. It is set once,
 /// in `profiles/sushi-config.yaml`; a test checks that this copy agrees.

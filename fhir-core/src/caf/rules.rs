@@ -46,6 +46,11 @@ pub enum Outcome {
 
 impl Outcome {
     /// The code in the guide's `reg3-outcome` code system.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(fhir_core::caf::rules::Outcome::WorkEducation.code(), "work-education");
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
             Outcome::ChildCare => "child-care",
@@ -71,34 +76,66 @@ pub enum Achievement {
     PainDistressAnxiety,
     /// (c) able without assistance, but endangering the health or safety of the carer or others.
     EndangersHealthSafety,
+    /// The outcome does not arise for this carer (no child to care for,
+    /// nobody else cared for): answered, and not an outcome the carer is
+    /// unable to achieve.
+    NotApplicable,
 }
 
 impl Achievement {
     /// The code in the guide's `outcome-achievement` code system.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(fhir_core::caf::rules::Achievement::NotApplicable.code(), "not-applicable");
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
             Achievement::Able => "able",
             Achievement::NeedsAssistance => "needs-assistance",
             Achievement::PainDistressAnxiety => "pain-distress-anxiety",
             Achievement::EndangersHealthSafety => "endangers-health-safety",
+            Achievement::NotApplicable => "not-applicable",
         }
     }
 
+    /// Every achievement, in the code system's order.
+    pub const ALL: [Achievement; 5] = [
+        Achievement::Able,
+        Achievement::NeedsAssistance,
+        Achievement::PainDistressAnxiety,
+        Achievement::EndangersHealthSafety,
+        Achievement::NotApplicable,
+    ];
+
     /// The achievement with this code.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::rules::Achievement;
+    /// assert_eq!(Achievement::from_code("needs-assistance"), Some(Achievement::NeedsAssistance));
+    /// assert_eq!(Achievement::from_code("unable"), None);
+    /// ```
     pub fn from_code(code: &str) -> Option<Achievement> {
-        [
-            Achievement::Able,
-            Achievement::NeedsAssistance,
-            Achievement::PainDistressAnxiety,
-            Achievement::EndangersHealthSafety,
-        ]
-        .into_iter()
-        .find(|a| a.code() == code)
+        Self::ALL.into_iter().find(|a| a.code() == code)
     }
 
-    /// Reg 3(3): any of (a), (b), (c) means "unable to achieve".
+    /// Reg 3(3): any of (a), (b), (c) means "unable to achieve"; able and
+    /// not applicable do not.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::rules::Achievement;
+    /// assert!(Achievement::PainDistressAnxiety.is_unable());
+    /// assert!(!Achievement::NotApplicable.is_unable());
+    /// ```
     pub fn is_unable(self) -> bool {
-        self != Achievement::Able
+        matches!(
+            self,
+            Achievement::NeedsAssistance
+                | Achievement::PainDistressAnxiety
+                | Achievement::EndangersHealthSafety
+        )
     }
 }
 
@@ -116,12 +153,35 @@ pub enum Eligibility {
 
 impl Eligibility {
     /// The code in the guide's `eligibility-determination` code system.
+    ///
+    /// # Examples
+    /// ```
+    /// assert_eq!(fhir_core::caf::rules::Eligibility::NotEligible.code(), "not-eligible");
+    /// ```
     pub fn code(self) -> &'static str {
         match self {
             Eligibility::Eligible => "eligible",
             Eligibility::NotEligible => "not-eligible",
             Eligibility::Undetermined => "undetermined",
         }
+    }
+
+    /// The determination with this code.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::rules::Eligibility;
+    /// assert_eq!(Eligibility::from_code("eligible"), Some(Eligibility::Eligible));
+    /// assert_eq!(Eligibility::from_code("maybe"), None);
+    /// ```
+    pub fn from_code(code: &str) -> Option<Eligibility> {
+        [
+            Eligibility::Eligible,
+            Eligibility::NotEligible,
+            Eligibility::Undetermined,
+        ]
+        .into_iter()
+        .find(|e| e.code() == code)
     }
 }
 
@@ -147,7 +207,17 @@ pub struct Determination {
 impl Determination {
     /// Condition (b): met when the health is at risk or any outcome cannot
     /// be achieved; not met when health is not at risk and every outcome
-    /// is achievable; else open.
+    /// is achievable (or not applicable); else open.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::rules::eligibility;
+    /// let at_risk = serde_json::json!({"resourceType": "QuestionnaireResponse", "item": [
+    ///     {"linkId": "health-at-risk", "answer": [{"valueBoolean": true}]}]});
+    /// assert_eq!(eligibility(&at_risk).condition_b(), Some(true));
+    /// let not_answered = serde_json::json!({"resourceType": "QuestionnaireResponse"});
+    /// assert_eq!(eligibility(&not_answered).condition_b(), None);
+    /// ```
     pub fn condition_b(&self) -> Option<bool> {
         let unable = self
             .outcomes
@@ -164,7 +234,17 @@ impl Determination {
         }
     }
 
-    /// The outcomes the carer cannot achieve.
+    /// The outcomes the carer cannot achieve, in the regulation's order.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::rules::{eligibility, Outcome};
+    /// let system = "https://fhir.carer-fhir.uk/CodeSystem/outcome-achievement";
+    /// let qr = serde_json::json!({"resourceType": "QuestionnaireResponse", "item": [
+    ///     {"linkId": "reg3-child-care", "answer": [{"valueCoding": {"system": system, "code": "not-applicable"}}]},
+    ///     {"linkId": "reg3-recreation", "answer": [{"valueCoding": {"system": system, "code": "needs-assistance"}}]}]});
+    /// assert_eq!(eligibility(&qr).outcomes_not_achieved(), [Outcome::Recreation]);
+    /// ```
     pub fn outcomes_not_achieved(&self) -> Vec<Outcome> {
         self.outcomes
             .iter()
@@ -231,7 +311,7 @@ impl Determination {
 }
 
 /// Every answer to the question `link_id`, anywhere in the response.
-fn answers<'a>(qr: &'a Value, link_id: &str) -> Vec<&'a Value> {
+pub(super) fn answers<'a>(qr: &'a Value, link_id: &str) -> Vec<&'a Value> {
     fn walk<'a>(items: &'a Value, link_id: &str, out: &mut Vec<&'a Value>) {
         for item in items.as_array().into_iter().flatten() {
             if item["linkId"].as_str() == Some(link_id) {
@@ -248,6 +328,7 @@ fn answers<'a>(qr: &'a Value, link_id: &str) -> Vec<&'a Value> {
     out
 }
 
+/// The first yes/no answer to `link_id`.
 fn boolean(qr: &Value, link_id: &str) -> Option<bool> {
     answers(qr, link_id)
         .iter()

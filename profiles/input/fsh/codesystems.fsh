@@ -92,6 +92,7 @@ Description: "Whether a carer can achieve an outcome; reg 3(3) counts a carer as
 * #needs-assistance "Unable without assistance" "Unable to achieve it without assistance (reg 3(3)(a))."
 * #pain-distress-anxiety "Significant pain, distress or anxiety" "Able without assistance, but doing so causes the carer significant pain, distress or anxiety (reg 3(3)(b))."
 * #endangers-health-safety "Endangers health or safety" "Able without assistance, but doing so endangers or is likely to endanger the health or safety of the carer or others (reg 3(3)(c))."
+* #not-applicable "Not applicable" "The outcome does not arise for this carer (no child to care for, nobody else cared for); it is not an outcome the carer is unable to achieve."
 
 CodeSystem: EligibilityCriterion
 Id: eligibility-criterion

@@ -49,7 +49,7 @@ Description: "The eight outcomes of reg 3(2)(b)."
 ValueSet: OutcomeAchievementVS
 Id: outcome-achievement
 Title: "Outcome achievement"
-Description: "Able, or one of the three reg 3(3) ways of being unable."
+Description: "Able, one of the three reg 3(3) ways of being unable, or not applicable to this carer."
 * insert OurValueSet
 * include codes from system OutcomeAchievement
 

@@ -164,7 +164,7 @@ RuleSet: MarySelfAssessment(carer)
 * insert Answer(health-at-risk, valueBoolean = true)
 * insert Answer(significant-impact, valueBoolean = true)
 * insert AnswerGroup(reg3)
-* insert Answer(reg3-child-care, valueCoding = OutcomeAchievement#able "Able to achieve")
+* insert Answer(reg3-child-care, valueCoding = OutcomeAchievement#not-applicable "Not applicable")
 * insert Answer(reg3-other-caring, valueCoding = OutcomeAchievement#able "Able to achieve")
 * insert Answer(reg3-home, valueCoding = OutcomeAchievement#able "Able to achieve")
 * insert Answer(reg3-nutrition, valueCoding = OutcomeAchievement#able "Able to achieve")
@@ -209,7 +209,7 @@ RuleSet: MaryEligibility(carer, rel, response)
 * derivedFrom.reference = "{response}"
 * valueCodeableConcept = EligibilityDetermination#eligible "Eligible"
 * note[0].text = "Condition (a) met: the needs arise from providing necessary care."
-* note[1].text = "Condition (b) met: health at risk; unable to achieve: relationships, recreation."
+* note[1].text = "Condition (b) met: health deteriorating or at risk; unable to achieve: relationships, recreation."
 * note[2].text = "Condition (c) met: significant impact on wellbeing."
 * component[necessaryCare].code = EligibilityCriterion#necessary-care
 * component[necessaryCare].valueBoolean = true
@@ -217,7 +217,7 @@ RuleSet: MaryEligibility(carer, rel, response)
 * component[healthAtRisk].valueBoolean = true
 * component[significantImpact].code = EligibilityCriterion#significant-impact
 * component[significantImpact].valueBoolean = true
-* insert OutcomeFinding(childCare, able, Able to achieve)
+* insert OutcomeFinding(childCare, not-applicable, Not applicable)
 * insert OutcomeFinding(otherCaring, able, Able to achieve)
 * insert OutcomeFinding(home, able, Able to achieve)
 * insert OutcomeFinding(nutrition, able, Able to achieve)

@@ -1,0 +1,250 @@
+//! `CarerAssessment` (Task on UKCore-Task): the assessment episode, from
+//! offer or request to completion, owned by the local authority; its input
+//! is the response, its outputs the determination and the support plan.
+
+use serde_json::{json, Value};
+
+use super::codes::{ASSESSMENT_STATUSES, ASSESSMENT_TYPES};
+use super::json::{check_code, coding, first_code, meta, reference, reference_of, require};
+use super::{code_system, OdsCode, CANONICAL, ODS_SYSTEM};
+use crate::error::Result;
+
+/// The `CarerAssessment` profile (Task): the assessment episode.
+pub struct CarerAssessment;
+
+impl CarerAssessment {
+    /// A builder. The carer, the owning local authority and the date are
+    /// required; the type defaults to `carers-assessment` and the status
+    /// to `requested`.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::CarerAssessment;
+    /// let t = CarerAssessment::builder()
+    ///     .carer("Patient/mary")
+    ///     .relationship("RelatedPerson/r1")
+    ///     .kind("carers-assessment")
+    ///     .status("completed")
+    ///     .owner("616".parse().unwrap())
+    ///     .authored_on("2025-10-03")
+    ///     .identifier("LA616-1")
+    ///     .response("QuestionnaireResponse/q1")
+    ///     .eligibility("Observation/e1")
+    ///     .support_plan("CarePlan/p1")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(t["status"], "completed");
+    /// // A declined assessment is a rejected Task:
+    /// let declined = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
+    ///     .authored_on("2025-10-03").status("declined").build().unwrap();
+    /// assert_eq!(declined["status"], "rejected");
+    /// ```
+    pub fn builder() -> CarerAssessmentBuilder {
+        CarerAssessmentBuilder {
+            kind: "carers-assessment".into(),
+            status: "requested".into(),
+            ..Default::default()
+        }
+    }
+
+    /// Typed access to a CarerAssessment.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::{CarerAssessment, OdsCode};
+    /// let t = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
+    ///     .authored_on("2025-10-03").response("QuestionnaireResponse/q1").build().unwrap();
+    /// let read = CarerAssessment::read(&t);
+    /// assert_eq!(read.business_status(), Some("requested"));
+    /// assert_eq!(read.kind(), Some("carers-assessment"));
+    /// assert_eq!(read.owner(), Some("616".parse::<OdsCode>().unwrap()));
+    /// assert_eq!(read.carer(), Some("Patient/mary"));
+    /// assert_eq!(read.response(), Some("QuestionnaireResponse/q1"));
+    /// assert_eq!(read.eligibility(), None);
+    /// ```
+    pub fn read(resource: &Value) -> CarerAssessmentReader<'_> {
+        CarerAssessmentReader(resource)
+    }
+}
+
+/// Typed access to a `CarerAssessment`; made by [`CarerAssessment::read`],
+/// whose example shows it in use.
+#[derive(Debug, Clone, Copy)]
+pub struct CarerAssessmentReader<'a>(&'a Value);
+
+impl<'a> CarerAssessmentReader<'a> {
+    /// Where the assessment stands (`offered`, `requested`, `declined`,
+    /// `in-progress`, `completed`).
+    pub fn business_status(&self) -> Option<&'a str> {
+        first_code(&self.0["businessStatus"])
+    }
+    /// The assessment type (see [`ASSESSMENT_TYPES`]).
+    pub fn kind(&self) -> Option<&'a str> {
+        first_code(&self.0["code"])
+    }
+    /// The carer assessed.
+    pub fn carer(&self) -> Option<&'a str> {
+        reference_of(&self.0["for"])
+    }
+    /// The CarerRelationship assessed.
+    pub fn relationship(&self) -> Option<&'a str> {
+        reference_of(&self.0["focus"])
+    }
+    /// The local authority responsible, by ODS code.
+    pub fn owner(&self) -> Option<OdsCode> {
+        let id = &self.0["owner"]["identifier"];
+        if id["system"] != ODS_SYSTEM {
+            return None;
+        }
+        id["value"].as_str()?.parse().ok()
+    }
+    /// When the assessment was requested.
+    pub fn authored_on(&self) -> Option<&'a str> {
+        self.0["authoredOn"].as_str()
+    }
+    /// The CarerAssessmentResponse the assessment rests on.
+    pub fn response(&self) -> Option<&'a str> {
+        self.io("input", "assessment-response")
+    }
+    /// The CarerEligibility determination.
+    pub fn eligibility(&self) -> Option<&'a str> {
+        self.io("output", "eligibility")
+    }
+    /// The CarerSupportPlan.
+    pub fn support_plan(&self) -> Option<&'a str> {
+        self.io("output", "support-plan")
+    }
+
+    /// The reference in the input or output of this type.
+    fn io(&self, key: &str, code: &str) -> Option<&'a str> {
+        self.0[key]
+            .as_array()?
+            .iter()
+            .find(|p| first_code(&p["type"]) == Some(code))
+            .and_then(|p| reference_of(&p["valueReference"]))
+    }
+}
+
+/// Builds a `CarerAssessment`.
+#[derive(Debug, Default, Clone)]
+pub struct CarerAssessmentBuilder {
+    carer: Option<String>,
+    relationship: Option<String>,
+    kind: String,
+    status: String,
+    owner: Option<OdsCode>,
+    authored_on: Option<String>,
+    identifier: Option<String>,
+    response: Option<String>,
+    eligibility: Option<String>,
+    support_plan: Option<String>,
+}
+
+impl CarerAssessmentBuilder {
+    /// The carer assessed (required).
+    pub fn carer(mut self, patient: &str) -> Self {
+        self.carer = Some(patient.into());
+        self
+    }
+    /// The CarerRelationship assessed.
+    pub fn relationship(mut self, r: &str) -> Self {
+        self.relationship = Some(r.into());
+        self
+    }
+    /// The assessment type (default `carers-assessment`).
+    pub fn kind(mut self, code: &str) -> Self {
+        self.kind = code.into();
+        self
+    }
+    /// `offered`, `requested` (default), `declined`, `in-progress` or `completed`.
+    pub fn status(mut self, code: &str) -> Self {
+        self.status = code.into();
+        self
+    }
+    /// The local authority responsible (required).
+    pub fn owner(mut self, ods: OdsCode) -> Self {
+        self.owner = Some(ods);
+        self
+    }
+    /// When requested (required).
+    pub fn authored_on(mut self, when: &str) -> Self {
+        self.authored_on = Some(when.into());
+        self
+    }
+    /// The LA's reference number for the assessment.
+    pub fn identifier(mut self, id: &str) -> Self {
+        self.identifier = Some(id.into());
+        self
+    }
+    /// The CarerAssessmentResponse the assessment rests on.
+    pub fn response(mut self, r: &str) -> Self {
+        self.response = Some(r.into());
+        self
+    }
+    /// The CarerEligibility determination.
+    pub fn eligibility(mut self, r: &str) -> Self {
+        self.eligibility = Some(r.into());
+        self
+    }
+    /// The CarerSupportPlan.
+    pub fn support_plan(mut self, r: &str) -> Self {
+        self.support_plan = Some(r.into());
+        self
+    }
+
+    /// The resource.
+    ///
+    /// # Errors
+    /// When an element is missing or a code is unknown.
+    pub fn build(self) -> Result<Value> {
+        let carer = require(self.carer, "Task.for", "the carer")?;
+        let owner = require(self.owner, "Task.owner", "the local authority")?;
+        let authored = require(self.authored_on, "Task.authoredOn", "when")?;
+        check_code("Task.code", "assessment type", &self.kind, ASSESSMENT_TYPES)?;
+        check_code(
+            "Task.businessStatus",
+            "assessment status",
+            &self.status,
+            ASSESSMENT_STATUSES,
+        )?;
+        // The Task status each assessment status implies.
+        let task_status = match self.status.as_str() {
+            "offered" => "draft",
+            "declined" => "rejected",
+            other => other, // requested, in-progress, completed
+        };
+        let io = |code: &str, r: &str| json!({"type": coding(&code_system("task-io"), code), "valueReference": reference(r)});
+        let mut t = json!({
+            "resourceType": "Task",
+            "meta": meta("CarerAssessment", "Task"),
+            "status": task_status,
+            "businessStatus": coding(&code_system("assessment-status"), &self.status),
+            "intent": "order",
+            "code": coding(&code_system("assessment-type"), &self.kind),
+            "for": reference(&carer),
+            "authoredOn": authored,
+            "owner": owner.reference(),
+        });
+        if let Some(id) = &self.identifier {
+            t["identifier"] =
+                json!([{"system": format!("{CANONICAL}/Id/assessment"), "value": id}]);
+        }
+        if let Some(r) = &self.relationship {
+            t["focus"] = reference(r);
+        }
+        if let Some(r) = &self.response {
+            t["input"] = json!([io("assessment-response", r)]);
+        }
+        let mut output = Vec::new();
+        if let Some(r) = &self.eligibility {
+            output.push(io("eligibility", r));
+        }
+        if let Some(r) = &self.support_plan {
+            output.push(io("support-plan", r));
+        }
+        if !output.is_empty() {
+            t["output"] = Value::Array(output);
+        }
+        Ok(t)
+    }
+}
