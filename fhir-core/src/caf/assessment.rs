@@ -10,6 +10,14 @@ use super::{code_system, OdsCode, CANONICAL, ODS_SYSTEM};
 use crate::error::Result;
 
 /// The `CarerAssessment` profile (Task): the assessment episode.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerAssessment;
+/// let t = CarerAssessment::builder().carer("Patient/liam").kind("young-carers-needs-assessment")
+///     .owner("616".parse().unwrap()).authored_on("2025-09-01").build().unwrap();
+/// assert_eq!(CarerAssessment::read(&t).kind(), Some("young-carers-needs-assessment"));
+/// ```
 pub struct CarerAssessment;
 
 impl CarerAssessment {
@@ -17,28 +25,7 @@ impl CarerAssessment {
     /// required; the type defaults to `carers-assessment` and the status
     /// to `requested`.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerAssessment;
-    /// let t = CarerAssessment::builder()
-    ///     .carer("Patient/mary")
-    ///     .relationship("RelatedPerson/r1")
-    ///     .kind("carers-assessment")
-    ///     .status("completed")
-    ///     .owner("616".parse().unwrap())
-    ///     .authored_on("2025-10-03")
-    ///     .identifier("LA616-1")
-    ///     .response("QuestionnaireResponse/q1")
-    ///     .eligibility("Observation/e1")
-    ///     .support_plan("CarePlan/p1")
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(t["status"], "completed");
-    /// // A declined assessment is a rejected Task:
-    /// let declined = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
-    ///     .authored_on("2025-10-03").status("declined").build().unwrap();
-    /// assert_eq!(declined["status"], "rejected");
-    /// ```
+    /// See [`CarerAssessmentBuilder`] for an example.
     pub fn builder() -> CarerAssessmentBuilder {
         CarerAssessmentBuilder {
             kind: "carers-assessment".into(),
@@ -49,26 +36,27 @@ impl CarerAssessment {
 
     /// Typed access to a CarerAssessment.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::{CarerAssessment, OdsCode};
-    /// let t = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
-    ///     .authored_on("2025-10-03").response("QuestionnaireResponse/q1").build().unwrap();
-    /// let read = CarerAssessment::read(&t);
-    /// assert_eq!(read.business_status(), Some("requested"));
-    /// assert_eq!(read.kind(), Some("carers-assessment"));
-    /// assert_eq!(read.owner(), Some("616".parse::<OdsCode>().unwrap()));
-    /// assert_eq!(read.carer(), Some("Patient/mary"));
-    /// assert_eq!(read.response(), Some("QuestionnaireResponse/q1"));
-    /// assert_eq!(read.eligibility(), None);
-    /// ```
+    /// See [`CarerAssessmentReader`] for an example.
     pub fn read(resource: &Value) -> CarerAssessmentReader<'_> {
         CarerAssessmentReader(resource)
     }
 }
 
-/// Typed access to a `CarerAssessment`; made by [`CarerAssessment::read`],
-/// whose example shows it in use.
+/// Typed access to a `CarerAssessment`; made by [`CarerAssessment::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{CarerAssessment, OdsCode};
+/// let t = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
+///     .authored_on("2025-10-03").response("QuestionnaireResponse/q1").build().unwrap();
+/// let read = CarerAssessment::read(&t);
+/// assert_eq!(read.business_status(), Some("requested"));
+/// assert_eq!(read.kind(), Some("carers-assessment"));
+/// assert_eq!(read.owner(), Some("616".parse::<OdsCode>().unwrap()));
+/// assert_eq!(read.carer(), Some("Patient/mary"));
+/// assert_eq!(read.response(), Some("QuestionnaireResponse/q1"));
+/// assert_eq!(read.eligibility(), None);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerAssessmentReader<'a>(&'a Value);
 
@@ -126,6 +114,29 @@ impl<'a> CarerAssessmentReader<'a> {
 }
 
 /// Builds a `CarerAssessment`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerAssessment;
+/// let t = CarerAssessment::builder()
+///     .carer("Patient/mary")
+///     .relationship("RelatedPerson/r1")
+///     .kind("carers-assessment")
+///     .status("completed")
+///     .owner("616".parse().unwrap())
+///     .authored_on("2025-10-03")
+///     .identifier("LA616-1")
+///     .response("QuestionnaireResponse/q1")
+///     .eligibility("Observation/e1")
+///     .support_plan("CarePlan/p1")
+///     .build()
+///     .unwrap();
+/// assert_eq!(t["status"], "completed");
+/// // A declined assessment is a rejected Task:
+/// let declined = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
+///     .authored_on("2025-10-03").status("declined").build().unwrap();
+/// assert_eq!(declined["status"], "rejected");
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct CarerAssessmentBuilder {
     carer: Option<String>,

@@ -10,6 +10,14 @@ use super::{code_system, OdsCode, ODS_SYSTEM};
 use crate::error::Result;
 
 /// The `CafConsent` profile (Consent to share CAF data).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CafConsent;
+/// let c = CafConsent::builder().patient("Patient/mary").date_time("2025-10-03")
+///     .organisation("616".parse().unwrap()).purpose("COC").unwrap().build().unwrap();
+/// assert!(CafConsent::read(&c).permits(&"616".parse().unwrap(), "2025-12-01"));
+/// ```
 pub struct CafConsent;
 
 impl CafConsent {
@@ -17,28 +25,7 @@ impl CafConsent {
     /// required; consent is a permit unless [`CafConsentBuilder::deny`] is
     /// called.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CafConsent;
-    /// let c = CafConsent::builder()
-    ///     .patient("Patient/mary")
-    ///     .performer("Patient/mary")
-    ///     .date_time("2025-10-03T09:00:00Z")
-    ///     .period("2025-10-03", Some("2027-10-03"))
-    ///     .organisation("A81001".parse().unwrap())
-    ///     .organisation("616".parse().unwrap())
-    ///     .purpose("CAREMGT").unwrap()
-    ///     .class("CarePlan")
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(c["provision"]["type"], "permit");
-    /// // A refusal is recorded the same way:
-    /// let no = CafConsent::builder().patient("Patient/mary").date_time("2025-10-03")
-    ///     .organisation("RX1".parse().unwrap()).purpose("CAREMGT").unwrap().deny().build().unwrap();
-    /// assert_eq!(no["provision"]["type"], "deny");
-    /// // Purposes outside caf-purpose (marketing, say) are refused:
-    /// assert!(CafConsent::builder().purpose("HMARKT").is_err());
-    /// ```
+    /// See [`CafConsentBuilder`] for an example.
     pub fn builder() -> CafConsentBuilder {
         CafConsentBuilder {
             permit: true,
@@ -49,28 +36,29 @@ impl CafConsent {
     /// Typed access to a CafConsent, and whether it lets an organisation
     /// have the data.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CafConsent;
-    /// let c = CafConsent::builder().patient("Patient/mary").date_time("2025-10-03T09:00:00Z")
-    ///     .period("2025-10-03", Some("2027-10-03"))
-    ///     .organisation("A81001".parse().unwrap()).purpose("CAREMGT").unwrap().build().unwrap();
-    /// let read = CafConsent::read(&c);
-    /// assert!(read.permits(&"A81001".parse().unwrap(), "2026-01-01"));
-    /// assert!(!read.permits(&"RX1".parse().unwrap(), "2026-01-01")); // not named
-    /// assert!(!read.permits(&"A81001".parse().unwrap(), "2028-01-01")); // expired
-    /// assert_eq!(read.patient(), Some("Patient/mary"));
-    /// assert_eq!(read.organisations(), ["A81001".parse().unwrap()]);
-    /// assert_eq!(read.purposes(), ["CAREMGT"]);
-    /// assert!(read.is_permit() && read.is_active());
-    /// ```
+    /// See [`CafConsentReader`] for an example.
     pub fn read(resource: &Value) -> CafConsentReader<'_> {
         CafConsentReader(resource)
     }
 }
 
-/// Typed access to a `CafConsent`; made by [`CafConsent::read`], whose
-/// example shows it in use.
+/// Typed access to a `CafConsent`; made by [`CafConsent::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CafConsent;
+/// let c = CafConsent::builder().patient("Patient/mary").date_time("2025-10-03T09:00:00Z")
+///     .period("2025-10-03", Some("2027-10-03"))
+///     .organisation("A81001".parse().unwrap()).purpose("CAREMGT").unwrap().build().unwrap();
+/// let read = CafConsent::read(&c);
+/// assert!(read.permits(&"A81001".parse().unwrap(), "2026-01-01"));
+/// assert!(!read.permits(&"RX1".parse().unwrap(), "2026-01-01")); // not named
+/// assert!(!read.permits(&"A81001".parse().unwrap(), "2028-01-01")); // expired
+/// assert_eq!(read.patient(), Some("Patient/mary"));
+/// assert_eq!(read.organisations(), ["A81001".parse().unwrap()]);
+/// assert_eq!(read.purposes(), ["CAREMGT"]);
+/// assert!(read.is_permit() && read.is_active());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CafConsentReader<'a>(&'a Value);
 
@@ -139,6 +127,29 @@ impl<'a> CafConsentReader<'a> {
 }
 
 /// Builds a `CafConsent`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CafConsent;
+/// let c = CafConsent::builder()
+///     .patient("Patient/mary")
+///     .performer("Patient/mary")
+///     .date_time("2025-10-03T09:00:00Z")
+///     .period("2025-10-03", Some("2027-10-03"))
+///     .organisation("A81001".parse().unwrap())
+///     .organisation("616".parse().unwrap())
+///     .purpose("CAREMGT").unwrap()
+///     .class("CarePlan")
+///     .build()
+///     .unwrap();
+/// assert_eq!(c["provision"]["type"], "permit");
+/// // A refusal is recorded the same way:
+/// let no = CafConsent::builder().patient("Patient/mary").date_time("2025-10-03")
+///     .organisation("RX1".parse().unwrap()).purpose("CAREMGT").unwrap().deny().build().unwrap();
+/// assert_eq!(no["provision"]["type"], "deny");
+/// // Purposes outside caf-purpose (marketing, say) are refused:
+/// assert!(CafConsent::builder().purpose("HMARKT").is_err());
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct CafConsentBuilder {
     patient: Option<String>,

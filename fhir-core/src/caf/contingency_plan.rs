@@ -15,6 +15,17 @@ use super::{code_system, structure_definition, CANONICAL};
 use crate::error::Result;
 
 /// Someone to call when a contingency plan starts.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::ContingencyContact;
+/// let sam = ContingencyContact {
+///     reference: "RelatedPerson/sam".into(),
+///     agreed_to_act: true,
+///     phone: Some("07700 900123".into()),
+/// };
+/// assert!(sam.agreed_to_act);
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContingencyContact {
     /// Who (a RelatedPerson, Practitioner, Organization or HealthcareService).
@@ -26,6 +37,16 @@ pub struct ContingencyContact {
 }
 
 /// The `ContingencyPlan` profile ("Plan B", CarePlan for the cared-for person).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{ContingencyContact, ContingencyPlan};
+/// let sam = ContingencyContact { reference: "RelatedPerson/sam".into(), agreed_to_act: true, phone: None };
+/// let plan = ContingencyPlan::builder().cared_for("Patient/arthur").author("Patient/mary")
+///     .emergency_card("EC-1").description("Call Sam.").trigger("carer-ill").unwrap()
+///     .contact(sam).agreed_with_person(true).build().unwrap();
+/// assert_eq!(ContingencyPlan::read(&plan).emergency_card(), Some("EC-1"));
+/// ```
 pub struct ContingencyPlan;
 
 impl ContingencyPlan {
@@ -33,68 +54,40 @@ impl ContingencyPlan {
     /// description, whether the person agreed, a trigger and a contact who
     /// agreed to act are required.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::{ContingencyContact, ContingencyPlan};
-    /// let sam = ContingencyContact {
-    ///     reference: "RelatedPerson/sam".into(),
-    ///     agreed_to_act: true,
-    ///     phone: Some("07700 900123".into()),
-    /// };
-    /// let plan = ContingencyPlan::builder()
-    ///     .cared_for("Patient/arthur")
-    ///     .author("Patient/mary")
-    ///     .emergency_card("EC-616-000123")
-    ///     .description("Call Sam first.")
-    ///     .trigger("carer-ill").unwrap()
-    ///     .contact(sam)
-    ///     .hours_alone(2.0)
-    ///     .agreed_with_person(true)
-    ///     .review_date("2026-11-01")
-    ///     .relationship("RelatedPerson/r1")
-    ///     .standby_support("emergency-respite", "Up to 72 hours").unwrap()
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(plan["activity"][0]["detail"]["status"], "on-hold");
-    /// // A plan nobody agreed to act on is refused:
-    /// let nobody = ContingencyContact { reference: "RelatedPerson/x".into(), agreed_to_act: false, phone: None };
-    /// let err = ContingencyPlan::builder().cared_for("Patient/arthur").author("Patient/mary")
-    ///     .emergency_card("EC-1").description("?").trigger("carer-ill").unwrap()
-    ///     .contact(nobody).agreed_with_person(true).build().unwrap_err();
-    /// assert!(err.message.contains("agreed to act"));
-    /// ```
+    /// See [`ContingencyPlanBuilder`] for an example.
     pub fn builder() -> ContingencyPlanBuilder {
         ContingencyPlanBuilder::default()
     }
 
     /// Typed access to a ContingencyPlan: what a responder needs at once.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::{ContingencyContact, ContingencyPlan};
-    /// let contact = |who: &str, agreed| ContingencyContact { reference: who.into(), agreed_to_act: agreed, phone: None };
-    /// let plan = ContingencyPlan::builder().cared_for("Patient/arthur").author("Patient/mary")
-    ///     .emergency_card("EC-616-000123").description("Call Sam first.")
-    ///     .trigger("carer-ill").unwrap().trigger("carer-unreachable").unwrap()
-    ///     .contact(contact("RelatedPerson/sam", true)).contact(contact("Organization/crossroads", false))
-    ///     .hours_alone(2.0).agreed_with_person(true).build().unwrap();
-    /// let read = ContingencyPlan::read(&plan);
-    /// assert_eq!(read.emergency_card(), Some("EC-616-000123"));
-    /// assert_eq!(read.cared_for(), Some("Patient/arthur"));
-    /// assert_eq!(read.description(), Some("Call Sam first."));
-    /// assert_eq!(read.triggers(), ["carer-ill", "carer-unreachable"]);
-    /// assert_eq!(read.contacts()[0].reference, "RelatedPerson/sam");
-    /// assert_eq!(read.hours_alone(), Some(2.0));
-    /// assert_eq!(read.agreed_with_person(), Some(true));
-    /// assert!(read.standby_support().is_empty());
-    /// ```
+    /// See [`ContingencyPlanReader`] for an example.
     pub fn read(resource: &Value) -> ContingencyPlanReader<'_> {
         ContingencyPlanReader(resource)
     }
 }
 
-/// Typed access to a `ContingencyPlan`; made by [`ContingencyPlan::read`],
-/// whose example shows it in use.
+/// Typed access to a `ContingencyPlan`; made by [`ContingencyPlan::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{ContingencyContact, ContingencyPlan};
+/// let contact = |who: &str, agreed| ContingencyContact { reference: who.into(), agreed_to_act: agreed, phone: None };
+/// let plan = ContingencyPlan::builder().cared_for("Patient/arthur").author("Patient/mary")
+///     .emergency_card("EC-616-000123").description("Call Sam first.")
+///     .trigger("carer-ill").unwrap().trigger("carer-unreachable").unwrap()
+///     .contact(contact("RelatedPerson/sam", true)).contact(contact("Organization/crossroads", false))
+///     .hours_alone(2.0).agreed_with_person(true).build().unwrap();
+/// let read = ContingencyPlan::read(&plan);
+/// assert_eq!(read.emergency_card(), Some("EC-616-000123"));
+/// assert_eq!(read.cared_for(), Some("Patient/arthur"));
+/// assert_eq!(read.description(), Some("Call Sam first."));
+/// assert_eq!(read.triggers(), ["carer-ill", "carer-unreachable"]);
+/// assert_eq!(read.contacts()[0].reference, "RelatedPerson/sam");
+/// assert_eq!(read.hours_alone(), Some(2.0));
+/// assert_eq!(read.agreed_with_person(), Some(true));
+/// assert!(read.standby_support().is_empty());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct ContingencyPlanReader<'a>(&'a Value);
 
@@ -178,6 +171,37 @@ impl<'a> ContingencyPlanReader<'a> {
 }
 
 /// Builds a `ContingencyPlan`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{ContingencyContact, ContingencyPlan};
+/// let sam = ContingencyContact {
+///     reference: "RelatedPerson/sam".into(),
+///     agreed_to_act: true,
+///     phone: Some("07700 900123".into()),
+/// };
+/// let plan = ContingencyPlan::builder()
+///     .cared_for("Patient/arthur")
+///     .author("Patient/mary")
+///     .emergency_card("EC-616-000123")
+///     .description("Call Sam first.")
+///     .trigger("carer-ill").unwrap()
+///     .contact(sam)
+///     .hours_alone(2.0)
+///     .agreed_with_person(true)
+///     .review_date("2026-11-01")
+///     .relationship("RelatedPerson/r1")
+///     .standby_support("emergency-respite", "Up to 72 hours").unwrap()
+///     .build()
+///     .unwrap();
+/// assert_eq!(plan["activity"][0]["detail"]["status"], "on-hold");
+/// // A plan nobody agreed to act on is refused:
+/// let nobody = ContingencyContact { reference: "RelatedPerson/x".into(), agreed_to_act: false, phone: None };
+/// let err = ContingencyPlan::builder().cared_for("Patient/arthur").author("Patient/mary")
+///     .emergency_card("EC-1").description("?").trigger("carer-ill").unwrap()
+///     .contact(nobody).agreed_with_person(true).build().unwrap_err();
+/// assert!(err.message.contains("agreed to act"));
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct ContingencyPlanBuilder {
     cared_for: Option<String>,

@@ -10,6 +10,15 @@ use super::rules::{Achievement, Determination, Eligibility, Outcome};
 /// The `CarerEligibility` profile (Observation): built from a
 /// [`Determination`] rather than by hand, so it always says what the rules
 /// found.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{rules, CarerEligibility};
+/// let qr = serde_json::json!({"resourceType": "QuestionnaireResponse"});
+/// let obs = CarerEligibility::from_determination(&rules::eligibility(&qr),
+///     "Patient/mary", "QuestionnaireResponse/q1", "2025-11-01");
+/// assert_eq!(CarerEligibility::read(&obs).determination(), Some(rules::Eligibility::Undetermined));
+/// ```
 pub struct CarerEligibility;
 
 impl CarerEligibility {
@@ -36,32 +45,33 @@ impl CarerEligibility {
 
     /// Typed access to a CarerEligibility.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::rules::{self, Achievement, Eligibility, Outcome};
-    /// use fhir_core::caf::CarerEligibility;
-    /// let system = "https://fhir.carer-fhir.uk/CodeSystem/outcome-achievement";
-    /// let qr = serde_json::json!({"resourceType": "QuestionnaireResponse", "item": [
-    ///     {"linkId": "necessary-care", "answer": [{"valueBoolean": true}]},
-    ///     {"linkId": "reg3-home", "answer": [{"valueCoding": {"system": system, "code": "needs-assistance"}}]},
-    ///     {"linkId": "significant-impact", "answer": [{"valueBoolean": true}]}]});
-    /// let obs = CarerEligibility::from_determination(&rules::eligibility(&qr),
-    ///     "Patient/p", "QuestionnaireResponse/q", "2025-11-01");
-    /// let read = CarerEligibility::read(&obs);
-    /// assert_eq!(read.determination(), Some(Eligibility::Eligible));
-    /// assert_eq!(read.outcome(Outcome::Home), Some(Achievement::NeedsAssistance));
-    /// assert_eq!(read.outcome(Outcome::Nutrition), None);
-    /// assert_eq!(read.finding("necessary-care"), Some(true));
-    /// assert_eq!(read.reasons().len(), 3);
-    /// assert_eq!(read.response(), Some("QuestionnaireResponse/q"));
-    /// ```
+    /// See [`CarerEligibilityReader`] for an example.
     pub fn read(resource: &Value) -> CarerEligibilityReader<'_> {
         CarerEligibilityReader(resource)
     }
 }
 
-/// Typed access to a `CarerEligibility`; made by [`CarerEligibility::read`],
-/// whose example shows it in use.
+/// Typed access to a `CarerEligibility`; made by [`CarerEligibility::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::{self, Achievement, Eligibility, Outcome};
+/// use fhir_core::caf::CarerEligibility;
+/// let system = "https://fhir.carer-fhir.uk/CodeSystem/outcome-achievement";
+/// let qr = serde_json::json!({"resourceType": "QuestionnaireResponse", "item": [
+///     {"linkId": "necessary-care", "answer": [{"valueBoolean": true}]},
+///     {"linkId": "reg3-home", "answer": [{"valueCoding": {"system": system, "code": "needs-assistance"}}]},
+///     {"linkId": "significant-impact", "answer": [{"valueBoolean": true}]}]});
+/// let obs = CarerEligibility::from_determination(&rules::eligibility(&qr),
+///     "Patient/p", "QuestionnaireResponse/q", "2025-11-01");
+/// let read = CarerEligibility::read(&obs);
+/// assert_eq!(read.determination(), Some(Eligibility::Eligible));
+/// assert_eq!(read.outcome(Outcome::Home), Some(Achievement::NeedsAssistance));
+/// assert_eq!(read.outcome(Outcome::Nutrition), None);
+/// assert_eq!(read.finding("necessary-care"), Some(true));
+/// assert_eq!(read.reasons().len(), 3);
+/// assert_eq!(read.response(), Some("QuestionnaireResponse/q"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerEligibilityReader<'a>(&'a Value);
 

@@ -11,53 +11,47 @@ use super::{code_system, CANONICAL};
 use crate::error::Result;
 
 /// The `CarerFlag` profile (Flag on either record).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerFlag;
+/// let f = CarerFlag::builder().code("young-carer").subject("Patient/liam")
+///     .relationship("RelatedPerson/r2").start("2025-09-01").build().unwrap();
+/// assert_eq!(CarerFlag::read(&f).code(), Some("young-carer"));
+/// ```
 pub struct CarerFlag;
 
 impl CarerFlag {
     /// A builder. Code, subject, relationship and start are required; an
     /// end closes the flag.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerFlag;
-    /// let f = CarerFlag::builder()
-    ///     .code("has-a-carer")
-    ///     .subject("Patient/arthur")
-    ///     .relationship("RelatedPerson/r")
-    ///     .start("2025-10-03")
-    ///     .identifier("F-1")
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(f["status"], "active");
-    /// let closed = CarerFlag::builder().code("has-a-carer").subject("Patient/arthur")
-    ///     .relationship("RelatedPerson/r").start("2025-10-03").end("2026-10-20").build().unwrap();
-    /// assert_eq!(closed["status"], "inactive");
-    /// ```
+    /// See [`CarerFlagBuilder`] for an example.
     pub fn builder() -> CarerFlagBuilder {
         CarerFlagBuilder::default()
     }
 
     /// Typed access to a CarerFlag.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerFlag;
-    /// let f = CarerFlag::builder().code("is-a-carer").subject("Patient/mary")
-    ///     .relationship("RelatedPerson/r").start("2025-10-03").build().unwrap();
-    /// let read = CarerFlag::read(&f);
-    /// assert_eq!(read.code(), Some("is-a-carer"));
-    /// assert_eq!(read.subject(), Some("Patient/mary"));
-    /// assert_eq!(read.relationship(), Some("RelatedPerson/r"));
-    /// assert_eq!(read.period(), (Some("2025-10-03"), None));
-    /// assert!(read.is_active());
-    /// ```
+    /// See [`CarerFlagReader`] for an example.
     pub fn read(resource: &Value) -> CarerFlagReader<'_> {
         CarerFlagReader(resource)
     }
 }
 
-/// Typed access to a `CarerFlag`; made by [`CarerFlag::read`], whose example
-/// shows it in use.
+/// Typed access to a `CarerFlag`; made by [`CarerFlag::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerFlag;
+/// let f = CarerFlag::builder().code("is-a-carer").subject("Patient/mary")
+///     .relationship("RelatedPerson/r").start("2025-10-03").build().unwrap();
+/// let read = CarerFlag::read(&f);
+/// assert_eq!(read.code(), Some("is-a-carer"));
+/// assert_eq!(read.subject(), Some("Patient/mary"));
+/// assert_eq!(read.relationship(), Some("RelatedPerson/r"));
+/// assert_eq!(read.period(), (Some("2025-10-03"), None));
+/// assert!(read.is_active());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerFlagReader<'a>(&'a Value);
 
@@ -88,6 +82,23 @@ impl<'a> CarerFlagReader<'a> {
 }
 
 /// Builds a `CarerFlag`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerFlag;
+/// let f = CarerFlag::builder()
+///     .code("has-a-carer")
+///     .subject("Patient/arthur")
+///     .relationship("RelatedPerson/r")
+///     .start("2025-10-03")
+///     .identifier("F-1")
+///     .build()
+///     .unwrap();
+/// assert_eq!(f["status"], "active");
+/// let closed = CarerFlag::builder().code("has-a-carer").subject("Patient/arthur")
+///     .relationship("RelatedPerson/r").start("2025-10-03").end("2026-10-20").build().unwrap();
+/// assert_eq!(closed["status"], "inactive");
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct CarerFlagBuilder {
     code: Option<String>,

@@ -9,6 +9,14 @@ use serde_json::Value;
 use super::CANONICAL;
 
 /// Which carer's assessment questionnaire.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::QuestionnaireVariant;
+/// for v in QuestionnaireVariant::ALL {
+///     assert_eq!(QuestionnaireVariant::from_url(&v.url()), Some(v));
+/// }
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QuestionnaireVariant {
     /// Adult carers (Care Act 2014 s10), with the reg 3 section.
@@ -86,6 +94,13 @@ impl QuestionnaireVariant {
 /// The `CarerAssessmentQuestionnaire` profile: the guide publishes its
 /// instances (one per [`QuestionnaireVariant`]) rather than having them
 /// built field by field.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{CarerAssessmentQuestionnaire, QuestionnaireVariant};
+/// let q = CarerAssessmentQuestionnaire::form(QuestionnaireVariant::YoungCarer);
+/// assert_eq!(CarerAssessmentQuestionnaire::read(&q).variant(), Some(QuestionnaireVariant::YoungCarer));
+/// ```
 pub struct CarerAssessmentQuestionnaire;
 
 impl CarerAssessmentQuestionnaire {
@@ -104,26 +119,28 @@ impl CarerAssessmentQuestionnaire {
 
     /// Typed access to a carer's assessment questionnaire.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::{CarerAssessmentQuestionnaire, QuestionnaireVariant};
-    /// let q = QuestionnaireVariant::Adult.questionnaire();
-    /// let read = CarerAssessmentQuestionnaire::read(&q);
-    /// assert_eq!(read.variant(), Some(QuestionnaireVariant::Adult));
-    /// assert_eq!(read.item_type("necessary-care"), Some("boolean"));
-    /// assert_eq!(read.item_type("reg3-home"), Some("choice"));
-    /// assert!(read.link_ids().contains(&"qol-safety"));
-    /// // The young carer's form asks whether the caring is appropriate, not reg 3:
-    /// let young = QuestionnaireVariant::YoungCarer.questionnaire();
-    /// assert_eq!(CarerAssessmentQuestionnaire::read(&young).item_type("reg3-home"), None);
-    /// ```
+    /// See [`CarerAssessmentQuestionnaireReader`] for an example.
     pub fn read(resource: &Value) -> CarerAssessmentQuestionnaireReader<'_> {
         CarerAssessmentQuestionnaireReader(resource)
     }
 }
 
 /// Typed access to a `CarerAssessmentQuestionnaire`; made by
-/// [`CarerAssessmentQuestionnaire::read`], whose example shows it in use.
+/// [`CarerAssessmentQuestionnaire::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{CarerAssessmentQuestionnaire, QuestionnaireVariant};
+/// let q = QuestionnaireVariant::Adult.questionnaire();
+/// let read = CarerAssessmentQuestionnaire::read(&q);
+/// assert_eq!(read.variant(), Some(QuestionnaireVariant::Adult));
+/// assert_eq!(read.item_type("necessary-care"), Some("boolean"));
+/// assert_eq!(read.item_type("reg3-home"), Some("choice"));
+/// assert!(read.link_ids().contains(&"qol-safety"));
+/// // The young carer's form asks whether the caring is appropriate, not reg 3:
+/// let young = QuestionnaireVariant::YoungCarer.questionnaire();
+/// assert_eq!(CarerAssessmentQuestionnaire::read(&young).item_type("reg3-home"), None);
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerAssessmentQuestionnaireReader<'a>(&'a Value);
 

@@ -9,6 +9,15 @@ use super::{code_system, OdsCode, CANONICAL};
 use crate::error::Result;
 
 /// The `CafRecord` profile (a document Bundle) and its `CafRecordComposition`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CafRecord;
+/// let mary = serde_json::json!({"resourceType": "Patient", "id": "mary"});
+/// let doc = CafRecord::builder(mary, "https://fhir.example.org/fhir").identifier("d1")
+///     .author("616".parse().unwrap()).timestamp("2025-11-20T09:00:00Z").build().unwrap();
+/// assert!(CafRecord::read(&doc).composition().is_some());
+/// ```
 pub struct CafRecord;
 
 impl CafRecord {
@@ -16,24 +25,7 @@ impl CafRecord {
     /// entries' `fullUrl`s start with, then the resources to share (each
     /// with an id).
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::{CafRecord, CarerFlag};
-    /// let mary = serde_json::json!({"resourceType": "Patient", "id": "mary"});
-    /// let mut flag = CarerFlag::builder().code("is-a-carer").subject("Patient/mary")
-    ///     .relationship("RelatedPerson/r1").start("2025-10-03").build().unwrap();
-    /// flag["id"] = "f1".into();
-    /// let doc = CafRecord::builder(mary, "https://fhir.example.org/fhir")
-    ///     .identifier("b7d1")
-    ///     .author("616".parse().unwrap())
-    ///     .timestamp("2025-11-20T09:00:00Z")
-    ///     .resource(flag)
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(doc["type"], "document");
-    /// assert_eq!(doc["entry"][0]["resource"]["resourceType"], "Composition");
-    /// assert_eq!(doc["entry"][2]["fullUrl"], "https://fhir.example.org/fhir/Flag/f1");
-    /// ```
+    /// See [`CafRecordBuilder`] for an example.
     pub fn builder(subject: Value, base: &str) -> CafRecordBuilder {
         CafRecordBuilder {
             subject,
@@ -47,29 +39,30 @@ impl CafRecord {
 
     /// Typed access to a CAF record: its composition, subject and sections.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::{CafRecord, CarerFlag};
-    /// let mary = serde_json::json!({"resourceType": "Patient", "id": "mary"});
-    /// let mut flag = CarerFlag::builder().code("is-a-carer").subject("Patient/mary")
-    ///     .relationship("RelatedPerson/r1").start("2025-10-03").build().unwrap();
-    /// flag["id"] = "f1".into();
-    /// let doc = CafRecord::builder(mary, "https://fhir.example.org/fhir").identifier("b7d1")
-    ///     .author("616".parse().unwrap()).timestamp("2025-11-20T09:00:00Z")
-    ///     .resource(flag).build().unwrap();
-    /// let read = CafRecord::read(&doc);
-    /// assert_eq!(read.subject().unwrap()["id"], "mary");
-    /// assert_eq!(read.section_codes(), ["status"]);
-    /// assert_eq!(read.section("status")[0]["resourceType"], "Flag");
-    /// assert!(read.section("plans").is_empty());
-    /// ```
+    /// See [`CafRecordReader`] for an example.
     pub fn read(resource: &Value) -> CafRecordReader<'_> {
         CafRecordReader(resource)
     }
 }
 
-/// Typed access to a `CafRecord`; made by [`CafRecord::read`], whose example
-/// shows it in use.
+/// Typed access to a `CafRecord`; made by [`CafRecord::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{CafRecord, CarerFlag};
+/// let mary = serde_json::json!({"resourceType": "Patient", "id": "mary"});
+/// let mut flag = CarerFlag::builder().code("is-a-carer").subject("Patient/mary")
+///     .relationship("RelatedPerson/r1").start("2025-10-03").build().unwrap();
+/// flag["id"] = "f1".into();
+/// let doc = CafRecord::builder(mary, "https://fhir.example.org/fhir").identifier("b7d1")
+///     .author("616".parse().unwrap()).timestamp("2025-11-20T09:00:00Z")
+///     .resource(flag).build().unwrap();
+/// let read = CafRecord::read(&doc);
+/// assert_eq!(read.subject().unwrap()["id"], "mary");
+/// assert_eq!(read.section_codes(), ["status"]);
+/// assert_eq!(read.section("status")[0]["resourceType"], "Flag");
+/// assert!(read.section("plans").is_empty());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CafRecordReader<'a>(&'a Value);
 
@@ -118,6 +111,25 @@ impl<'a> CafRecordReader<'a> {
 }
 
 /// Builds a `CafRecord`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{CafRecord, CarerFlag};
+/// let mary = serde_json::json!({"resourceType": "Patient", "id": "mary"});
+/// let mut flag = CarerFlag::builder().code("is-a-carer").subject("Patient/mary")
+///     .relationship("RelatedPerson/r1").start("2025-10-03").build().unwrap();
+/// flag["id"] = "f1".into();
+/// let doc = CafRecord::builder(mary, "https://fhir.example.org/fhir")
+///     .identifier("b7d1")
+///     .author("616".parse().unwrap())
+///     .timestamp("2025-11-20T09:00:00Z")
+///     .resource(flag)
+///     .build()
+///     .unwrap();
+/// assert_eq!(doc["type"], "document");
+/// assert_eq!(doc["entry"][0]["resource"]["resourceType"], "Composition");
+/// assert_eq!(doc["entry"][2]["fullUrl"], "https://fhir.example.org/fhir/Flag/f1");
+/// ```
 #[derive(Debug, Clone)]
 pub struct CafRecordBuilder {
     subject: Value,

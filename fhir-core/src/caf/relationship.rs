@@ -13,62 +13,60 @@ use crate::error::Result;
 
 /// The `CarerRelationship` profile (RelatedPerson): a carer and the person
 /// they care for.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerRelationship;
+/// let rel = CarerRelationship::builder()
+///     .cared_for("Patient/arthur").started("2022-09-01").hours_per_week(35.0)
+///     .build().unwrap();
+/// assert_eq!(CarerRelationship::read(&rel).hours_per_week(), Some(35.0));
+/// ```
 pub struct CarerRelationship;
 
 impl CarerRelationship {
     /// A builder. `cared_for` and `started` are required; the rest is
     /// optional.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerRelationship;
-    /// let rel = CarerRelationship::builder()
-    ///     .cared_for("Patient/arthur-jones")
-    ///     .carer_patient("Patient/mary-jones")
-    ///     .carer_nhs_number("9991234004".parse().unwrap())
-    ///     .relationship_id("LA616-R1")
-    ///     .family_role("SPS")
-    ///     .started("2022-09-01")
-    ///     .hours_per_week(50.0)
-    ///     .main_carer(true)
-    ///     .lives_with(true)
-    ///     .care_activity("personal-care")
-    ///     .carer_type("older-carer")
-    ///     .name("Jones", "Mary")
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(rel["patient"]["reference"], "Patient/arthur-jones");
-    /// assert_eq!(rel["active"], true);
-    /// // Each requirement is checked, and the error says where:
-    /// let err = CarerRelationship::builder().started("2022-09-01").build().unwrap_err();
-    /// assert_eq!(err.location.path.as_deref(), Some("RelatedPerson.patient"));
-    /// ```
+    /// See [`CarerRelationshipBuilder`] for an example.
     pub fn builder() -> CarerRelationshipBuilder {
         CarerRelationshipBuilder::default()
     }
 
     /// Typed access to a CarerRelationship's elements and extensions.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerRelationship;
-    /// let rel = serde_json::json!({"resourceType": "RelatedPerson",
-    ///     "patient": {"reference": "Patient/arthur"},
-    ///     "extension": [{"url": "https://fhir.carer-fhir.uk/StructureDefinition/main-carer",
-    ///                    "valueBoolean": true}],
-    ///     "period": {"start": "2022-09-01", "end": "2026-10-20"}});
-    /// let read = CarerRelationship::read(&rel);
-    /// assert_eq!(read.cared_for(), Some("Patient/arthur"));
-    /// assert_eq!(read.main_carer(), Some(true));
-    /// assert_eq!(read.period(), (Some("2022-09-01"), Some("2026-10-20")));
-    /// assert!(!read.is_current());
-    /// ```
+    /// See [`CarerRelationshipReader`] for an example.
     pub fn read(resource: &Value) -> CarerRelationshipReader<'_> {
         CarerRelationshipReader(resource)
     }
 }
 
 /// Builds a `CarerRelationship`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerRelationship;
+/// let rel = CarerRelationship::builder()
+///     .cared_for("Patient/arthur-jones")
+///     .carer_patient("Patient/mary-jones")
+///     .carer_nhs_number("9991234004".parse().unwrap())
+///     .relationship_id("LA616-R1")
+///     .family_role("SPS")
+///     .started("2022-09-01")
+///     .hours_per_week(50.0)
+///     .main_carer(true)
+///     .lives_with(true)
+///     .care_activity("personal-care")
+///     .carer_type("older-carer")
+///     .name("Jones", "Mary")
+///     .build()
+///     .unwrap();
+/// assert_eq!(rel["patient"]["reference"], "Patient/arthur-jones");
+/// assert_eq!(rel["active"], true);
+/// // Each requirement is checked, and the error says where:
+/// let err = CarerRelationship::builder().started("2022-09-01").build().unwrap_err();
+/// assert_eq!(err.location.path.as_deref(), Some("RelatedPerson.patient"));
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct CarerRelationshipBuilder {
     cared_for: Option<String>,
@@ -272,9 +270,24 @@ impl CarerRelationshipBuilder {
     }
 }
 
-/// Typed access to a `CarerRelationship`; made by [`CarerRelationship::read`],
-/// whose example shows it in use. Absent or malformed elements read as
+/// Typed access to a `CarerRelationship`; made by [`CarerRelationship::read`].
+/// Absent or malformed elements read as
 /// `None` (or empty).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerRelationship;
+/// let rel = serde_json::json!({"resourceType": "RelatedPerson",
+///     "patient": {"reference": "Patient/arthur"},
+///     "extension": [{"url": "https://fhir.carer-fhir.uk/StructureDefinition/main-carer",
+///                    "valueBoolean": true}],
+///     "period": {"start": "2022-09-01", "end": "2026-10-20"}});
+/// let read = CarerRelationship::read(&rel);
+/// assert_eq!(read.cared_for(), Some("Patient/arthur"));
+/// assert_eq!(read.main_carer(), Some(true));
+/// assert_eq!(read.period(), (Some("2022-09-01"), Some("2026-10-20")));
+/// assert!(!read.is_current());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerRelationshipReader<'a>(&'a Value);
 

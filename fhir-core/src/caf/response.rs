@@ -12,6 +12,14 @@ use super::{code_system, QuestionnaireVariant};
 use crate::error::Result;
 
 /// The `CarerAssessmentResponse` profile (QuestionnaireResponse).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::{CarerAssessmentResponse, QuestionnaireVariant};
+/// let qr = CarerAssessmentResponse::builder(QuestionnaireVariant::ParentCarer)
+///     .carer("Patient/priya").authored("2025-11-01").build().unwrap();
+/// assert_eq!(CarerAssessmentResponse::read(&qr).variant(), Some(QuestionnaireVariant::ParentCarer));
+/// ```
 pub struct CarerAssessmentResponse;
 
 impl CarerAssessmentResponse {
@@ -19,30 +27,7 @@ impl CarerAssessmentResponse {
     /// questionnaire and refuses answers to questions the form does not ask
     /// (or of the wrong type).
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::rules::Achievement;
-    /// use fhir_core::caf::{CarerAssessmentResponse, QuestionnaireVariant};
-    /// let qr = CarerAssessmentResponse::builder(QuestionnaireVariant::Adult)
-    ///     .carer("Patient/mary")
-    ///     .authored("2025-11-01T10:30:00Z")
-    ///     .boolean("necessary-care", true).unwrap()
-    ///     .outcome("reg3-recreation", Achievement::NeedsAssistance).unwrap()
-    ///     .coding("qol-safety", "carer-qol-level", "high").unwrap()
-    ///     .text("caring-role.hours", "50").unwrap()
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(qr["item"][0]["linkId"], "caring-role");
-    /// assert_eq!(qr["status"], "in-progress"); // required questions are unanswered
-    /// // A practitioner's assessment names its source:
-    /// let by_worker = CarerAssessmentResponse::builder(QuestionnaireVariant::YoungCarer)
-    ///     .carer("Patient/liam").source("Practitioner/sw1").authored("2025-11-01")
-    ///     .build().unwrap();
-    /// assert!(!CarerAssessmentResponse::read(&by_worker).is_self_assessment());
-    /// // Questions the form does not ask are refused:
-    /// assert!(CarerAssessmentResponse::builder(QuestionnaireVariant::YoungCarer)
-    ///     .boolean("necessary-care", true).is_err());
-    /// ```
+    /// See [`CarerAssessmentResponseBuilder`] for an example.
     pub fn builder(variant: QuestionnaireVariant) -> CarerAssessmentResponseBuilder {
         CarerAssessmentResponseBuilder {
             questionnaire: variant.questionnaire(),
@@ -57,29 +42,30 @@ impl CarerAssessmentResponse {
     /// Typed access to a carer's assessment response, and the rules
     /// applied to it.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::rules::Eligibility;
-    /// use fhir_core::caf::{CarerAssessmentResponse, QuestionnaireVariant};
-    /// let qr = CarerAssessmentResponse::builder(QuestionnaireVariant::Adult)
-    ///     .carer("Patient/mary").authored("2025-11-01")
-    ///     .boolean("necessary-care", false).unwrap()
-    ///     .build().unwrap();
-    /// let read = CarerAssessmentResponse::read(&qr);
-    /// assert_eq!(read.variant(), Some(QuestionnaireVariant::Adult));
-    /// assert_eq!(read.carer(), Some("Patient/mary"));
-    /// assert!(read.is_self_assessment());
-    /// assert_eq!(read.boolean("necessary-care"), Some(false));
-    /// assert_eq!(read.eligibility().eligibility, Eligibility::NotEligible);
-    /// assert_eq!(read.qol_score(), None); // the six items are unanswered
-    /// ```
+    /// See [`CarerAssessmentResponseReader`] for an example.
     pub fn read(resource: &Value) -> CarerAssessmentResponseReader<'_> {
         CarerAssessmentResponseReader(resource)
     }
 }
 
-/// Typed access to a `CarerAssessmentResponse`; made by
-/// [`CarerAssessmentResponse::read`], whose example shows it in use.
+/// Typed access to a `CarerAssessmentResponse`; made by [`CarerAssessmentResponse::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::Eligibility;
+/// use fhir_core::caf::{CarerAssessmentResponse, QuestionnaireVariant};
+/// let qr = CarerAssessmentResponse::builder(QuestionnaireVariant::Adult)
+///     .carer("Patient/mary").authored("2025-11-01")
+///     .boolean("necessary-care", false).unwrap()
+///     .build().unwrap();
+/// let read = CarerAssessmentResponse::read(&qr);
+/// assert_eq!(read.variant(), Some(QuestionnaireVariant::Adult));
+/// assert_eq!(read.carer(), Some("Patient/mary"));
+/// assert!(read.is_self_assessment());
+/// assert_eq!(read.boolean("necessary-care"), Some(false));
+/// assert_eq!(read.eligibility().eligibility, Eligibility::NotEligible);
+/// assert_eq!(read.qol_score(), None); // the six items are unanswered
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerAssessmentResponseReader<'a>(&'a Value);
 
@@ -121,6 +107,31 @@ impl<'a> CarerAssessmentResponseReader<'a> {
 }
 
 /// Builds a `CarerAssessmentResponse`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::Achievement;
+/// use fhir_core::caf::{CarerAssessmentResponse, QuestionnaireVariant};
+/// let qr = CarerAssessmentResponse::builder(QuestionnaireVariant::Adult)
+///     .carer("Patient/mary")
+///     .authored("2025-11-01T10:30:00Z")
+///     .boolean("necessary-care", true).unwrap()
+///     .outcome("reg3-recreation", Achievement::NeedsAssistance).unwrap()
+///     .coding("qol-safety", "carer-qol-level", "high").unwrap()
+///     .text("caring-role.hours", "50").unwrap()
+///     .build()
+///     .unwrap();
+/// assert_eq!(qr["item"][0]["linkId"], "caring-role");
+/// assert_eq!(qr["status"], "in-progress"); // required questions are unanswered
+/// // A practitioner's assessment names its source:
+/// let by_worker = CarerAssessmentResponse::builder(QuestionnaireVariant::YoungCarer)
+///     .carer("Patient/liam").source("Practitioner/sw1").authored("2025-11-01")
+///     .build().unwrap();
+/// assert!(!CarerAssessmentResponse::read(&by_worker).is_self_assessment());
+/// // Questions the form does not ask are refused:
+/// assert!(CarerAssessmentResponse::builder(QuestionnaireVariant::YoungCarer)
+///     .boolean("necessary-care", true).is_err());
+/// ```
 #[derive(Debug, Clone)]
 pub struct CarerAssessmentResponseBuilder {
     questionnaire: Value,

@@ -24,6 +24,13 @@ pub const OUTCOMES: [(Outcome, &str); 8] = [
 ];
 
 /// One of the eight outcomes of reg 3(2)(b).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::{Outcome, OUTCOMES};
+/// assert_eq!(OUTCOMES[0], (Outcome::ChildCare, "reg3-child-care"));
+/// assert_eq!(Outcome::Nutrition.code(), "nutrition");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
     /// (i) carrying out any caring responsibilities the carer has for a child.
@@ -66,6 +73,13 @@ impl Outcome {
 }
 
 /// Whether a carer can achieve an outcome (reg 3(3)).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::Achievement;
+/// let unable: Vec<_> = Achievement::ALL.into_iter().filter(|a| a.is_unable()).collect();
+/// assert_eq!(unable.len(), 3); // reg 3(3)(a), (b) and (c)
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Achievement {
     /// Able, without assistance, pain, distress, anxiety or danger.
@@ -140,6 +154,13 @@ impl Achievement {
 }
 
 /// What reg 3 decides.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::{eligibility, Eligibility};
+/// let nothing_answered = serde_json::json!({"resourceType": "QuestionnaireResponse"});
+/// assert_eq!(eligibility(&nothing_answered).eligibility, Eligibility::Undetermined);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Eligibility {
     /// All three conditions of reg 3(1) are met.
@@ -186,6 +207,19 @@ impl Eligibility {
 }
 
 /// A reg 3 determination with the findings it rests on.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::{eligibility, Eligibility};
+/// let qr = serde_json::json!({"resourceType": "QuestionnaireResponse", "item": [
+///   {"linkId": "necessary-care", "answer": [{"valueBoolean": true}]},
+///   {"linkId": "health-at-risk", "answer": [{"valueBoolean": true}]},
+///   {"linkId": "significant-impact", "answer": [{"valueBoolean": false}]}]});
+/// let d = eligibility(&qr);
+/// assert_eq!(d.eligibility, Eligibility::NotEligible);
+/// assert_eq!(d.condition_b(), Some(true));
+/// assert_eq!(d.reasons[2], "Condition (c) not met: no significant impact on wellbeing.");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Determination {
     /// The result.

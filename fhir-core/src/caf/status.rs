@@ -11,55 +11,46 @@ use crate::error::Result;
 const NO_LONGER_A_CARER: &str = "199361000000101";
 
 /// The `CarerStatus` profile (Observation on the carer's own record).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerStatus;
+/// let s = CarerStatus::builder().carer("Patient/mary").snomed("224484003")
+///     .effective("2025-10-03").build().unwrap();
+/// assert_eq!(CarerStatus::read(&s).code(), Some("224484003"));
+/// ```
 pub struct CarerStatus;
 
 impl CarerStatus {
     /// A builder. The carer, the code and the date are required.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerStatus;
-    /// let s = CarerStatus::builder()
-    ///     .carer("Patient/mary")
-    ///     .relationship("RelatedPerson/mary-cares-for-arthur")
-    ///     .snomed("224484003")
-    ///     .effective("2025-10-03")
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(s["code"]["coding"][0]["display"], "Patient themselves providing care");
-    /// // When caring ends:
-    /// let ended = CarerStatus::builder()
-    ///     .carer("Patient/mary").no_longer_a_carer().effective("2026-10-27").build().unwrap();
-    /// assert!(CarerStatus::read(&ended).is_no_longer_a_carer());
-    /// // Codes outside the carer-status value set are refused:
-    /// assert!(CarerStatus::builder().carer("Patient/mary").snomed("22298006")
-    ///     .effective("2025-10-03").build().is_err());
-    /// ```
+    /// See [`CarerStatusBuilder`] for an example.
     pub fn builder() -> CarerStatusBuilder {
         CarerStatusBuilder::default()
     }
 
     /// Typed access to a CarerStatus.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerStatus;
-    /// let s = CarerStatus::builder().carer("Patient/mary").relationship("RelatedPerson/r1")
-    ///     .snomed("824401000000105").effective("2025-10-03").build().unwrap();
-    /// let read = CarerStatus::read(&s);
-    /// assert_eq!(read.code(), Some("824401000000105"));
-    /// assert_eq!(read.carer(), Some("Patient/mary"));
-    /// assert_eq!(read.relationship(), Some("RelatedPerson/r1"));
-    /// assert_eq!(read.effective(), Some("2025-10-03"));
-    /// assert!(!read.is_no_longer_a_carer());
-    /// ```
+    /// See [`CarerStatusReader`] for an example.
     pub fn read(resource: &Value) -> CarerStatusReader<'_> {
         CarerStatusReader(resource)
     }
 }
 
-/// Typed access to a `CarerStatus`; made by [`CarerStatus::read`], whose
-/// example shows it in use.
+/// Typed access to a `CarerStatus`; made by [`CarerStatus::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerStatus;
+/// let s = CarerStatus::builder().carer("Patient/mary").relationship("RelatedPerson/r1")
+///     .snomed("824401000000105").effective("2025-10-03").build().unwrap();
+/// let read = CarerStatus::read(&s);
+/// assert_eq!(read.code(), Some("824401000000105"));
+/// assert_eq!(read.carer(), Some("Patient/mary"));
+/// assert_eq!(read.relationship(), Some("RelatedPerson/r1"));
+/// assert_eq!(read.effective(), Some("2025-10-03"));
+/// assert!(!read.is_no_longer_a_carer());
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerStatusReader<'a>(&'a Value);
 
@@ -87,6 +78,26 @@ impl<'a> CarerStatusReader<'a> {
 }
 
 /// Builds a `CarerStatus`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerStatus;
+/// let s = CarerStatus::builder()
+///     .carer("Patient/mary")
+///     .relationship("RelatedPerson/mary-cares-for-arthur")
+///     .snomed("224484003")
+///     .effective("2025-10-03")
+///     .build()
+///     .unwrap();
+/// assert_eq!(s["code"]["coding"][0]["display"], "Patient themselves providing care");
+/// // When caring ends:
+/// let ended = CarerStatus::builder()
+///     .carer("Patient/mary").no_longer_a_carer().effective("2026-10-27").build().unwrap();
+/// assert!(CarerStatus::read(&ended).is_no_longer_a_carer());
+/// // Codes outside the carer-status value set are refused:
+/// assert!(CarerStatus::builder().carer("Patient/mary").snomed("22298006")
+///     .effective("2025-10-03").build().is_err());
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct CarerStatusBuilder {
     carer: Option<String>,

@@ -13,51 +13,28 @@ use super::json::{
 use crate::error::Result;
 
 /// The `CarerSupportPlan` profile (CarePlan for the carer).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerSupportPlan;
+/// let p = CarerSupportPlan::builder().carer("Patient/mary")
+///     .activity("break", Some("managed-personal-budget"), "A week's respite").unwrap()
+///     .build().unwrap();
+/// assert_eq!(CarerSupportPlan::read(&p).activities()[0].support_type, Some("break"));
+/// ```
 pub struct CarerSupportPlan;
 
 impl CarerSupportPlan {
     /// A builder. The carer is required.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerSupportPlan;
-    /// let p = CarerSupportPlan::builder()
-    ///     .carer("Patient/mary")
-    ///     .relationship("RelatedPerson/r1")
-    ///     .eligibility("Observation/e1")
-    ///     .start("2025-11-15")
-    ///     .review_date("2026-11-01")
-    ///     .personal_budget(1850.0)
-    ///     .activity("sitting-service", Some("direct-payment"), "Wednesdays").unwrap()
-    ///     .activity("information-advice", None, "Carers' groups").unwrap()
-    ///     .build()
-    ///     .unwrap();
-    /// assert_eq!(p["category"][0]["coding"][0]["code"], "carer-support-plan");
-    /// // Support types come from the guide's support-type code system:
-    /// assert!(CarerSupportPlan::builder().activity("holiday", None, "").is_err());
-    /// ```
+    /// See [`CarerSupportPlanBuilder`] for an example.
     pub fn builder() -> CarerSupportPlanBuilder {
         CarerSupportPlanBuilder::default()
     }
 
     /// Typed access to a CarerSupportPlan.
     ///
-    /// # Examples
-    /// ```
-    /// use fhir_core::caf::CarerSupportPlan;
-    /// let p = CarerSupportPlan::builder().carer("Patient/mary").eligibility("Observation/e1")
-    ///     .activity("sitting-service", Some("direct-payment"), "Wednesdays").unwrap()
-    ///     .personal_budget(1850.0).review_date("2026-11-01").build().unwrap();
-    /// let read = CarerSupportPlan::read(&p);
-    /// assert_eq!(read.personal_budget(), Some(1850.0));
-    /// assert_eq!(read.review_date(), Some("2026-11-01"));
-    /// assert_eq!(read.carer(), Some("Patient/mary"));
-    /// assert_eq!(read.eligibility(), Some("Observation/e1"));
-    /// let support = &read.activities()[0];
-    /// assert_eq!(support.support_type, Some("sitting-service"));
-    /// assert_eq!(support.delivery_mechanism, Some("direct-payment"));
-    /// assert_eq!(support.description, Some("Wednesdays"));
-    /// ```
+    /// See [`CarerSupportPlanReader`] for an example.
     pub fn read(resource: &Value) -> CarerSupportPlanReader<'_> {
         CarerSupportPlanReader(resource)
     }
@@ -65,6 +42,17 @@ impl CarerSupportPlan {
 
 /// One planned support of a care plan, as [`CarerSupportPlanReader::activities`]
 /// and [`crate::caf::ContingencyPlanReader::standby_support`] read it.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerSupportPlan;
+/// let p = CarerSupportPlan::builder().carer("Patient/mary")
+///     .activity("training", Some("commissioned-support"), "Moving and handling").unwrap()
+///     .build().unwrap();
+/// let support = CarerSupportPlan::read(&p).activities()[0];
+/// assert_eq!(support.delivery_mechanism, Some("commissioned-support"));
+/// assert_eq!(support.status, Some("scheduled"));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlannedSupport<'a> {
     /// The support type code (see [`crate::caf::codes::SUPPORT_TYPES`]).
@@ -100,8 +88,24 @@ pub(super) fn planned_support(plan: &Value) -> Vec<PlannedSupport<'_>> {
         .collect()
 }
 
-/// Typed access to a `CarerSupportPlan`; made by [`CarerSupportPlan::read`],
-/// whose example shows it in use.
+/// Typed access to a `CarerSupportPlan`; made by [`CarerSupportPlan::read`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerSupportPlan;
+/// let p = CarerSupportPlan::builder().carer("Patient/mary").eligibility("Observation/e1")
+///     .activity("sitting-service", Some("direct-payment"), "Wednesdays").unwrap()
+///     .personal_budget(1850.0).review_date("2026-11-01").build().unwrap();
+/// let read = CarerSupportPlan::read(&p);
+/// assert_eq!(read.personal_budget(), Some(1850.0));
+/// assert_eq!(read.review_date(), Some("2026-11-01"));
+/// assert_eq!(read.carer(), Some("Patient/mary"));
+/// assert_eq!(read.eligibility(), Some("Observation/e1"));
+/// let support = &read.activities()[0];
+/// assert_eq!(support.support_type, Some("sitting-service"));
+/// assert_eq!(support.delivery_mechanism, Some("direct-payment"));
+/// assert_eq!(support.description, Some("Wednesdays"));
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct CarerSupportPlanReader<'a>(&'a Value);
 
@@ -129,6 +133,25 @@ impl<'a> CarerSupportPlanReader<'a> {
 }
 
 /// Builds a `CarerSupportPlan`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::CarerSupportPlan;
+/// let p = CarerSupportPlan::builder()
+///     .carer("Patient/mary")
+///     .relationship("RelatedPerson/r1")
+///     .eligibility("Observation/e1")
+///     .start("2025-11-15")
+///     .review_date("2026-11-01")
+///     .personal_budget(1850.0)
+///     .activity("sitting-service", Some("direct-payment"), "Wednesdays").unwrap()
+///     .activity("information-advice", None, "Carers' groups").unwrap()
+///     .build()
+///     .unwrap();
+/// assert_eq!(p["category"][0]["coding"][0]["code"], "carer-support-plan");
+/// // Support types come from the guide's support-type code system:
+/// assert!(CarerSupportPlan::builder().activity("holiday", None, "").is_err());
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct CarerSupportPlanBuilder {
     carer: Option<String>,
