@@ -64,6 +64,14 @@ impl fmt::Display for Location {
 }
 
 /// What kind of failure an [`Error`] is.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::{parse, Format};
+/// use fhir_core::ErrorKind;
+/// assert_eq!(parse("{", Format::Json).unwrap_err().kind, ErrorKind::Syntax);
+/// assert_eq!(parse(r#"{"resourceType": "Nope"}"#, Format::Json).unwrap_err().kind, ErrorKind::Structure);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -87,6 +95,14 @@ pub enum ErrorKind {
 }
 
 /// An error from reading, writing or loading FHIR content, with its location.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::{parse, Format};
+/// let err = parse(r#"{"resourceType": "Patient", "birthDate": true}"#, Format::Json).unwrap_err();
+/// assert_eq!(err.location.path.as_deref(), Some("Patient.birthDate"));
+/// println!("{err}"); // the message with its location
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Error {
     /// What kind of failure this is.

@@ -180,12 +180,129 @@ pub fn locate_message(root: &Value, message: &str, root_path: &str) -> (Option<S
         };
         return (path.or_else(|| Some(root_path.to_string())), message);
     }
+    if let Some(expected) = primitive_parse_failure(message) {
+        return locate_unparsable_string(root, message, root_path, expected);
+    }
     if let Some(rest) = message.strip_prefix("invalid type: ") {
         let found = rest.split(", expected").next().unwrap_or("");
         let path = find(root, root_path, &|k, v| k.is_some() && describes(found, v));
         return (path, format!("wrong type: {rest}"));
     }
     (None, tidy)
+}
+
+/// fhirbolt reads FHIR JSON strings where a boolean or number belongs by
+/// parsing them, and its error then names only the Rust parse error
+/// (`ParseBoolError`). The type such a message says was expected.
+fn primitive_parse_failure(message: &str) -> Option<&'static str> {
+    [
+        ("ParseBoolError", "a boolean"),
+        ("ParseIntError", "an integer"),
+        ("ParseFloatError", "a number"),
+    ]
+    .into_iter()
+    .find(|(token, _)| message.contains(token))
+    .map(|(_, expected)| expected)
+}
+
+/// At most this many strings are tried when locating an unparsable one.
+const MAX_STRINGS_TRIED: usize = 2000;
+
+/// Finds the string fhirbolt could not read as `expected`: the first, in
+/// document order, whose replacement by a value of that type makes the
+/// error go away. fhirbolt's message says nothing of where, and the model's
+/// types are not known here, so each candidate is tried (bounded; this runs
+/// only on input already refused).
+fn locate_unparsable_string(
+    root: &Value,
+    message: &str,
+    root_path: &str,
+    expected: &str,
+) -> (Option<String>, String) {
+    let neutral = if expected == "a boolean" {
+        Value::Bool(true)
+    } else {
+        Value::from(0)
+    };
+    // How serde describes the replacement when it is where it does not fit.
+    let neutral_description = if neutral.is_boolean() {
+        "boolean `true`"
+    } else {
+        "integer `0`"
+    };
+    let strings = count_strings(root).min(MAX_STRINGS_TRIED);
+    for n in 0..strings {
+        let mut candidate = root.clone();
+        let Some(found) = replace_nth_string(&mut candidate, n, neutral.clone()) else {
+            break;
+        };
+        // The culprit's replacement makes this error go away, and does
+        // not cause one of its own (a string element given a boolean, say).
+        let fixed = match fhir_model::from_json_value(candidate, fhir_model::Mode::Strict) {
+            Ok(_) => true,
+            Err(e) => {
+                let e = e.to_string();
+                e != message && !e.contains(&neutral_description)
+            }
+        };
+        if fixed {
+            let seen = std::cell::Cell::new(0usize);
+            let path = find(root, root_path, &|k, v| {
+                if !v.is_string() || k == Some("resourceType") {
+                    return false;
+                }
+                seen.set(seen.get() + 1);
+                seen.get() == n + 1
+            });
+            return (
+                path,
+                format!("wrong type: string {found:?}, expected {expected}"),
+            );
+        }
+    }
+    (
+        None,
+        format!("a string where {expected} belongs could not be read"),
+    )
+}
+
+/// How many strings `v` holds, `resourceType`s not counted.
+fn count_strings(v: &Value) -> usize {
+    match v {
+        Value::String(_) => 1,
+        Value::Array(a) => a.iter().map(count_strings).sum(),
+        Value::Object(m) => m
+            .iter()
+            .filter(|(k, _)| *k != "resourceType")
+            .map(|(_, c)| count_strings(c))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// Replaces the `n`th string (0-based, document order, `resourceType`s not
+/// counted) with `with`; returns the string replaced.
+fn replace_nth_string(v: &mut Value, n: usize, with: Value) -> Option<String> {
+    fn walk(v: &mut Value, n: usize, seen: &mut usize, with: &Value) -> Option<String> {
+        match v {
+            Value::String(s) => {
+                *seen += 1;
+                if *seen == n + 1 {
+                    let old = std::mem::take(s);
+                    *v = with.clone();
+                    return Some(old);
+                }
+                None
+            }
+            Value::Array(a) => a.iter_mut().find_map(|c| walk(c, n, seen, with)),
+            Value::Object(m) => m
+                .iter_mut()
+                .filter(|(k, _)| *k != "resourceType")
+                .find_map(|(_, c)| walk(c, n, seen, with)),
+            _ => None,
+        }
+    }
+    walk(v, n, &mut 0, &with)
 }
 
 /// Whether serde's description of an unexpected value (`boolean \`true\``,
@@ -265,6 +382,26 @@ mod tests {
             d.describe(),
             "wrong type: expected a boolean, found a string"
         );
+    }
+
+    #[test]
+    fn locates_a_string_where_a_boolean_or_integer_belongs() {
+        let v = json!({"resourceType":"Patient","id":"p","name":[{"family":"Yes"}],"active":"yes"});
+        let (p, m) = locate_message(&v, "ParseBoolError", "Patient");
+        assert_eq!(p.as_deref(), Some("Patient.active"));
+        assert_eq!(m, "wrong type: string \"yes\", expected a boolean");
+        let v = json!({"resourceType":"Patient","multipleBirthInteger":"two"});
+        let message = fhir_model::from_json_value(v.clone(), fhir_model::Mode::Strict)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let (p, m) = locate_message(&v, &message, "Patient");
+        assert_eq!(
+            p.as_deref(),
+            Some("Patient.multipleBirthInteger"),
+            "{message}"
+        );
+        assert!(m.contains("\"two\""), "{m}");
     }
 
     #[test]

@@ -24,6 +24,14 @@ use fhir_model::Mode;
 pub use fhir_model::Resource as TypedResource;
 
 /// A FHIR wire format.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::Format;
+/// assert_eq!(Format::Json.mime(), "application/fhir+json");
+/// assert_eq!(Format::from_mime("application/fhir+xml; charset=utf-8"), Some(Format::Xml));
+/// assert_eq!(Format::Xml.extension(), "xml");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Format {
     /// FHIR JSON (`application/fhir+json`).
@@ -258,6 +266,13 @@ pub fn write(value: &Value, format: Format, pretty: bool) -> Result<String> {
 ///
 /// # Errors
 /// As [`parse_typed`] and [`write_typed`].
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::{convert, Format};
+/// let xml = convert(r#"{"resourceType": "Patient", "active": true}"#, Format::Json, Format::Xml, false).unwrap();
+/// assert!(xml.contains(r#"<active value="true"/>"#));
+/// ```
 pub fn convert(text: &str, from: Format, to: Format, pretty: bool) -> Result<String> {
     write_typed(&parse_typed(text, from)?, to, pretty)
 }

@@ -25,6 +25,14 @@ use serde_json::Value;
 use crate::error::Result;
 
 /// What one call to [`Registry::load`] did.
+///
+/// # Examples
+/// ```no_run
+/// use fhir_core::package::Registry;
+/// let mut registry = Registry::new();
+/// let report = registry.load("profiles/fsh-generated/resources".as_ref()).unwrap();
+/// println!("{:?}: {} loaded, {} skipped", report.package, report.loaded, report.skipped);
+/// ```
 #[derive(Debug, Default, Clone)]
 pub struct LoadReport {
     /// The package's `name#version` when the source is a FHIR package.

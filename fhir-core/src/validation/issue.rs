@@ -3,6 +3,13 @@
 use serde_json::{json, Value};
 
 /// How serious an issue is (OperationOutcome.issue.severity).
+///
+/// # Examples
+/// ```
+/// use fhir_core::validation::Severity;
+/// assert!(Severity::Error > Severity::Warning);
+/// assert_eq!(Severity::Information.code(), "information");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     /// Information only.
@@ -25,6 +32,19 @@ impl Severity {
 }
 
 /// One finding, with its FHIRPath location.
+///
+/// # Examples
+/// ```
+/// use fhir_core::validation::{Issue, Outcome, Severity};
+/// let outcome = Outcome { issues: vec![Issue {
+///     severity: Severity::Error,
+///     code: "required",
+///     expression: "Patient.name[0]".into(),
+///     message: "name.family or name.given is required".into(),
+/// }] };
+/// assert_eq!(outcome.error_count(), 1);
+/// assert_eq!(outcome.to_operation_outcome()["issue"][0]["expression"][0], "Patient.name[0]");
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
     /// How serious.
@@ -39,6 +59,16 @@ pub struct Issue {
 }
 
 /// The result of validating one resource.
+///
+/// # Examples
+/// ```
+/// use fhir_core::validation::{Issue, Outcome, Severity};
+/// let warning = Issue { severity: Severity::Warning, code: "invariant",
+///     expression: "Patient".into(), message: "dom-6".into() };
+/// let outcome = Outcome { issues: vec![warning] };
+/// assert!(!outcome.has_errors());
+/// assert_eq!(outcome.error_count(), 0);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
     /// Every issue found, in the order found.

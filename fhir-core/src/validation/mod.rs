@@ -95,6 +95,19 @@ type Memo<T> = Mutex<HashMap<String, Option<Arc<T>>>>;
 /// Validates resources against the conformance resources of a registry.
 /// Profiles, regular expressions, value set expansions and invariant
 /// expressions are prepared once and kept.
+///
+/// # Examples
+/// ```no_run
+/// use fhir_core::package::{cache, Registry};
+/// use fhir_core::validation::Validator;
+/// let registry = Registry::base_r4(&cache::cache_dir()).unwrap();
+/// let validator = Validator::new(&registry);
+/// let outcome = validator.validate(&serde_json::json!({"resourceType": "Patient", "active": "yes"}));
+/// for issue in &outcome.issues {
+///     println!("{:?} at {}: {}", issue.severity, issue.expression, issue.message);
+/// }
+/// assert!(outcome.has_errors());
+/// ```
 pub struct Validator<'r> {
     registry: &'r Registry,
     options: Options,
@@ -187,6 +200,18 @@ impl<'r> Validator<'r> {
 
     /// Validates a resource against its type, the profiles it claims, and
     /// `profiles` (canonical URLs).
+    ///
+    /// # Examples
+    /// ```no_run
+    /// use fhir_core::package::{cache, Registry};
+    /// use fhir_core::validation::Validator;
+    /// let mut registry = Registry::base_r4(&cache::cache_dir()).unwrap();
+    /// registry.load("profiles/fsh-generated/resources".as_ref()).unwrap();
+    /// let validator = Validator::new(&registry);
+    /// let rel = serde_json::json!({"resourceType": "RelatedPerson", "patient": {"reference": "Patient/a"}});
+    /// let profile = "https://fhir.carer-fhir.uk/StructureDefinition/CarerRelationship";
+    /// assert!(validator.validate_against(&rel, &[profile]).has_errors()); // no relationship, no period
+    /// ```
     pub fn validate_against(&self, resource: &Value, profiles: &[&str]) -> Outcome {
         let mut walk = walker::Walk {
             validator: self,
