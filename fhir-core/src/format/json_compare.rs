@@ -242,7 +242,7 @@ fn locate_unparsable_string(
             Ok(_) => true,
             Err(e) => {
                 let e = e.to_string();
-                e != message && !e.contains(&neutral_description)
+                e != message && !e.contains(neutral_description)
             }
         };
         if fixed {
