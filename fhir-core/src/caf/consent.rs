@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::codes::CAF_PURPOSES;
-use super::json::{check_code, coding, meta, missing, reference, reference_of, require};
+use super::json::{check_code, coding, meta, missing, period_of, reference, reference_of, require};
 use super::{code_system, OdsCode, ODS_SYSTEM};
 use crate::error::Result;
 
@@ -110,8 +110,7 @@ impl<'a> CafConsentReader<'a> {
     }
     /// The period covered, start and end.
     pub fn period(&self) -> (Option<&'a str>, Option<&'a str>) {
-        let period = &self.0["provision"]["period"];
-        (period["start"].as_str(), period["end"].as_str())
+        period_of(&self.0["provision"]["period"])
     }
     /// Whether this consent lets organisation `ods` have the data on
     /// `date` (a FHIR date): active, a permit, naming the organisation, and

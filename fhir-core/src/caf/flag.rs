@@ -5,7 +5,8 @@ use serde_json::{json, Value};
 
 use super::codes::FLAG_CODES;
 use super::json::{
-    check_code, coding, ext, extension_value, first_code, meta, reference, reference_of, require,
+    check_code, coding, ext, extension_value, first_code, meta, period_of, reference, reference_of,
+    require,
 };
 use super::{code_system, CANONICAL};
 use crate::error::Result;
@@ -70,10 +71,7 @@ impl<'a> CarerFlagReader<'a> {
     }
     /// When the flag was raised and closed.
     pub fn period(&self) -> (Option<&'a str>, Option<&'a str>) {
-        (
-            self.0["period"]["start"].as_str(),
-            self.0["period"]["end"].as_str(),
-        )
+        period_of(&self.0["period"])
     }
     /// True while the flag is active and not ended.
     pub fn is_active(&self) -> bool {

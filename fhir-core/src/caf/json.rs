@@ -84,6 +84,11 @@ pub(super) fn missing(path: &str, what: &str) -> Error {
     }
 }
 
+/// A Period's start and end.
+pub(super) fn period_of(period: &Value) -> (Option<&str>, Option<&str>) {
+    (period["start"].as_str(), period["end"].as_str())
+}
+
 /// The `reference` of a Reference.
 pub(super) fn reference_of(r: &Value) -> Option<&str> {
     r["reference"].as_str()

@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use super::codes::{CARER_TYPES, CARE_ACTIVITIES, FAMILY_ROLES};
 use super::json::{
-    check_code, coding, ext, extension_value, extensions, first_code, invalid, meta, reference,
-    require,
+    check_code, coding, ext, extension_value, extensions, first_code, invalid, meta, period_of,
+    reference, reference_of, require,
 };
 use super::{code_system, NhsNumber, CANONICAL, NHS_NUMBER_SYSTEM};
 use crate::error::Result;
@@ -294,7 +294,7 @@ pub struct CarerRelationshipReader<'a>(&'a Value);
 impl<'a> CarerRelationshipReader<'a> {
     /// The person cared for.
     pub fn cared_for(&self) -> Option<&'a str> {
-        self.0["patient"]["reference"].as_str()
+        reference_of(&self.0["patient"])
     }
     /// The carer's own Patient record.
     pub fn carer_patient(&self) -> Option<&'a str> {
@@ -334,10 +334,7 @@ impl<'a> CarerRelationshipReader<'a> {
     }
     /// When caring started and ended.
     pub fn period(&self) -> (Option<&'a str>, Option<&'a str>) {
-        (
-            self.0["period"]["start"].as_str(),
-            self.0["period"]["end"].as_str(),
-        )
+        period_of(&self.0["period"])
     }
     /// True while caring goes on: active and no end date.
     pub fn is_current(&self) -> bool {

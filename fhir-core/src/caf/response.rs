@@ -92,9 +92,7 @@ impl<'a> CarerAssessmentResponseReader<'a> {
     }
     /// The first yes/no answer to `link_id`.
     pub fn boolean(&self, link_id: &str) -> Option<bool> {
-        self.answers(link_id)
-            .iter()
-            .find_map(|a| a["valueBoolean"].as_bool())
+        rules::boolean(self.0, link_id)
     }
     /// The reg 3 determination from the answers ([`rules::eligibility`]).
     pub fn eligibility(&self) -> Determination {

@@ -363,7 +363,7 @@ pub(super) fn answers<'a>(qr: &'a Value, link_id: &str) -> Vec<&'a Value> {
 }
 
 /// The first yes/no answer to `link_id`.
-fn boolean(qr: &Value, link_id: &str) -> Option<bool> {
+pub(super) fn boolean(qr: &Value, link_id: &str) -> Option<bool> {
     answers(qr, link_id)
         .iter()
         .find_map(|a| a["valueBoolean"].as_bool())
