@@ -13,7 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::server::AppState;
+use crate::interaction::{pipeline, AppState, Caller};
 
 /// Resources per database transaction or per batch Bundle.
 pub const CHUNK: usize = 250;
@@ -174,56 +174,91 @@ fn merge(into: &mut Report, from: Report) {
     into.failed.extend(from.failed);
 }
 
-/// Stores a chunk in the state's database: validated, indexed, written in
-/// one transaction (create or replace by id).
+/// Stores a chunk in the state's database through the server's write
+/// pipeline: each resource validated and indexed (spread over the cores,
+/// before the write lock is taken), then written in one transaction
+/// (create or replace by id).
 ///
 /// # Errors
 /// When the database fails (then nothing of the chunk is stored).
 pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Result<Report> {
-    let st = state.clone();
-    let prepared = tokio::task::spawn_blocking(move || {
-        items
-            .into_iter()
-            .map(|mut item| {
-                if item.resource["id"].as_str().is_none() {
-                    item.resource["id"] = json!(uuid::Uuid::new_v4().to_string());
-                }
-                let outcome = st.validator.validate(&item.resource);
-                if outcome.has_errors() {
-                    let why = outcome
-                        .issues
-                        .iter()
-                        .filter(|i| i.severity == fhir_core::validation::Severity::Error)
-                        .map(|i| format!("{}: {}", i.expression, i.message))
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    Err((item.origin, why))
-                } else {
-                    let index = st.search.index(&item.resource);
-                    Ok((item, index))
-                }
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .min(items.len().max(1));
+    let mut shares: Vec<Vec<Item>> = (0..workers).map(|_| Vec::new()).collect();
+    for (n, item) in items.into_iter().enumerate() {
+        shares[n % workers].push(item);
+    }
+    let handles: Vec<_> = shares
+        .into_iter()
+        .map(|share| {
+            let st = state.clone();
+            tokio::task::spawn_blocking(move || {
+                share
+                    .into_iter()
+                    .map(|mut item| {
+                        if item.resource["id"].as_str().is_none() {
+                            item.resource["id"] = json!(uuid::Uuid::new_v4().to_string());
+                        }
+                        let rt = item.resource["resourceType"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
+                        match pipeline::prepare(&st, &rt, item.resource) {
+                            Ok(p) => Ok(p),
+                            Err(f) => Err((item.origin, why(&f))),
+                        }
+                    })
+                    .collect::<Vec<_>>()
             })
-            .collect::<Vec<_>>()
-    })
-    .await?;
+        })
+        .collect();
+    let mut prepared = Vec::new();
+    for h in handles {
+        prepared.extend(h.await?);
+    }
     let mut report = Report::default();
-    let mut tx = state.store.begin().await?;
+    let mut tx = pipeline::Tx::begin(state, &Caller::Anonymous)
+        .await
+        .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     for p in prepared {
         match p {
-            Ok((item, index)) => {
-                let rt = item.resource["resourceType"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string();
-                let id = item.resource["id"].as_str().unwrap_or("").to_string();
-                tx.update(&rt, &id, item.resource, index, None).await?;
+            Ok(p) => {
+                let id = p.resource["id"].as_str().unwrap_or("").to_string();
+                tx.update(&id, p, None)
+                    .await
+                    .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
                 report.stored += 1;
             }
             Err(f) => report.failed.push(f),
         }
     }
-    tx.commit().await?;
+    tx.commit()
+        .await
+        .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     Ok(report)
+}
+
+/// The errors of a refused resource, one line: each issue's location and
+/// message.
+fn why(f: &crate::interaction::Failure) -> String {
+    f.outcome["issue"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            let text = i["diagnostics"]
+                .as_str()
+                .or(i["details"]["text"].as_str())
+                .unwrap_or("");
+            match i["expression"][0].as_str() {
+                Some(at) => format!("{at}: {text}"),
+                None => text.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Sends a chunk to a FHIR server as a batch of PUTs.

@@ -7,8 +7,11 @@
 //! - [`packages`]: installing base FHIR R4 into the FHIR package cache from
 //!   the npm registry, repaired to the published R4 definitions.
 //!
-//! - [`server`]: the FHIR R4 REST API (axum): interactions, bundles,
-//!   CapabilityStatement, HTTP conventions, errors as OperationOutcome.
+//! - [`interaction`]: the one door: every FHIR interaction parsed into a
+//!   value and applied by one service for a caller; the write pipeline;
+//!   operations; the CapabilityStatement.
+//! - [`server`]: the HTTP edge (axum): extraction, format negotiation,
+//!   answers and failures as responses.
 //! - [`store`]: storage behind the [`store::Store`] trait (SQLite, PostgreSQL).
 //! - [`import`]: bulk loading of NDJSON and Bundles into a database or a server.
 //! - [`search`]: the search-parameter registry, index extraction, query parsing.
@@ -16,6 +19,7 @@
 
 pub mod cli;
 pub mod import;
+pub mod interaction;
 pub mod packages;
 pub mod search;
 pub mod server;

@@ -632,7 +632,17 @@ async fn rest_api_on_postgresql() {
     let pool = sqlx::PgPool::connect(&url)
         .await
         .expect("PostgreSQL reachable");
-    for t in ["resources", "versions", "search_index"] {
+    for t in [
+        "resources",
+        "versions",
+        "carer_fhir_schema",
+        "idx_token",
+        "idx_string",
+        "idx_uri",
+        "idx_number",
+        "idx_date",
+        "idx_ref",
+    ] {
         sqlx::query(&format!("DROP TABLE IF EXISTS {t}"))
             .execute(&pool)
             .await

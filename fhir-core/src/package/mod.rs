@@ -118,7 +118,8 @@ impl Registry {
     }
 
     /// Adds one resource; a Bundle adds its entries. Returns false (and
-    /// keeps nothing) for a resource without a canonical `url`.
+    /// keeps nothing) for a resource without a canonical `url`, or one whose
+    /// `url` and `version` are already held.
     pub fn add(&mut self, resource: Value) -> bool {
         if resource.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
             let entries = match resource {
@@ -143,6 +144,15 @@ impl Registry {
         else {
             return false;
         };
+        // The same canonical version loaded twice (a package given again,
+        // or compiled in and given) is one resource.
+        let version = resource.get("version").and_then(Value::as_str);
+        if self.by_url.get(&url).is_some_and(|list| {
+            list.iter()
+                .any(|&i| self.resources[i].get("version").and_then(Value::as_str) == version)
+        }) {
+            return false;
+        }
         let index = self.resources.len();
         self.resources.push(Arc::new(resource));
         self.by_url.entry(url).or_default().push(index);

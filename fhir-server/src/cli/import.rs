@@ -74,11 +74,10 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
             Target::Server(reqwest::Client::new(), base.clone(), headers)
         } else {
             let db = args.database.as_deref().unwrap_or_default();
-            let mut registry = Registry::new();
-            registry.load(&super::r4_core_dir(args.cache.clone()).map_err(|f| f.error)?)?;
-            for p in &args.packages {
-                registry.load(p)?;
-            }
+            let registry = crate::server::load_registry(
+                &super::r4_core_dir(args.cache.clone()).map_err(|f| f.error)?,
+                &args.packages,
+            )?;
             let registry: &'static Registry = Box::leak(Box::new(registry));
             let store = SqlStore::connect(db).await?;
             Target::Store(Arc::new(AppState::new(

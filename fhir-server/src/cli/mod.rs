@@ -55,8 +55,8 @@ pub enum Command {
         /// working directory, created on first start) or postgres://…
         #[arg(long, default_value = "sqlite:carer-fhir.sqlite")]
         database: String,
-        /// Extra FHIR packages to load: UK Core, our guide
-        /// (profiles/fsh-generated/resources), any folder, .tgz or Bundle.
+        /// Extra FHIR packages to load (UK Core, any folder, .tgz or
+        /// Bundle); the carer guide is compiled in and always loaded.
         #[arg(long = "package")]
         packages: Vec<PathBuf>,
         /// The base URL links are written with (default http://BIND).

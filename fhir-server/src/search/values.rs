@@ -6,7 +6,7 @@ use fhir_core::fhirpath::Item;
 use serde_json::Value;
 
 use super::{Kind, SearchParam};
-use crate::store::{IndexEntry, Prefix};
+use crate::store::{IndexEntry, IndexValue, Prefix};
 
 /// Lower case without accents: how strings are indexed and searched.
 ///
@@ -132,10 +132,10 @@ fn primitive_text(v: &Value) -> Option<String> {
     }
 }
 
-fn entry(p: &SearchParam) -> IndexEntry {
+fn entry(p: &SearchParam, value: IndexValue) -> IndexEntry {
     IndexEntry {
         param: p.code.clone(),
-        ..IndexEntry::default()
+        value,
     }
 }
 
@@ -149,20 +149,40 @@ fn token(
     if code.is_none() && text.is_none() {
         return;
     }
-    out.push(IndexEntry {
-        system: system.map(str::to_string),
-        code: code.map(str::to_string),
-        text: text.map(normalise),
-        ..entry(p)
-    });
+    out.push(entry(
+        p,
+        IndexValue::Token {
+            system: system.map(str::to_string),
+            code: code.map(str::to_string),
+            text: text.map(normalise),
+        },
+    ));
 }
 
 fn string(p: &SearchParam, s: &str, out: &mut Vec<IndexEntry>) {
-    out.push(IndexEntry {
-        text: Some(normalise(s)),
-        exact: Some(s.to_string()),
-        ..entry(p)
-    });
+    out.push(entry(
+        p,
+        IndexValue::Str {
+            normalised: normalise(s),
+            exact: s.to_string(),
+        },
+    ));
+}
+
+fn date_entry(p: &SearchParam, (lo, hi): (String, String)) -> IndexEntry {
+    entry(p, IndexValue::Date { lo, hi })
+}
+
+fn number_entry(p: &SearchParam, n: f64, system: Option<&str>, code: Option<&str>) -> IndexEntry {
+    entry(
+        p,
+        IndexValue::Number {
+            lo: n,
+            hi: n,
+            system: system.map(str::to_string),
+            code: code.map(str::to_string),
+        },
+    )
 }
 
 /// Index entries for one FHIRPath result of parameter `p`.
@@ -173,16 +193,10 @@ pub(super) fn entries(p: &SearchParam, item: &Item, out: &mut Vec<IndexEntry>) {
             match p.kind {
                 Kind::Token => token(p, None, Some(s), None, out),
                 Kind::String => string(p, s, out),
-                Kind::Uri => out.push(IndexEntry {
-                    text: Some(s.clone()),
-                    ..entry(p)
-                }),
+                Kind::Uri => out.push(entry(p, IndexValue::Uri(s.clone()))),
                 Kind::Date => {
                     if let Some(r) = date_range(s) {
-                        out.push(IndexEntry {
-                            date: Some(r),
-                            ..entry(p)
-                        });
+                        out.push(date_entry(p, r));
                     }
                 }
                 _ => {}
@@ -277,10 +291,7 @@ pub(super) fn entries(p: &SearchParam, item: &Item, out: &mut Vec<IndexEntry>) {
         },
         Kind::Uri => {
             if let Some(s) = v.as_str() {
-                out.push(IndexEntry {
-                    text: Some(s.to_string()),
-                    ..entry(p)
-                });
+                out.push(entry(p, IndexValue::Uri(s.to_string())));
             }
         }
         Kind::Date => match ty {
@@ -295,10 +306,7 @@ pub(super) fn entries(p: &SearchParam, item: &Item, out: &mut Vec<IndexEntry>) {
                     .and_then(date_range)
                     .map(|r| r.1)
                     .unwrap_or_else(|| "9999-12-31T23:59:59.999Z".into());
-                out.push(IndexEntry {
-                    date: Some((lo, hi)),
-                    ..entry(p)
-                });
+                out.push(entry(p, IndexValue::Date { lo, hi }));
             }
             "Timing" => {
                 for e in v["event"]
@@ -308,46 +316,31 @@ pub(super) fn entries(p: &SearchParam, item: &Item, out: &mut Vec<IndexEntry>) {
                     .filter_map(Value::as_str)
                 {
                     if let Some(r) = date_range(e) {
-                        out.push(IndexEntry {
-                            date: Some(r),
-                            ..entry(p)
-                        });
+                        out.push(date_entry(p, r));
                     }
                 }
             }
             _ => {
                 if let Some(r) = v.as_str().and_then(date_range) {
-                    out.push(IndexEntry {
-                        date: Some(r),
-                        ..entry(p)
-                    });
+                    out.push(date_entry(p, r));
                 }
             }
         },
         Kind::Number => {
             if let Some(n) = v.as_f64() {
-                out.push(IndexEntry {
-                    num: Some((n, n)),
-                    ..entry(p)
-                });
+                out.push(number_entry(p, n, None, None));
             }
         }
         Kind::Quantity => {
             if let Some(n) = v["value"].as_f64() {
-                out.push(IndexEntry {
-                    num: Some((n, n)),
-                    system: v["system"].as_str().map(str::to_string),
-                    code: v["code"]
-                        .as_str()
-                        .or(v["unit"].as_str())
-                        .map(str::to_string),
-                    ..entry(p)
-                });
+                out.push(number_entry(
+                    p,
+                    n,
+                    v["system"].as_str(),
+                    v["code"].as_str().or(v["unit"].as_str()),
+                ));
             } else if let Some(n) = v.as_f64() {
-                out.push(IndexEntry {
-                    num: Some((n, n)),
-                    ..entry(p)
-                });
+                out.push(number_entry(p, n, None, None));
             }
         }
         Kind::Reference => {
@@ -356,33 +349,32 @@ pub(super) fn entries(p: &SearchParam, item: &Item, out: &mut Vec<IndexEntry>) {
                 let mut parts = r.rsplit('/');
                 if let (Some(id), Some(t)) = (parts.next(), parts.next()) {
                     if !id.is_empty() && t.chars().next().is_some_and(|c| c.is_ascii_uppercase()) {
-                        out.push(IndexEntry {
-                            reference: Some((t.to_string(), id.to_string())),
-                            ..entry(p)
-                        });
+                        out.push(entry(
+                            p,
+                            IndexValue::Reference {
+                                target_type: t.to_string(),
+                                id: id.to_string(),
+                            },
+                        ));
                     }
                 }
             } else if let Some(s) = v.as_str() {
                 // Canonical references: found by their URL, and by
                 // URL|version when they name a version.
                 let url = s.split('|').next().unwrap_or(s);
-                out.push(IndexEntry {
-                    text: Some(url.to_string()),
-                    ..entry(p)
-                });
+                out.push(entry(p, IndexValue::Uri(url.to_string())));
                 if url.len() < s.len() {
-                    out.push(IndexEntry {
-                        text: Some(s.to_string()),
-                        ..entry(p)
-                    });
+                    out.push(entry(p, IndexValue::Uri(s.to_string())));
                 }
             }
             if let Some(i) = v.get("identifier") {
                 out.push(IndexEntry {
                     param: format!("{}:identifier", p.code),
-                    system: i["system"].as_str().map(str::to_string),
-                    code: i["value"].as_str().map(str::to_string),
-                    ..IndexEntry::default()
+                    value: IndexValue::Token {
+                        system: i["system"].as_str().map(str::to_string),
+                        code: i["value"].as_str().map(str::to_string),
+                        text: None,
+                    },
                 });
             }
         }

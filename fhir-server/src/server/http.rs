@@ -1,30 +1,35 @@
-//! HTTP conventions: format negotiation (`_format`, `Accept`,
-//! `Content-Type`), `Prefer`, reading bodies, and writing resources and
-//! errors in the client's format.
+//! HTTP conventions at the edge: turning an HTTP request into the
+//! interaction layer's [`Request`], negotiating the response format
+//! (`_format`, then `Accept`), and writing an [`Answer`] or [`Failure`]
+//! as a response (`ETag`, `Last-Modified`, `Location`, the body in JSON or
+//! XML). No FHIR interaction rule lives here.
 
 use axum::body::Bytes;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use fhir_core::format::{self, Format};
 use serde_json::Value;
 
-use super::ApiError;
+use crate::interaction::request::{fhir_format, query_pairs, split_path};
+use crate::interaction::{Answer, Body, Content, Failure, FailureKind, Headers, Method, Request};
 
 /// The format a response should have: from `_format`, else `Accept`, else
 /// JSON.
 ///
 /// # Errors
 /// 406 when the client accepts neither FHIR format.
-pub fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Format, ApiError> {
+pub fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Format, Failure> {
     if let Some((_, f)) = query.iter().find(|(k, _)| k == "_format") {
         return match f.as_str() {
-            "json" | "application/json" | "application/fhir+json" => Ok(Format::Json),
-            "xml" | "text/xml" | "application/xml" | "application/fhir+xml" => Ok(Format::Xml),
-            other => Err(ApiError::new(
-                StatusCode::NOT_ACCEPTABLE,
-                "not-supported",
-                format!("_format={other} is not supported: use json or xml"),
-            )),
+            "json" => Ok(Format::Json),
+            "xml" => Ok(Format::Xml),
+            other => fhir_format(other).ok_or_else(|| {
+                Failure::new(
+                    FailureKind::NotAcceptable,
+                    "not-supported",
+                    format!("_format={other} is not supported: use json or xml"),
+                )
+            }),
         };
     }
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
@@ -32,204 +37,140 @@ pub fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Form
     };
     let mut any = false;
     for part in accept.split(',') {
-        let mime = part
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        match mime.as_str() {
-            "application/fhir+json" | "application/json" | "application/json+fhir" => {
-                return Ok(Format::Json)
-            }
-            "application/fhir+xml" | "application/xml" | "text/xml" | "application/xml+fhir" => {
-                return Ok(Format::Xml)
-            }
-            "*/*" | "application/*" | "" => any = true,
-            _ => {}
+        let mime = part.split(';').next().unwrap_or("").trim();
+        if let Some(f) = fhir_format(mime) {
+            return Ok(f);
+        }
+        if matches!(mime, "*/*" | "application/*" | "") {
+            any = true;
         }
     }
     if any {
         Ok(Format::Json)
     } else {
-        Err(ApiError::new(StatusCode::NOT_ACCEPTABLE, "not-supported", format!("Accept: {accept} names no format this server writes (application/fhir+json, application/fhir+xml)")))
-    }
-}
-
-/// What a `Prefer` header asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Return {
-    /// The resource (the default).
-    #[default]
-    Representation,
-    /// No body.
-    Minimal,
-    /// An OperationOutcome.
-    OperationOutcome,
-}
-
-/// `Prefer: return=…`.
-pub fn prefer_return(headers: &HeaderMap) -> Return {
-    let prefer = headers
-        .get("prefer")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    for part in prefer.split([',', ';']) {
-        match part.trim() {
-            "return=minimal" => return Return::Minimal,
-            "return=OperationOutcome" => return Return::OperationOutcome,
-            "return=representation" => return Return::Representation,
-            _ => {}
-        }
-    }
-    Return::Representation
-}
-
-/// `Prefer: handling=strict`.
-pub fn prefer_strict(headers: &HeaderMap) -> bool {
-    headers
-        .get("prefer")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.contains("handling=strict"))
-}
-
-/// Reads a request body as a resource.
-///
-/// # Errors
-/// 415 for another content type, 400 for malformed content or a body that
-/// is not a resource.
-pub fn read_body(headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
-    let ctype = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/fhir+json");
-    let mime = ctype
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let fmt = match mime.as_str() {
-        "application/fhir+json" | "application/json" | "application/json+fhir" => Format::Json,
-        "application/fhir+xml" | "application/xml" | "text/xml" | "application/xml+fhir" => {
-            Format::Xml
-        }
-        other => {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "not-supported", format!("Content-Type {other} is not a FHIR format: send application/fhir+json or application/fhir+xml")));
-        }
-    };
-    let text = std::str::from_utf8(body)
-        .map_err(|e| ApiError::bad_request(format!("the body is not UTF-8: {e}")))?;
-    if text.trim().is_empty() {
-        return Err(ApiError::bad_request(
-            "the request has no body; a resource was expected",
-        ));
-    }
-    let value: Value = match fmt {
-        Format::Json => serde_json::from_str(text).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "structure",
-                format!("the body is not valid JSON: {e}"),
-            )
-        })?,
-        Format::Xml => format::parse(text, Format::Xml).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "structure",
-                format!("the body is not a valid FHIR XML resource: {e}"),
-            )
-        })?,
-    };
-    if value.get("resourceType").and_then(Value::as_str).is_none() {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "structure",
-            "the body is not a FHIR resource: it has no resourceType",
-        ));
-    }
-    format::check_no_empty_arrays(&value).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "structure",
-            format!("the body is not valid FHIR JSON: {}", e.message),
-        )
-        .at(e.location.path.as_deref())
-    })?;
-    Ok(value)
-}
-
-/// A response with a resource (or OperationOutcome, or Bundle) in `fmt`.
-pub fn respond(
-    status: StatusCode,
-    body: &Value,
-    fmt: Format,
-    extra: &[(header::HeaderName, String)],
-) -> Response {
-    let (text, mime) = match fmt {
-        Format::Json => (body.to_string(), "application/fhir+json; charset=utf-8"),
-        Format::Xml => match format::write(body, Format::Xml, false) {
-            Ok(x) => (x, "application/fhir+xml; charset=utf-8"),
-            Err(e) => {
-                tracing::error!(error = %e, "writing XML");
-                (body.to_string(), "application/fhir+json; charset=utf-8")
-            }
-        },
-    };
-    let mut response = (status, text).into_response();
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    for (name, value) in extra {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            h.insert(name.clone(), v);
-        }
-    }
-    response
-}
-
-/// A response with no body.
-pub fn empty(status: StatusCode, extra: &[(header::HeaderName, String)]) -> Response {
-    let mut response = status.into_response();
-    for (name, value) in extra {
-        if let Ok(v) = HeaderValue::from_str(value) {
-            response.headers_mut().insert(name.clone(), v);
-        }
-    }
-    response
-}
-
-/// An error as an OperationOutcome in `fmt`.
-pub fn error(e: ApiError, fmt: Format) -> Response {
-    respond(e.status, &e.outcome, fmt, &[])
-}
-
-/// `ETag`, `Last-Modified` (HTTP date) for a version.
-pub fn version_headers(version: i64, last_updated: &str) -> Vec<(header::HeaderName, String)> {
-    let mut h = vec![(header::ETAG, format!("W/\"{version}\""))];
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(last_updated) {
-        h.push((
-            header::LAST_MODIFIED,
-            t.with_timezone(&chrono::Utc)
-                .format("%a, %d %b %Y %H:%M:%S GMT")
-                .to_string(),
-        ));
-    }
-    h
-}
-
-/// The version an `If-Match` header asks for (`W/"3"` or `3`).
-///
-/// # Errors
-/// 400 when it is not a version.
-pub fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
-    let Some(v) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    let s = v.to_str().unwrap_or("").trim();
-    let digits = s.trim_start_matches("W/").trim_matches('"');
-    digits.parse().map(Some).map_err(|_| {
-        ApiError::bad_request(format!(
-            "If-Match: {s:?} is not a version ETag such as W/\"3\""
+        Err(Failure::new(
+            FailureKind::NotAcceptable,
+            "not-supported",
+            format!("Accept: {accept} names no format this server writes (application/fhir+json, application/fhir+xml)"),
         ))
+    }
+}
+
+/// The interaction layer's request for an HTTP request.
+///
+/// # Errors
+/// 400 for an undecodable path or query, 405 for a method FHIR does not use.
+pub fn request(
+    method: &axum::http::Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Request, Failure> {
+    let method = Method::parse(method.as_str()).ok_or_else(|| {
+        Failure::new(
+            FailureKind::MethodNotAllowed,
+            "not-supported",
+            format!("{method} is not a method of FHIR's RESTful API"),
+        )
+    })?;
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    };
+    Ok(Request {
+        method,
+        path: split_path(uri.path())?,
+        query: query_pairs(uri.query().unwrap_or(""))?,
+        headers: Headers {
+            if_match: text(header::IF_MATCH),
+            if_none_match: text(header::IF_NONE_MATCH),
+            if_none_exist: text(header::HeaderName::from_static("if-none-exist")),
+            if_modified_since: text(header::IF_MODIFIED_SINCE),
+            prefer: text(header::HeaderName::from_static("prefer")),
+            content_type: text(header::CONTENT_TYPE),
+        },
+        body: (!body.is_empty()).then_some(Body::Bytes(body)),
     })
+}
+
+const JSON_MIME: &str = "application/fhir+json; charset=utf-8";
+const XML_MIME: &str = "application/fhir+xml; charset=utf-8";
+
+/// A body in `fmt`: the text and its MIME type.
+fn body_text(body: &Content, fmt: Format) -> Result<Option<(String, &'static str)>, Failure> {
+    let value = match (body, fmt) {
+        (Content::Empty, _) => return Ok(None),
+        (Content::Stored(t), Format::Json) => return Ok(Some((t.to_string(), JSON_MIME))),
+        (Content::Resource(v), Format::Json) => return Ok(Some((v.to_string(), JSON_MIME))),
+        (Content::Stored(t), Format::Xml) => {
+            serde_json::from_str::<Value>(t).map_err(Failure::internal)?
+        }
+        (Content::Resource(v), Format::Xml) => v.clone(),
+    };
+    match format::write(&value, Format::Xml, false) {
+        Ok(x) => Ok(Some((x, XML_MIME))),
+        Err(e) => {
+            tracing::error!(error = %e, "writing XML");
+            Err(Failure::new(
+                FailureKind::NotAcceptable,
+                "not-supported",
+                "this resource cannot be written as FHIR XML; ask for JSON",
+            ))
+        }
+    }
+}
+
+fn with_body(status: StatusCode, body: Option<(String, &'static str)>) -> Response {
+    match body {
+        Some((text, mime)) => {
+            let mut r = (status, text).into_response();
+            r.headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+            r
+        }
+        None => status.into_response(),
+    }
+}
+
+/// An answer as a response in `fmt`; `base` makes its location absolute.
+pub fn answer(a: Answer, fmt: Format, base: &str) -> Response {
+    let body = match body_text(&a.body, fmt) {
+        Ok(b) => b,
+        Err(f) => return failure(f, fmt),
+    };
+    let mut response = with_body(a.status, body);
+    let h = response.headers_mut();
+    if let Some(v) = &a.version {
+        if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", v.id)) {
+            h.insert(header::ETAG, etag);
+        }
+        if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&v.last_updated) {
+            let date = t
+                .with_timezone(&chrono::Utc)
+                .format("%a, %d %b %Y %H:%M:%S GMT")
+                .to_string();
+            if let Ok(d) = HeaderValue::from_str(&date) {
+                h.insert(header::LAST_MODIFIED, d);
+            }
+        }
+    }
+    if let Some(l) = &a.location {
+        if let Ok(loc) = HeaderValue::from_str(&format!("{base}/{l}")) {
+            h.insert(header::LOCATION, loc);
+        }
+    }
+    response
+}
+
+/// A failure as an OperationOutcome response in `fmt` (JSON when even the
+/// OperationOutcome cannot be written as XML).
+pub fn failure(f: Failure, fmt: Format) -> Response {
+    let status = f.status();
+    let body = Content::Resource(f.outcome);
+    let text = body_text(&body, fmt)
+        .or_else(|_| body_text(&body, Format::Json))
+        .unwrap_or(None);
+    with_body(status, text)
 }

@@ -1,121 +1,100 @@
-//! The FHIR R4 REST server: axum routes over a [`Store`], every write
-//! validated with `fhir_core::validation` and indexed with the one
-//! search-parameter registry ([`crate::search`]).
-//!
-//! Request flow: route → `http` (format negotiation, body reading) →
-//! handler in `handlers` or `bundle` (transaction/batch) → validation
-//! (on a blocking thread) → index extraction → store transaction → response
-//! in the client's format with `ETag`, `Last-Modified`, `Location`. Every
-//! failure is an [`ApiError`] answered as an OperationOutcome.
+//! The HTTP edge of the FHIR R4 REST server (axum): it turns each HTTP
+//! request into the interaction layer's [`Request`](crate::interaction::Request),
+//! has the [`Service`] apply it for the caller, and writes the answer or
+//! failure back in the negotiated format ([`http`]). Every FHIR rule lives
+//! in [`crate::interaction`]; only HTTP lives here (routing is one
+//! fallback handler: the interaction layer's routing table decides what a
+//! path means), with request ids, tracing, the body limit and graceful
+//! shutdown.
 
-mod bundle;
-mod capability;
-pub mod error;
-mod handlers;
-mod http;
+pub mod http;
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method as HttpMethod, StatusCode, Uri};
+use axum::response::Response;
 use axum::Router;
-use fhir_core::fhirpath::ModelInfo;
+use fhir_core::format::Format;
 use fhir_core::package::Registry;
-use fhir_core::validation::{Options, Validator};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
-pub use error::ApiError;
-
-use crate::search::{SearchParams, Searcher};
-use crate::store::Store;
+pub use crate::interaction::AppState;
+use crate::interaction::{Caller, Failure, FailureKind, Service};
 
 /// The largest request body accepted (a transaction of a few thousand
 /// resources); larger is 413.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
-/// What a server needs.
-pub struct AppState {
-    /// Where resources live.
-    pub store: Arc<dyn Store>,
-    /// The conformance resources (base R4, UK Core, our guide, …).
-    pub registry: &'static Registry,
-    /// Validation of every write.
-    pub validator: Validator<'static>,
-    /// Search parameters and index extraction.
-    pub search: Searcher,
-    /// The resource types of R4.
-    pub resource_types: BTreeSet<String>,
-    /// The base URL for links (`http://127.0.0.1:8080`).
-    pub base: String,
-}
-
-impl AppState {
-    /// A server state over `store` with the conformance resources of
-    /// `registry`, which lives as long as the process (see [`serve`]).
-    pub fn new(store: Arc<dyn Store>, registry: &'static Registry, base: &str) -> AppState {
-        let model = Arc::new(ModelInfo::from_registry(registry));
-        let resource_types = registry
-            .of_type("StructureDefinition")
-            .filter(|sd| {
-                sd["kind"] == "resource"
-                    && sd["derivation"] == "specialization"
-                    && sd["abstract"] != true
-            })
-            .filter_map(|sd| sd["type"].as_str().map(str::to_string))
-            .collect();
-        AppState {
-            store,
-            registry,
-            // References are RESTful here; extensions from namespaces we
-            // hold no definitions for (Synthea's, say) are kept with a
-            // warning, ours and UK Core's must be known.
-            validator: Validator::with_model(registry, model.clone()).with_options(Options {
-                assume_valid_rest_references: true,
-                foreign_extensions: true,
-                ..Options::default()
-            }),
-            search: Searcher {
-                params: SearchParams::from_registry(registry),
-                model,
-            },
-            resource_types,
-            base: base.trim_end_matches('/').to_string(),
-        }
-    }
-}
-
 /// The routes of the FHIR API over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
-        .route("/metadata", get(capability::metadata))
-        .route("/", post(bundle::batch_or_transaction))
-        .route("/_history", get(handlers::history_system))
-        .route("/{rtype}", get(handlers::search_get).post(handlers::create).put(handlers::conditional_update).delete(handlers::conditional_delete))
-        .route("/{rtype}/_search", post(handlers::search_post))
-        .route("/{rtype}/_history", get(handlers::history_type))
-        .route("/{rtype}/$validate", post(handlers::validate_type))
-        .route("/{rtype}/{id}", get(handlers::read).put(handlers::update).delete(handlers::delete).patch(handlers::patch))
-        .route("/{rtype}/{id}/$validate", post(handlers::validate_instance))
-        .route("/{rtype}/{id}/_history", get(handlers::history_instance))
-        .route("/{rtype}/{id}/_history/{vid}", get(handlers::vread))
-        .fallback(handlers::unknown_route)
+        .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
-                // Method, path and request id only: no query (it may hold
-                // identifiers) and never a body.
-                let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_string();
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-            })
-            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &axum::http::Request<_>| {
+                    // Method, path and request id only: no query (it may
+                    // hold identifiers) and never a body.
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-")
+                        .to_string();
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+        .with_state(Service::new(state))
+}
+
+/// Every request: extract, convert, apply, answer.
+async fn handle(
+    State(svc): State<Service>,
+    method: HttpMethod,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let query =
+        crate::interaction::request::query_pairs(uri.query().unwrap_or("")).unwrap_or_default();
+    let fmt = match http::negotiate(&headers, &query) {
+        Ok(f) => f,
+        Err(f) => return http::failure(f, Format::Json),
+    };
+    let result = async {
+        let body = body.map_err(body_failure)?;
+        let request = http::request(&method, &uri, &headers, body)?;
+        svc.handle(&Caller::Anonymous, request).await
+    }
+    .await;
+    match result {
+        Ok(answer) => http::answer(answer, fmt, &svc.state.base),
+        Err(f) => http::failure(f, fmt),
+    }
+}
+
+fn body_failure(e: BytesRejection) -> Failure {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Failure::new(
+            FailureKind::TooLarge,
+            "too-costly",
+            format!(
+                "the body is larger than the {} MB this server accepts",
+                MAX_BODY / (1024 * 1024)
+            ),
+        )
+    } else {
+        Failure::invalid(format!("the body could not be read: {e}"))
+    }
 }
 
 /// How to run a server.
@@ -127,19 +106,25 @@ pub struct Config {
     pub database: String,
     /// The folder of base R4 (`hl7.fhir.r4.core#4.0.1` in the package cache).
     pub r4: PathBuf,
-    /// Further packages (UK Core, our guide, …).
+    /// Further packages (UK Core, …); the carer guide is always loaded.
     pub packages: Vec<PathBuf>,
     /// The base URL for links; default `http://BIND`.
     pub base: Option<String>,
 }
 
-/// Loads the conformance resources a [`Config`] names.
+/// Loads base R4, the carer guide (compiled in) and each further package.
 ///
 /// # Errors
 /// When base R4 or a package cannot be read.
-pub fn load_registry(config: &Config) -> anyhow::Result<Registry> {
+pub fn load_registry(r4: &std::path::Path, packages: &[PathBuf]) -> anyhow::Result<Registry> {
     let mut registry = Registry::new();
-    for source in std::iter::once(&config.r4).chain(&config.packages) {
+    let report = registry
+        .load(r4)
+        .map_err(|e| anyhow::anyhow!("loading {}: {e}", r4.display()))?;
+    tracing::info!(source = %r4.display(), loaded = report.loaded, "base R4 loaded");
+    let guide = crate::packages::guide::load(&mut registry);
+    tracing::info!(package = %crate::packages::guide::package_id(), loaded = guide, "carer guide loaded (compiled in)");
+    for source in packages {
         let report = registry
             .load(source)
             .map_err(|e| anyhow::anyhow!("loading {}: {e}", source.display()))?;
@@ -154,9 +139,9 @@ pub fn load_registry(config: &Config) -> anyhow::Result<Registry> {
 /// # Errors
 /// When the database or the address cannot be opened.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let registry = load_registry(&config)?;
+    let registry = load_registry(&config.r4, &config.packages)?;
     let store = crate::store::sql::SqlStore::connect(&config.database).await?;
-    tracing::info!(store = store.name(), "database ready");
+    tracing::info!(store = crate::store::Store::name(&store), "database ready");
     let listener = tokio::net::TcpListener::bind(config.bind).await?;
     let bound = listener.local_addr()?;
     let base = config

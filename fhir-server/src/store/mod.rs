@@ -7,8 +7,14 @@
 //! (placeholders, column types): the SQL they run is the same apart from
 //! that, so they pass the same tests. Every write (resource row, version
 //! row, index rows) happens in one database transaction.
+//!
+//! The store knows nothing of FHIR's HTTP rules: it is called only from
+//! `crate::interaction` (and from `crate::import` through the interaction
+//! layer's write pipeline), which decides what may be read or written.
 
 pub mod sql;
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -23,11 +29,30 @@ pub struct Stored {
     pub version: i64,
     /// When this version was written (`instant`, UTC).
     pub last_updated: String,
-    /// The resource with `id` and `meta.versionId`/`meta.lastUpdated` set;
-    /// `None` for a deletion.
-    pub resource: Option<Value>,
-    /// The HTTP method that made this version (`POST`, `PUT`, `DELETE`).
+    /// The resource's FHIR JSON as stored, with `id` and
+    /// `meta.versionId`/`meta.lastUpdated` set; `None` for a deletion. Kept
+    /// as text so that a read can answer it without parsing it again.
+    pub content: Option<Arc<str>>,
+    /// The HTTP method that made this version (`POST`, `PUT`, `DELETE`);
+    /// empty where the store did not read it (current versions).
     pub method: String,
+    /// The organisation (ODS code) that wrote this version, when known.
+    pub source: Option<String>,
+}
+
+impl Stored {
+    /// The resource as JSON; `None` for a deletion (or, never expected,
+    /// stored text that is not JSON).
+    pub fn resource(&self) -> Option<Value> {
+        self.content
+            .as_deref()
+            .and_then(|c| serde_json::from_str(c).ok())
+    }
+
+    /// `Type/id`.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.resource_type, self.id)
+    }
 }
 
 /// Why a store operation failed.
@@ -57,6 +82,9 @@ pub enum StoreError {
     /// Two writers raced for the same resource; the other won.
     #[error("{0} was changed by another request at the same time; retry")]
     Conflict(String),
+    /// The database is busy beyond the time a request may wait.
+    #[error("the database is busy: {0}")]
+    Busy(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(String),
@@ -64,30 +92,105 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Database(e.to_string())
+        let text = e.to_string();
+        // SQLite reports lock contention beyond its busy timeout as
+        // "database is locked" (SQLITE_BUSY); that is load, not a fault.
+        if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
+            StoreError::Busy(text)
+        } else {
+            StoreError::Database(text)
+        }
     }
 }
 
 /// One row of the search index: a value a search parameter found in a
-/// resource. Which fields are set depends on the parameter's type.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// resource.
+#[derive(Debug, Clone, PartialEq)]
 pub struct IndexEntry {
     /// The search parameter's code (`name`, `subject`, `carer-patient`).
     pub param: String,
-    /// Token system, quantity system.
-    pub system: Option<String>,
-    /// Token code, quantity unit code.
-    pub code: Option<String>,
-    /// String (normalised), URI, token text.
-    pub text: Option<String>,
-    /// The exact string, for `:exact`.
-    pub exact: Option<String>,
-    /// Number and quantity: the low and high ends of the value's range.
-    pub num: Option<(f64, f64)>,
-    /// Date: the low and high instants of the value's range (UTC, sortable).
-    pub date: Option<(String, String)>,
-    /// Reference: target type and id.
-    pub reference: Option<(String, String)>,
+    /// The value, by the parameter's type.
+    pub value: IndexValue,
+}
+
+/// A value in the search index; each kind has its own table.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IndexValue {
+    /// A token: system, code, and display text (normalised) for `:text`.
+    Token {
+        /// The system, when the value has one.
+        system: Option<String>,
+        /// The code (or identifier value).
+        code: Option<String>,
+        /// Display text, normalised.
+        text: Option<String>,
+    },
+    /// A string: normalised for the default and `:contains` searches, and
+    /// exact for `:exact`.
+    Str {
+        /// Lower case without accents.
+        normalised: String,
+        /// As written.
+        exact: String,
+    },
+    /// A URI (and canonical references, by URL and by URL|version).
+    Uri(String),
+    /// A number or quantity: the value's range, and the quantity's unit.
+    Number {
+        /// Low end.
+        lo: f64,
+        /// High end.
+        hi: f64,
+        /// Quantity system.
+        system: Option<String>,
+        /// Quantity unit code.
+        code: Option<String>,
+    },
+    /// A date: the instants the value covers (UTC, sortable text).
+    Date {
+        /// First instant.
+        lo: String,
+        /// Last instant.
+        hi: String,
+    },
+    /// A reference to a resource by type and id.
+    Reference {
+        /// The target type.
+        target_type: String,
+        /// The target id.
+        id: String,
+    },
+}
+
+/// The index tables, one per kind of [`IndexValue`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// Tokens.
+    Token,
+    /// Strings.
+    Str,
+    /// URIs.
+    Uri,
+    /// Numbers and quantities.
+    Number,
+    /// Dates.
+    Date,
+    /// References.
+    Reference,
+}
+
+impl IndexValue {
+    /// The table this value lives in.
+    pub fn table(&self) -> Table {
+        match self {
+            IndexValue::Token { .. } => Table::Token,
+            IndexValue::Str { .. } => Table::Str,
+            IndexValue::Uri(_) => Table::Uri,
+            IndexValue::Number { .. } => Table::Number,
+            IndexValue::Date { .. } => Table::Date,
+            IndexValue::Reference { .. } => Table::Reference,
+        }
+    }
 }
 
 /// A comparison prefix of a number, date or quantity search.
@@ -217,6 +320,8 @@ pub enum Condition {
     Missing {
         /// Parameter code.
         param: String,
+        /// The tables the parameter's values live in.
+        tables: Vec<Table>,
         /// True: the parameter has no value.
         missing: bool,
     },
@@ -233,53 +338,130 @@ pub enum StrMode {
     Contains,
 }
 
-/// A search for resources of one type.
+/// A sort key of a search.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortKey {
+    /// `_id`.
+    Id,
+    /// `_lastUpdated`.
+    LastUpdated,
+    /// A search parameter, sorted by its least (ascending) or greatest
+    /// (descending) value in `table`.
+    Param {
+        /// Parameter code.
+        param: String,
+        /// Where its values are.
+        table: Table,
+    },
+}
+
+/// Whether a search counts every match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Total {
+    /// Count every match (`_total=accurate`, and the default).
+    #[default]
+    Accurate,
+    /// Do not count (`_total=none`).
+    None,
+}
+
+/// A search for current resources.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Query {
     /// The resource type (None: all types, for system search).
     pub resource_type: Option<String>,
     /// All must hold.
     pub conditions: Vec<Condition>,
-    /// Sort keys: parameter code (or `_id`, `_lastUpdated`) and descending.
-    pub sort: Vec<(String, bool)>,
+    /// Sort keys and whether each is descending.
+    pub sort: Vec<(SortKey, bool)>,
     /// Page size.
     pub count: i64,
     /// Rows to skip.
     pub offset: i64,
+    /// Whether to count the matches.
+    pub total: Total,
+}
+
+/// A page of search results.
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// The resources of the page.
+    pub items: Vec<Stored>,
+    /// How many match in all, when counted.
+    pub total: Option<i64>,
+}
+
+/// Which versions a history lists.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistoryQuery {
+    /// One type (None: every type).
+    pub resource_type: Option<String>,
+    /// One resource of that type.
+    pub id: Option<String>,
+    /// Only versions written at or after this instant.
+    pub since: Option<String>,
+    /// Page size.
+    pub count: i64,
+    /// Versions to skip.
+    pub offset: i64,
+}
+
+/// A new version to write: the resource, its index entries, and the
+/// organisation writing it.
+#[derive(Debug, Clone)]
+pub struct NewVersion {
+    /// The resource (its `id` and `meta` versioning are set by the store).
+    pub resource: Value,
+    /// The values its search parameters find.
+    pub index: Vec<IndexEntry>,
+    /// The writing organisation's ODS code, when known.
+    pub source: Option<String>,
 }
 
 /// A write within a transaction.
 #[async_trait::async_trait]
 pub trait Writer: Send {
-    /// Creates a resource with a new id (or the given one when `id` is Some
-    /// and it does not exist: create-on-update).
+    /// Creates a resource with the given (new) id.
+    ///
+    /// # Errors
+    /// [`StoreError::Conflict`] when the id is taken.
     async fn create(
         &mut self,
         resource_type: &str,
         id: &str,
-        resource: Value,
-        index: Vec<IndexEntry>,
+        new: NewVersion,
     ) -> Result<Stored, StoreError>;
-    /// Replaces a resource; `if_match` is the version the client expects.
-    /// Returns the new version and whether it was created.
+    /// Replaces a resource, or creates it with this id when it does not
+    /// exist (update as create); `if_match` is the version the client
+    /// expects. Returns the new version and whether it was created.
+    ///
+    /// # Errors
+    /// [`StoreError::VersionConflict`] when `if_match` is not the current
+    /// version.
     async fn update(
         &mut self,
         resource_type: &str,
         id: &str,
-        resource: Value,
-        index: Vec<IndexEntry>,
+        new: NewVersion,
         if_match: Option<i64>,
     ) -> Result<(Stored, bool), StoreError>;
     /// Deletes a resource; returns the deletion's version, or None when
     /// there was nothing to delete.
-    async fn delete(&mut self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError>;
+    async fn delete(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        source: Option<&str>,
+    ) -> Result<Option<i64>, StoreError>;
     /// The current version (including a deletion).
     async fn current(
         &mut self,
         resource_type: &str,
         id: &str,
     ) -> Result<Option<Stored>, StoreError>;
-    /// The ids of resources matching a query (for conditional operations).
+    /// Current resources matching a query, inside this transaction (for
+    /// conditional operations, which must see the transaction's own
+    /// writes and hold their answer until commit).
     async fn matching(&mut self, query: &Query) -> Result<Vec<Stored>, StoreError>;
     /// Makes every write of this transaction permanent.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
@@ -292,7 +474,13 @@ pub trait Store: Send + Sync {
     /// dropped without it they vanish.
     async fn begin(&self) -> Result<Box<dyn Writer>, StoreError>;
     /// The current version of a resource.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`], or [`StoreError::Gone`] for a deletion.
     async fn read(&self, resource_type: &str, id: &str) -> Result<Stored, StoreError>;
+    /// The current versions of many resources (`(type, id)`); those not
+    /// found or deleted are left out.
+    async fn read_many(&self, keys: &[(String, String)]) -> Result<Vec<Stored>, StoreError>;
     /// One version of a resource.
     async fn vread(
         &self,
@@ -300,25 +488,20 @@ pub trait Store: Send + Sync {
         id: &str,
         version: i64,
     ) -> Result<Stored, StoreError>;
-    /// Versions, newest first: of one resource, of a type, or of all.
-    async fn history(
-        &self,
-        resource_type: Option<&str>,
-        id: Option<&str>,
-        since: Option<&str>,
-        count: i64,
-        offset: i64,
-    ) -> Result<(Vec<Stored>, i64), StoreError>;
-    /// Current resources matching a query, and how many match in all.
-    async fn search(&self, query: &Query) -> Result<(Vec<Stored>, i64), StoreError>;
+    /// Versions, newest first: of one resource, of a type, or of all; and
+    /// how many there are in all.
+    async fn history(&self, query: &HistoryQuery) -> Result<(Vec<Stored>, i64), StoreError>;
+    /// Current resources matching a query.
+    async fn search(&self, query: &Query) -> Result<Page, StoreError>;
     /// Current resources of `resource_type` whose reference parameter
-    /// `param` (any, when None) points at one of `targets` (`Type/id`):
-    /// for `_revinclude`.
+    /// `param` (any, when None) points at one of `targets` (`(type, id)`),
+    /// at most `limit` of them: for `_revinclude`.
     async fn referring(
         &self,
         resource_type: &str,
         param: Option<&str>,
-        targets: &[String],
+        targets: &[(String, String)],
+        limit: i64,
     ) -> Result<Vec<Stored>, StoreError>;
     /// A name for logs and the CapabilityStatement (`SQLite`, `PostgreSQL`).
     fn name(&self) -> &'static str;

@@ -1,18 +1,58 @@
 //! The SQL store: SQLite or PostgreSQL through sqlx's `Any` driver with
 //! runtime queries (no database needed at build time).
 //!
-//! Tables: `resources` (the current version of each resource), `versions`
-//! (every version, for vread and history) and `search_index` (one row per
-//! value a search parameter finds in a current resource). A write changes
-//! all three in one transaction.
+//! # Tables
+//! - `resources`: the current version of each resource, keyed by an
+//!   integer row id (`rid`) and unique by `(res_type, res_id)`;
+//! - `versions`: every version, for vread and history;
+//! - one index table per kind of value (`idx_token`, `idx_string`,
+//!   `idx_uri`, `idx_number`, `idx_date`, `idx_ref`), each row a value one
+//!   search parameter found in one current resource: `(rid, pid, …)`.
+//!
+//! `pid` names a search parameter of a resource type: a stable 62-bit hash
+//! of `Type.code` ([`param_id`]), so that no dictionary table has to be
+//! read or kept in step between processes. Deleted resources have no index
+//! rows.
+//!
+//! # Query plan
+//! A condition is `r.rid IN (SELECT rid FROM idx_… WHERE pid = ? AND …)`:
+//! each index table has an index that starts with `pid` and the searched
+//! column and ends with `rid`, so the subquery is answered from the index
+//! alone, and the resources are then fetched by their primary key. The
+//! default order is by row id, newest first, which both databases give
+//! without sorting the matches (SQLite walks the subquery's ordered result;
+//! `(res_type, rid)` serves a search with no condition). A count runs only
+//! when the query asks for a total and the page does not already show it.
+//! SQLite's planner statistics are kept by `PRAGMA optimize` (at start and
+//! after large writes); PostgreSQL's by autovacuum.
+//!
+//! # Writers
+//! SQLite has one writer at a time: this store queues its own writers on
+//! an async mutex (so they wait their turn instead of failing with
+//! "database is locked"), and takes SQLite's write lock at the start of a
+//! transaction. On PostgreSQL, conditional operations hold a
+//! transaction-scoped advisory lock on their criteria, so two processes
+//! racing the same conditional create serialise in the database.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use serde_json::Value;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use super::{Condition, IndexEntry, Prefix, Query, Store, StoreError, Stored, StrMode, Writer};
+use super::{
+    Condition, HistoryQuery, IndexEntry, IndexValue, NewVersion, Page, Prefix, Query, SortKey,
+    Store, StoreError, Stored, StrMode, Table, Total, Writer,
+};
+
+/// The schema this code writes; a database holding another is refused at
+/// start with a message, never read wrongly.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Index rows written since the planner statistics were last refreshed,
+/// after which SQLite's `PRAGMA optimize` runs again.
+const OPTIMIZE_EVERY: u64 = 20_000;
 
 /// The SQL differences between the two databases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +70,48 @@ impl Dialect {
             Dialect::Postgres => "DOUBLE PRECISION",
         }
     }
+
+    /// Text compared byte by byte, so that prefix ranges and the indexes
+    /// agree whatever the database's locale.
+    fn text(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "TEXT",
+            Dialect::Postgres => "TEXT COLLATE \"C\"",
+        }
+    }
+
+    fn row_id(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "INTEGER PRIMARY KEY",
+            Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+        }
+    }
+}
+
+/// The stable id of search parameter `code` of `resource_type` in the index
+/// tables: FNV-1a over `Type.code`, kept to 62 bits so it is a positive
+/// BIGINT everywhere.
+///
+/// **Invariant:** changing this function changes every stored index row's
+/// meaning; a database written by another version must be re-indexed.
+///
+/// # Examples
+/// ```
+/// use fhir_server::store::sql::param_id;
+/// assert_eq!(param_id("Encounter", "patient"), param_id("Encounter", "patient"));
+/// assert_ne!(param_id("Encounter", "patient"), param_id("Encounter", "subject"));
+/// ```
+pub fn param_id(resource_type: &str, code: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in resource_type
+        .bytes()
+        .chain(std::iter::once(b'.'))
+        .chain(code.bytes())
+    {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h >> 2) as i64
 }
 
 /// A bound value.
@@ -40,8 +122,18 @@ enum Param {
     Real(f64),
     /// A NULL text (PostgreSQL types every parameter, NULLs included).
     Null,
-    /// A NULL number.
-    NullReal,
+}
+
+impl From<&str> for Param {
+    fn from(s: &str) -> Self {
+        Param::Text(s.to_string())
+    }
+}
+
+impl From<Option<&String>> for Param {
+    fn from(s: Option<&String>) -> Self {
+        s.map(|s| Param::Text(s.clone())).unwrap_or(Param::Null)
+    }
 }
 
 /// SQL text with its parameters, placeholders in the dialect's style.
@@ -63,8 +155,8 @@ impl Sql {
         self.text.push_str(s);
         self
     }
-    fn bind(&mut self, p: Param) -> &mut Self {
-        self.params.push(p);
+    fn bind(&mut self, p: impl Into<ParamArg>) -> &mut Self {
+        self.params.push(p.into().0);
         match self.dialect {
             Dialect::Sqlite => self.text.push('?'),
             Dialect::Postgres => {
@@ -72,9 +164,6 @@ impl Sql {
             }
         }
         self
-    }
-    fn text(&mut self, s: &str) -> &mut Self {
-        self.bind(Param::Text(s.to_string()))
     }
     fn query(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
         let mut q = sqlx::query(&self.text);
@@ -84,15 +173,38 @@ impl Sql {
                 Param::Int(i) => q.bind(*i),
                 Param::Real(f) => q.bind(*f),
                 Param::Null => q.bind(Option::<String>::None),
-                // sqlx 0.8.6's Any driver turns an f64 NULL into a
-                // PostgreSQL float4 NULL and an f32 NULL into float8; the
-                // prepared statement keeps the first type it saw, so a
-                // float4 NULL would break every later float8 value. An f32
-                // NULL gives the float8 the column has.
-                Param::NullReal => q.bind(Option::<f32>::None),
             };
         }
         q
+    }
+}
+
+/// Anything [`Sql::bind`] takes.
+struct ParamArg(Param);
+
+impl From<Param> for ParamArg {
+    fn from(p: Param) -> Self {
+        ParamArg(p)
+    }
+}
+impl From<&str> for ParamArg {
+    fn from(s: &str) -> Self {
+        ParamArg(Param::Text(s.to_string()))
+    }
+}
+impl From<&String> for ParamArg {
+    fn from(s: &String) -> Self {
+        ParamArg(Param::Text(s.clone()))
+    }
+}
+impl From<i64> for ParamArg {
+    fn from(i: i64) -> Self {
+        ParamArg(Param::Int(i))
+    }
+}
+impl From<f64> for ParamArg {
+    fn from(f: f64) -> Self {
+        ParamArg(Param::Real(f))
     }
 }
 
@@ -101,6 +213,11 @@ impl Sql {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// SQLite's one writer at a time, queued here rather than in SQLite's
+    /// busy handler.
+    writers: Arc<tokio::sync::Mutex<()>>,
+    /// Index rows written since the statistics were refreshed.
+    written: Arc<AtomicU64>,
 }
 
 fn now() -> String {
@@ -109,34 +226,67 @@ fn now() -> String {
         .to_string()
 }
 
+const INDEX_TABLES: [(Table, &str); 6] = [
+    (Table::Token, "idx_token"),
+    (Table::Str, "idx_string"),
+    (Table::Uri, "idx_uri"),
+    (Table::Number, "idx_number"),
+    (Table::Date, "idx_date"),
+    (Table::Reference, "idx_ref"),
+];
+
+fn table_name(t: Table) -> &'static str {
+    INDEX_TABLES
+        .iter()
+        .find(|(k, _)| *k == t)
+        .map(|(_, n)| *n)
+        .unwrap_or("idx_token")
+}
+
 fn schema(d: Dialect) -> Vec<String> {
-    let real = d.real();
-    vec![
-        "CREATE TABLE IF NOT EXISTS resources (
-            res_type TEXT NOT NULL, res_id TEXT NOT NULL, version BIGINT NOT NULL,
-            last_updated TEXT NOT NULL, deleted INTEGER NOT NULL, content TEXT,
-            PRIMARY KEY (res_type, res_id))"
-            .into(),
-        "CREATE TABLE IF NOT EXISTS versions (
-            res_type TEXT NOT NULL, res_id TEXT NOT NULL, version BIGINT NOT NULL,
-            last_updated TEXT NOT NULL, method TEXT NOT NULL, content TEXT,
-            PRIMARY KEY (res_type, res_id, version))"
-            .into(),
-        "CREATE INDEX IF NOT EXISTS versions_by_time ON versions (last_updated)".into(),
+    let (real, text, row_id) = (d.real(), d.text(), d.row_id());
+    let mut s = vec![
         format!(
-            "CREATE TABLE IF NOT EXISTS search_index (
-            res_type TEXT NOT NULL, res_id TEXT NOT NULL, param TEXT NOT NULL,
-            system TEXT, code TEXT, text TEXT, exact TEXT,
-            num_lo {real}, num_hi {real}, date_lo TEXT, date_hi TEXT,
-            ref_type TEXT, ref_id TEXT)"
+            "CREATE TABLE IF NOT EXISTS resources (
+            rid {row_id}, res_type {text} NOT NULL, res_id {text} NOT NULL, version BIGINT NOT NULL,
+            last_updated {text} NOT NULL, deleted INTEGER NOT NULL, content TEXT, source TEXT,
+            UNIQUE (res_type, res_id))"
         ),
-        "CREATE INDEX IF NOT EXISTS search_by_resource ON search_index (res_type, res_id)".into(),
-        "CREATE INDEX IF NOT EXISTS search_by_code ON search_index (param, code, res_type)".into(),
-        "CREATE INDEX IF NOT EXISTS search_by_text ON search_index (param, text)".into(),
-        "CREATE INDEX IF NOT EXISTS search_by_ref ON search_index (param, ref_id, ref_type)".into(),
-        "CREATE INDEX IF NOT EXISTS search_by_date ON search_index (param, date_lo, date_hi)"
+        "CREATE INDEX IF NOT EXISTS resources_by_type ON resources (res_type, rid)".into(),
+        "CREATE INDEX IF NOT EXISTS resources_by_time ON resources (res_type, last_updated)"
             .into(),
-    ]
+        format!(
+            "CREATE TABLE IF NOT EXISTS versions (
+            rid BIGINT NOT NULL, version BIGINT NOT NULL, res_type {text} NOT NULL, res_id {text} NOT NULL,
+            last_updated {text} NOT NULL, method TEXT NOT NULL, content TEXT, source TEXT,
+            PRIMARY KEY (rid, version))"
+        ),
+        "CREATE INDEX IF NOT EXISTS versions_by_time ON versions (last_updated)".into(),
+        "CREATE INDEX IF NOT EXISTS versions_by_type ON versions (res_type, last_updated)".into(),
+        format!("CREATE TABLE IF NOT EXISTS idx_token (rid BIGINT NOT NULL, pid BIGINT NOT NULL, system {text}, code {text}, text {text})"),
+        "CREATE INDEX IF NOT EXISTS idx_token_code ON idx_token (pid, code, system, rid)".into(),
+        "CREATE INDEX IF NOT EXISTS idx_token_text ON idx_token (pid, text)".into(),
+        format!("CREATE TABLE IF NOT EXISTS idx_string (rid BIGINT NOT NULL, pid BIGINT NOT NULL, norm {text} NOT NULL, exact {text} NOT NULL)"),
+        "CREATE INDEX IF NOT EXISTS idx_string_norm ON idx_string (pid, norm, rid)".into(),
+        "CREATE INDEX IF NOT EXISTS idx_string_exact ON idx_string (pid, exact)".into(),
+        format!("CREATE TABLE IF NOT EXISTS idx_uri (rid BIGINT NOT NULL, pid BIGINT NOT NULL, uri {text} NOT NULL)"),
+        "CREATE INDEX IF NOT EXISTS idx_uri_value ON idx_uri (pid, uri, rid)".into(),
+        format!("CREATE TABLE IF NOT EXISTS idx_number (rid BIGINT NOT NULL, pid BIGINT NOT NULL, lo {real} NOT NULL, hi {real} NOT NULL, system {text}, code {text})"),
+        "CREATE INDEX IF NOT EXISTS idx_number_value ON idx_number (pid, lo, hi)".into(),
+        format!("CREATE TABLE IF NOT EXISTS idx_date (rid BIGINT NOT NULL, pid BIGINT NOT NULL, lo {text} NOT NULL, hi {text} NOT NULL)"),
+        "CREATE INDEX IF NOT EXISTS idx_date_lo ON idx_date (pid, lo, hi, rid)".into(),
+        "CREATE INDEX IF NOT EXISTS idx_date_hi ON idx_date (pid, hi, lo, rid)".into(),
+        format!("CREATE TABLE IF NOT EXISTS idx_ref (rid BIGINT NOT NULL, pid BIGINT NOT NULL, ref_type {text} NOT NULL, ref_id {text} NOT NULL)"),
+        "CREATE INDEX IF NOT EXISTS idx_ref_target ON idx_ref (pid, ref_id, ref_type, rid)".into(),
+        "CREATE INDEX IF NOT EXISTS idx_ref_any ON idx_ref (ref_id, ref_type, rid)".into(),
+    ];
+    // Every index table is also cleared by resource on each write.
+    for (_, t) in INDEX_TABLES {
+        s.push(format!(
+            "CREATE INDEX IF NOT EXISTS {t}_by_resource ON {t} (rid)"
+        ));
+    }
+    s
 }
 
 impl SqlStore {
@@ -144,7 +294,8 @@ impl SqlStore {
     /// `url`: `sqlite:PATH` or `postgres://…`.
     ///
     /// # Errors
-    /// When the URL is neither, or the database cannot be reached or set up.
+    /// When the URL is neither, the database cannot be reached or set up,
+    /// or it holds another version's schema.
     pub async fn connect(url: &str) -> Result<SqlStore, StoreError> {
         sqlx::any::install_default_drivers();
         let (dialect, url) = if let Some(path) = url.strip_prefix("sqlite:") {
@@ -163,19 +314,19 @@ impl SqlStore {
             options.after_connect(|conn, _| {
                 Box::pin(async move {
                     // WAL lets readers run beside the one writer; the busy
-                    // timeout makes concurrent writers wait rather than fail.
-                    sqlx::query("PRAGMA journal_mode = WAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA busy_timeout = 10000")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA foreign_keys = ON")
-                        .execute(&mut *conn)
-                        .await?;
+                    // timeout covers other processes on the same file (this
+                    // process queues its own writers).
+                    for pragma in [
+                        "PRAGMA journal_mode = WAL",
+                        "PRAGMA busy_timeout = 30000",
+                        "PRAGMA synchronous = NORMAL",
+                        "PRAGMA foreign_keys = ON",
+                        "PRAGMA cache_size = -65536",
+                        "PRAGMA temp_store = MEMORY",
+                        "PRAGMA analysis_limit = 1000",
+                    ] {
+                        sqlx::query(pragma).execute(&mut *conn).await?;
+                    }
                     Ok(())
                 })
             })
@@ -183,10 +334,79 @@ impl SqlStore {
             options
         };
         let pool = options.connect(&url).await?;
-        for stmt in schema(dialect) {
-            sqlx::query(&stmt).execute(&pool).await?;
+        let store = SqlStore {
+            pool,
+            dialect,
+            writers: Arc::new(tokio::sync::Mutex::new(())),
+            written: Arc::new(AtomicU64::new(0)),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        if self.dialect == Dialect::Postgres {
+            // Two servers starting on one database set it up one at a time.
+            sqlx::query("SELECT pg_advisory_xact_lock(7262693)")
+                .execute(&mut *tx)
+                .await?;
         }
-        Ok(SqlStore { pool, dialect })
+        sqlx::query("CREATE TABLE IF NOT EXISTS carer_fhir_schema (version BIGINT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let found: Option<i64> = sqlx::query("SELECT version FROM carer_fhir_schema")
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<i64, _>("version"))
+            .transpose()?;
+        let old_tables: i64 = match self.dialect {
+            Dialect::Sqlite => sqlx::query(
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'search_index'",
+            ),
+            Dialect::Postgres => sqlx::query(
+                "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_name = 'search_index' AND table_schema = current_schema()",
+            ),
+        }
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+        match found {
+            Some(v) if v != SCHEMA_VERSION => {
+                return Err(StoreError::Database(format!(
+                    "this database holds schema version {v}; this carer-fhir writes version {SCHEMA_VERSION}: export its data and import it into a new database"
+                )))
+            }
+            None if old_tables > 0 => {
+                return Err(StoreError::Database(
+                    "this database was written by an earlier carer-fhir (schema version 1): export its data and import it into a new database".into(),
+                ))
+            }
+            _ => {}
+        }
+        for stmt in schema(self.dialect) {
+            sqlx::query(&stmt).execute(&mut *tx).await?;
+        }
+        if found.is_none() {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("INSERT INTO carer_fhir_schema (version) VALUES (")
+                .bind(SCHEMA_VERSION)
+                .push(")");
+            sql.query().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.optimize().await;
+        Ok(())
+    }
+
+    /// Refreshes the query planner's statistics (SQLite; PostgreSQL keeps
+    /// its own). Failure only costs speed, so it is logged, not returned.
+    async fn optimize(&self) {
+        if self.dialect == Dialect::Sqlite {
+            if let Err(e) = sqlx::query("PRAGMA optimize").execute(&self.pool).await {
+                tracing::warn!(error = %e, "PRAGMA optimize failed");
+            }
+        }
     }
 
     /// The dialect in use.
@@ -195,232 +415,298 @@ impl SqlStore {
     }
 }
 
+const CURRENT_COLUMNS: &str =
+    "r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.content, r.source";
+
 fn stored_from(row: &AnyRow, with_method: bool) -> Result<Stored, StoreError> {
     let content: Option<String> = row.try_get("content")?;
-    let resource = match content {
-        Some(c) => Some(
-            serde_json::from_str(&c)
-                .map_err(|e| StoreError::Database(format!("stored JSON: {e}")))?,
-        ),
-        None => None,
-    };
     Ok(Stored {
         resource_type: row.try_get("res_type")?,
         id: row.try_get("res_id")?,
         version: row.try_get("version")?,
         last_updated: row.try_get("last_updated")?,
-        resource,
+        content: content.map(Arc::from),
         method: if with_method {
             row.try_get("method")?
         } else {
             String::new()
         },
+        source: row.try_get("source")?,
     })
 }
 
 /// Sets `id` and `meta.versionId`/`meta.lastUpdated`.
-fn stamp(mut resource: Value, id: &str, version: i64, when: &str) -> Value {
-    resource["id"] = Value::String(id.to_string());
+fn stamp(mut resource: serde_json::Value, id: &str, version: i64, when: &str) -> serde_json::Value {
+    resource["id"] = serde_json::Value::String(id.to_string());
     if !resource["meta"].is_object() {
         resource["meta"] = serde_json::json!({});
     }
-    resource["meta"]["versionId"] = Value::String(version.to_string());
-    resource["meta"]["lastUpdated"] = Value::String(when.to_string());
+    resource["meta"]["versionId"] = serde_json::Value::String(version.to_string());
+    resource["meta"]["lastUpdated"] = serde_json::Value::String(when.to_string());
     resource
 }
 
-/// The SQL condition (on table alias `r`) for one search condition.
-fn condition_sql(sql: &mut Sql, c: &Condition, rtype: &str) {
-    let exists = |sql: &mut Sql, param: &str, f: &dyn Fn(&mut Sql)| {
-        sql.push("EXISTS (SELECT 1 FROM search_index i WHERE i.res_type = r.res_type AND i.res_id = r.res_id AND i.param = ");
-        sql.text(param);
-        f(sql);
+/// The largest code point: appended to a prefix it bounds every string
+/// that starts with the prefix (byte order, as both databases compare here).
+const PREFIX_END: char = '\u{10FFFF}';
+
+/// Builds the SQL of conditions, giving each nested level its own alias.
+struct Conditions {
+    depth: usize,
+}
+
+impl Conditions {
+    /// `alias.rid IN (SELECT rid FROM table WHERE pid = ? AND …)`.
+    fn index_in(
+        &mut self,
+        sql: &mut Sql,
+        alias: &str,
+        negate: bool,
+        table: Table,
+        pid: i64,
+        f: &mut dyn FnMut(&mut Sql, &mut Self),
+    ) {
+        sql.push(alias)
+            .push(if negate { ".rid NOT IN (" } else { ".rid IN (" });
+        sql.push("SELECT rid FROM ")
+            .push(table_name(table))
+            .push(" WHERE pid = ")
+            .bind(pid);
+        f(sql, self);
         sql.push(")");
-    };
-    match c {
-        Condition::Any(list) => {
-            sql.push("(");
-            for (n, c) in list.iter().enumerate() {
-                if n > 0 {
-                    sql.push(" OR ");
+    }
+
+    /// The SQL condition on the resource row `alias` (of type `rtype`).
+    fn condition(&mut self, sql: &mut Sql, c: &Condition, rtype: &str, alias: &str) {
+        let pid = |param: &str| param_id(rtype, param);
+        match c {
+            Condition::Any(list) => {
+                sql.push("(");
+                for (n, c) in list.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(" OR ");
+                    }
+                    self.condition(sql, c, rtype, alias);
                 }
-                condition_sql(sql, c, rtype);
-            }
-            if list.is_empty() {
-                sql.push("1 = 0");
-            }
-            sql.push(")");
-        }
-        Condition::Id(ids) => {
-            sql.push("r.res_id IN (");
-            for (n, id) in ids.iter().enumerate() {
-                if n > 0 {
-                    sql.push(", ");
+                if list.is_empty() {
+                    sql.push("1 = 0");
                 }
-                sql.text(id);
+                sql.push(")");
             }
-            sql.push(")");
-        }
-        Condition::LastUpdated(prefix, lo, hi) => {
-            range_sql(
-                sql,
-                "r.last_updated",
-                "r.last_updated",
-                *prefix,
-                &Param::Text(lo.clone()),
-                &Param::Text(hi.clone()),
-            );
-        }
-        Condition::Token {
-            param,
-            system,
-            code,
-            not,
-        } => {
-            if *not {
-                sql.push("NOT ");
+            Condition::Id(ids) => {
+                sql.push(alias).push(".res_id IN (");
+                for (n, id) in ids.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(id);
+                }
+                if ids.is_empty() {
+                    sql.push("NULL");
+                }
+                sql.push(")");
             }
-            exists(sql, param, &|sql| {
+            Condition::LastUpdated(prefix, lo, hi) => {
+                let col = format!("{alias}.last_updated");
+                range_sql(
+                    sql,
+                    &col,
+                    &col,
+                    *prefix,
+                    Param::Text(lo.clone()),
+                    Param::Text(hi.clone()),
+                );
+            }
+            Condition::Token {
+                param,
+                system,
+                code,
+                not,
+            } => self.index_in(sql, alias, *not, Table::Token, pid(param), &mut |sql, _| {
+                if let Some(code) = code {
+                    sql.push(" AND code = ").bind(code);
+                }
                 match system.as_deref() {
                     None => {}
                     Some("") => {
-                        sql.push(" AND i.system IS NULL");
+                        sql.push(" AND system IS NULL");
                     }
                     Some(s) => {
-                        sql.push(" AND i.system = ");
-                        sql.text(s);
+                        sql.push(" AND system = ").bind(s);
                     }
                 }
-                if let Some(code) = code {
-                    sql.push(" AND i.code = ");
-                    sql.text(code);
+            }),
+            Condition::TokenText { param, text } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Token,
+                pid(param),
+                &mut |sql, _| {
+                    prefix_sql(sql, "text", text);
+                },
+            ),
+            Condition::Str { param, value, mode } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Str,
+                pid(param),
+                &mut |sql, _| match mode {
+                    StrMode::Exact => {
+                        sql.push(" AND exact = ").bind(value);
+                    }
+                    StrMode::Prefix => prefix_sql(sql, "norm", value),
+                    StrMode::Contains => {
+                        sql.push(" AND norm LIKE ")
+                            .bind(format!("%{}%", like_escape(value)).as_str())
+                            .push(" ESCAPE '\\'");
+                    }
+                },
+            ),
+            Condition::Uri {
+                param,
+                value,
+                below,
+            } => self.index_in(sql, alias, false, Table::Uri, pid(param), &mut |sql, _| {
+                if *below {
+                    prefix_sql(sql, "uri", value);
+                } else {
+                    sql.push(" AND uri = ").bind(value);
                 }
-            });
-        }
-        Condition::TokenText { param, text } => exists(sql, param, &|sql| {
-            sql.push(" AND i.text LIKE ");
-            sql.text(&format!("{}%", like_escape(text)));
-            sql.push(" ESCAPE '\\'");
-        }),
-        Condition::Str { param, value, mode } => exists(sql, param, &|sql| match mode {
-            StrMode::Exact => {
-                sql.push(" AND i.exact = ");
-                sql.text(value);
-            }
-            StrMode::Prefix => {
-                sql.push(" AND i.text LIKE ");
-                sql.text(&format!("{}%", like_escape(value)));
-                sql.push(" ESCAPE '\\'");
-            }
-            StrMode::Contains => {
-                sql.push(" AND i.text LIKE ");
-                sql.text(&format!("%{}%", like_escape(value)));
-                sql.push(" ESCAPE '\\'");
-            }
-        }),
-        Condition::Uri {
-            param,
-            value,
-            below,
-        } => exists(sql, param, &|sql| {
-            if *below {
-                sql.push(" AND i.text LIKE ");
-                sql.text(&format!("{}%", like_escape(value)));
-                sql.push(" ESCAPE '\\'");
-            } else {
-                sql.push(" AND i.text = ");
-                sql.text(value);
-            }
-        }),
-        Condition::Num {
-            param,
-            prefix,
-            lo,
-            hi,
-            system,
-            code,
-        } => exists(sql, param, &|sql| {
-            sql.push(" AND ");
-            range_sql(
+            }),
+            Condition::Num {
+                param,
+                prefix,
+                lo,
+                hi,
+                system,
+                code,
+            } => self.index_in(
                 sql,
-                "i.num_lo",
-                "i.num_hi",
-                *prefix,
-                &Param::Real(*lo),
-                &Param::Real(*hi),
-            );
-            if let Some(s) = system {
-                sql.push(" AND i.system = ");
-                sql.text(s);
-            }
-            if let Some(c) = code {
-                sql.push(" AND i.code = ");
-                sql.text(c);
-            }
-        }),
-        Condition::Date {
-            param,
-            prefix,
-            lo,
-            hi,
-        } => exists(sql, param, &|sql| {
-            sql.push(" AND ");
-            range_sql(
+                alias,
+                false,
+                Table::Number,
+                pid(param),
+                &mut |sql, _| {
+                    sql.push(" AND ");
+                    range_sql(sql, "lo", "hi", *prefix, Param::Real(*lo), Param::Real(*hi));
+                    if let Some(s) = system {
+                        sql.push(" AND system = ").bind(s);
+                    }
+                    if let Some(c) = code {
+                        sql.push(" AND code = ").bind(c);
+                    }
+                },
+            ),
+            Condition::Date {
+                param,
+                prefix,
+                lo,
+                hi,
+            } => self.index_in(sql, alias, false, Table::Date, pid(param), &mut |sql, _| {
+                sql.push(" AND ");
+                range_sql(
+                    sql,
+                    "lo",
+                    "hi",
+                    *prefix,
+                    Param::Text(lo.clone()),
+                    Param::Text(hi.clone()),
+                );
+            }),
+            Condition::Reference {
+                param,
+                target_type,
+                id,
+            } => self.index_in(
                 sql,
-                "i.date_lo",
-                "i.date_hi",
-                *prefix,
-                &Param::Text(lo.clone()),
-                &Param::Text(hi.clone()),
-            );
-        }),
-        Condition::Reference {
-            param,
-            target_type,
-            id,
-        } => exists(sql, param, &|sql| {
-            sql.push(" AND i.ref_id = ");
-            sql.text(id);
-            if let Some(t) = target_type {
-                sql.push(" AND i.ref_type = ");
-                sql.text(t);
+                alias,
+                false,
+                Table::Reference,
+                pid(param),
+                &mut |sql, _| {
+                    sql.push(" AND ref_id = ").bind(id);
+                    if let Some(t) = target_type {
+                        sql.push(" AND ref_type = ").bind(t);
+                    }
+                },
+            ),
+            Condition::Chain {
+                param,
+                target_type,
+                inner,
+            } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Reference,
+                pid(param),
+                &mut |sql, me| {
+                    me.depth += 1;
+                    let inner_alias = format!("r{}", me.depth);
+                    sql.push(" AND ref_type = ").bind(target_type);
+                    sql.push(" AND ref_id IN (SELECT ")
+                        .push(&inner_alias)
+                        .push(".res_id FROM resources ")
+                        .push(&inner_alias)
+                        .push(" WHERE ")
+                        .push(&inner_alias)
+                        .push(".deleted = 0 AND ")
+                        .push(&inner_alias)
+                        .push(".res_type = ")
+                        .bind(target_type);
+                    sql.push(" AND ");
+                    me.condition(sql, inner, target_type, &inner_alias);
+                    sql.push(")");
+                },
+            ),
+            Condition::Has {
+                source_type,
+                param,
+                inner,
+            } => {
+                self.depth += 1;
+                let inner_alias = format!("r{}", self.depth);
+                sql.push(alias)
+                    .push(".res_id IN (SELECT h.ref_id FROM idx_ref h JOIN resources ");
+                sql.push(&inner_alias).push(" ON ").push(&inner_alias);
+                sql.push(".rid = h.rid WHERE h.pid = ")
+                    .bind(param_id(source_type, param));
+                sql.push(" AND h.ref_type = ").bind(rtype);
+                sql.push(" AND ");
+                self.condition(sql, inner, source_type, &inner_alias);
+                sql.push(")");
             }
-        }),
-        Condition::Chain {
-            param,
-            target_type,
-            inner,
-        } => exists(sql, param, &|sql| {
-            sql.push(" AND i.ref_type = ");
-            sql.text(target_type);
-            sql.push(" AND i.ref_id IN (SELECT r.res_id FROM resources r WHERE r.deleted = 0 AND r.res_type = ");
-            sql.text(target_type);
-            sql.push(" AND ");
-            condition_sql(sql, inner, target_type);
-            sql.push(")");
-        }),
-        Condition::Has {
-            source_type,
-            param,
-            inner,
-        } => {
-            sql.push("r.res_id IN (SELECT i.ref_id FROM search_index i JOIN resources r ON r.res_type = i.res_type AND r.res_id = i.res_id AND r.deleted = 0 WHERE i.param = ");
-            sql.text(param);
-            sql.push(" AND i.res_type = ");
-            sql.text(source_type);
-            sql.push(" AND i.ref_type = ");
-            sql.text(rtype);
-            sql.push(" AND ");
-            condition_sql(sql, inner, source_type);
-            sql.push(")");
-        }
-        Condition::Missing { param, missing } => {
-            if *missing {
-                sql.push("NOT ");
+            Condition::Missing {
+                param,
+                tables,
+                missing,
+            } => {
+                sql.push(if *missing { "NOT (" } else { "(" });
+                for (n, t) in tables.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(" OR ");
+                    }
+                    self.index_in(sql, alias, false, *t, pid(param), &mut |_, _| {});
+                }
+                if tables.is_empty() {
+                    sql.push("1 = 0");
+                }
+                sql.push(")");
             }
-            exists(sql, param, &|_| {});
         }
     }
+}
+
+/// `AND column >= prefix AND column < prefix || U+10FFFF`: a prefix match
+/// that the column's index answers (LIKE would not, under PostgreSQL's
+/// collations or SQLite's case-insensitive LIKE).
+fn prefix_sql(sql: &mut Sql, column: &str, prefix: &str) {
+    let mut end = prefix.to_string();
+    end.push(PREFIX_END);
+    sql.push(" AND ").push(column).push(" >= ").bind(prefix);
+    sql.push(" AND ").push(column).push(" < ").bind(&end);
 }
 
 fn like_escape(s: &str) -> String {
@@ -431,7 +717,7 @@ fn like_escape(s: &str) -> String {
 
 /// A range comparison of a stored range [lo_col, hi_col] with the
 /// parameter's range [lo, hi], per the FHIR search rules for prefixes.
-fn range_sql(sql: &mut Sql, lo_col: &str, hi_col: &str, prefix: Prefix, lo: &Param, hi: &Param) {
+fn range_sql(sql: &mut Sql, lo_col: &str, hi_col: &str, prefix: Prefix, lo: Param, hi: Param) {
     let cmp = |sql: &mut Sql, col: &str, op: &str, p: &Param| {
         sql.push(col).push(" ").push(op).push(" ");
         sql.bind(p.clone());
@@ -439,64 +725,91 @@ fn range_sql(sql: &mut Sql, lo_col: &str, hi_col: &str, prefix: Prefix, lo: &Par
     sql.push("(");
     match prefix {
         Prefix::Eq | Prefix::Ap => {
-            cmp(sql, lo_col, ">=", lo);
+            cmp(sql, lo_col, ">=", &lo);
             sql.push(" AND ");
-            cmp(sql, hi_col, "<=", hi);
+            cmp(sql, hi_col, "<=", &hi);
         }
         Prefix::Ne => {
-            cmp(sql, lo_col, "<", lo);
+            cmp(sql, lo_col, "<", &lo);
             sql.push(" OR ");
-            cmp(sql, hi_col, ">", hi);
+            cmp(sql, hi_col, ">", &hi);
         }
-        Prefix::Gt => cmp(sql, hi_col, ">", hi),
-        Prefix::Lt => cmp(sql, lo_col, "<", lo),
-        Prefix::Ge => cmp(sql, hi_col, ">=", lo),
-        Prefix::Le => cmp(sql, lo_col, "<=", hi),
-        Prefix::Sa => cmp(sql, lo_col, ">", hi),
-        Prefix::Eb => cmp(sql, hi_col, "<", lo),
+        Prefix::Gt => cmp(sql, hi_col, ">", &hi),
+        Prefix::Lt => cmp(sql, lo_col, "<", &lo),
+        Prefix::Ge => cmp(sql, hi_col, ">=", &lo),
+        Prefix::Le => cmp(sql, lo_col, "<=", &hi),
+        Prefix::Sa => cmp(sql, lo_col, ">", &hi),
+        Prefix::Eb => cmp(sql, hi_col, "<", &lo),
     }
     sql.push(")");
 }
 
-fn select_current(d: Dialect, query: &Query, count_only: bool) -> Sql {
-    let mut sql = Sql::new(d);
-    if count_only {
-        sql.push("SELECT COUNT(*) AS n FROM resources r WHERE r.deleted = 0");
-    } else {
-        sql.push("SELECT r.res_type, r.res_id, r.version, r.last_updated, r.content FROM resources r WHERE r.deleted = 0");
-    }
+/// The `FROM … WHERE …` of a query on current resources, alias `r`.
+fn from_where(sql: &mut Sql, query: &Query) {
+    sql.push(" FROM resources r WHERE r.deleted = 0");
     if let Some(t) = &query.resource_type {
-        sql.push(" AND r.res_type = ");
-        sql.text(t);
+        sql.push(" AND r.res_type = ").bind(t);
     }
+    let rtype = query.resource_type.as_deref().unwrap_or("Resource");
+    let mut conds = Conditions { depth: 0 };
     for c in &query.conditions {
         sql.push(" AND ");
-        condition_sql(&mut sql, c, query.resource_type.as_deref().unwrap_or(""));
+        conds.condition(sql, c, rtype, "r");
     }
-    if !count_only {
-        sql.push(" ORDER BY ");
-        for (key, desc) in &query.sort {
-            let dir = if *desc { "DESC" } else { "ASC" };
-            match key.as_str() {
-                "_id" => {
-                    sql.push("r.res_id ").push(dir).push(", ");
-                }
-                "_lastUpdated" => {
-                    sql.push("r.last_updated ").push(dir).push(", ");
-                }
-                param => {
-                    let agg = if *desc { "MAX" } else { "MIN" };
-                    sql.push("(SELECT ").push(agg).push("(COALESCE(i.date_lo, i.exact, i.code, i.text)) FROM search_index i WHERE i.res_type = r.res_type AND i.res_id = r.res_id AND i.param = ");
-                    sql.text(param);
-                    sql.push(") ").push(dir).push(", ");
-                }
+}
+
+/// The column a parameter's values sort by in its table.
+fn sort_column(t: Table) -> &'static str {
+    match t {
+        Table::Token => "code",
+        Table::Str => "norm",
+        Table::Uri => "uri",
+        Table::Number => "lo",
+        Table::Date => "lo",
+        Table::Reference => "ref_id",
+    }
+}
+
+fn select_page(d: Dialect, query: &Query) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT ").push(CURRENT_COLUMNS);
+    from_where(&mut sql, query);
+    sql.push(" ORDER BY ");
+    let rtype = query.resource_type.as_deref().unwrap_or("Resource");
+    for (key, desc) in &query.sort {
+        let dir = if *desc { " DESC" } else { " ASC" };
+        match key {
+            SortKey::Id => {
+                sql.push("r.res_id").push(dir).push(", ");
+            }
+            SortKey::LastUpdated => {
+                sql.push("r.last_updated").push(dir).push(", ");
+            }
+            SortKey::Param { param, table } => {
+                let agg = if *desc { "MAX" } else { "MIN" };
+                sql.push("(SELECT ")
+                    .push(agg)
+                    .push("(s.")
+                    .push(sort_column(*table))
+                    .push(") FROM ")
+                    .push(table_name(*table))
+                    .push(" s WHERE s.rid = r.rid AND s.pid = ")
+                    .bind(param_id(rtype, param));
+                // Resources without the parameter come last either way,
+                // the same on both databases.
+                sql.push(")").push(dir).push(" NULLS LAST, ");
             }
         }
-        sql.push("r.last_updated DESC, r.res_id ASC LIMIT ");
-        sql.bind(Param::Int(query.count.max(0)));
-        sql.push(" OFFSET ");
-        sql.bind(Param::Int(query.offset.max(0)));
     }
+    sql.push("r.rid DESC LIMIT ").bind(query.count.max(0));
+    sql.push(" OFFSET ").bind(query.offset.max(0));
+    sql
+}
+
+fn select_count(d: Dialect, query: &Query) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT COUNT(*) AS n");
+    from_where(&mut sql, query);
     sql
 }
 
@@ -504,83 +817,139 @@ fn select_current(d: Dialect, query: &Query, count_only: bool) -> Sql {
 pub struct SqlWriter {
     tx: Transaction<'static, Any>,
     dialect: Dialect,
+    /// Holds SQLite's writer queue until commit or drop.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Index rows written by this transaction.
+    written: u64,
+    store_written: Arc<AtomicU64>,
+    store: SqlStore,
 }
 
+/// Rows per multi-row INSERT: well inside both databases' limits on bound
+/// parameters (SQLite 32,766; PostgreSQL 65,535) at six columns a row.
+const ROWS_PER_INSERT: usize = 500;
+
 impl SqlWriter {
+    async fn write_index(
+        &mut self,
+        rid: i64,
+        rtype: &str,
+        index: &[IndexEntry],
+    ) -> Result<(), StoreError> {
+        let d = self.dialect;
+        for (table, name) in INDEX_TABLES {
+            let rows: Vec<&IndexEntry> =
+                index.iter().filter(|e| e.value.table() == table).collect();
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut sql = Sql::new(d);
+                sql.push("INSERT INTO ").push(name).push(match table {
+                    Table::Token => " (rid, pid, system, code, text) VALUES ",
+                    Table::Str => " (rid, pid, norm, exact) VALUES ",
+                    Table::Uri => " (rid, pid, uri) VALUES ",
+                    Table::Number => " (rid, pid, lo, hi, system, code) VALUES ",
+                    Table::Date => " (rid, pid, lo, hi) VALUES ",
+                    Table::Reference => " (rid, pid, ref_type, ref_id) VALUES ",
+                });
+                for (n, e) in chunk.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.push("(").bind(rid).push(", ");
+                    sql.bind(param_id(rtype, &e.param));
+                    match &e.value {
+                        IndexValue::Token { system, code, text } => {
+                            sql.push(", ").bind(Param::from(system.as_ref()));
+                            sql.push(", ").bind(Param::from(code.as_ref()));
+                            sql.push(", ").bind(Param::from(text.as_ref()));
+                        }
+                        IndexValue::Str { normalised, exact } => {
+                            sql.push(", ").bind(normalised).push(", ").bind(exact);
+                        }
+                        IndexValue::Uri(u) => {
+                            sql.push(", ").bind(u);
+                        }
+                        IndexValue::Number {
+                            lo,
+                            hi,
+                            system,
+                            code,
+                        } => {
+                            sql.push(", ").bind(*lo).push(", ").bind(*hi);
+                            sql.push(", ").bind(Param::from(system.as_ref()));
+                            sql.push(", ").bind(Param::from(code.as_ref()));
+                        }
+                        IndexValue::Date { lo, hi } => {
+                            sql.push(", ").bind(lo).push(", ").bind(hi);
+                        }
+                        IndexValue::Reference { target_type, id } => {
+                            sql.push(", ").bind(target_type).push(", ").bind(id);
+                        }
+                    }
+                    sql.push(")");
+                }
+                sql.query().execute(&mut *self.tx).await?;
+            }
+        }
+        self.written += index.len() as u64;
+        Ok(())
+    }
+
+    async fn clear_index(&mut self, rid: i64) -> Result<(), StoreError> {
+        for (_, name) in INDEX_TABLES {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("DELETE FROM ")
+                .push(name)
+                .push(" WHERE rid = ")
+                .bind(rid);
+            sql.query().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     #[allow(clippy::too_many_arguments)] // one row's columns, named at each call
     async fn write_version(
         &mut self,
-        resource_type: &str,
+        rid: i64,
+        rtype: &str,
         id: &str,
         version: i64,
-        resource: Option<&Value>,
+        content: Option<&str>,
         method: &str,
-        index: &[IndexEntry],
+        source: Option<&str>,
         when: &str,
     ) -> Result<(), StoreError> {
-        let d = self.dialect;
-        let content = resource.map(|r| r.to_string());
-        let mut sql = Sql::new(d);
-        sql.push("INSERT INTO versions (res_type, res_id, version, last_updated, method, content) VALUES (");
-        sql.text(resource_type).push(", ");
-        sql.text(id).push(", ");
-        sql.bind(Param::Int(version)).push(", ");
-        sql.text(when).push(", ");
-        sql.text(method).push(", ");
-        sql.bind(content.map(Param::Text).unwrap_or(Param::Null))
+        let mut sql = Sql::new(self.dialect);
+        sql.push("INSERT INTO versions (rid, version, res_type, res_id, last_updated, method, content, source) VALUES (");
+        sql.bind(rid).push(", ").bind(version).push(", ");
+        sql.bind(rtype).push(", ").bind(id).push(", ");
+        sql.bind(when).push(", ").bind(method).push(", ");
+        sql.bind(content.map(Param::from).unwrap_or(Param::Null))
+            .push(", ");
+        sql.bind(source.map(Param::from).unwrap_or(Param::Null))
             .push(")");
         sql.query().execute(&mut *self.tx).await?;
-        let mut del = Sql::new(d);
-        del.push("DELETE FROM search_index WHERE res_type = ");
-        del.text(resource_type).push(" AND res_id = ");
-        del.text(id);
-        del.query().execute(&mut *self.tx).await?;
-        for e in index {
-            let mut ins = Sql::new(d);
-            ins.push("INSERT INTO search_index (res_type, res_id, param, system, code, text, exact, num_lo, num_hi, date_lo, date_hi, ref_type, ref_id) VALUES (");
-            ins.text(resource_type).push(", ");
-            ins.text(id).push(", ");
-            ins.text(&e.param).push(", ");
-            let opt = |v: &Option<String>| v.clone().map(Param::Text).unwrap_or(Param::Null);
-            ins.bind(opt(&e.system)).push(", ");
-            ins.bind(opt(&e.code)).push(", ");
-            ins.bind(opt(&e.text)).push(", ");
-            ins.bind(opt(&e.exact)).push(", ");
-            ins.bind(e.num.map(|n| Param::Real(n.0)).unwrap_or(Param::NullReal))
-                .push(", ");
-            ins.bind(e.num.map(|n| Param::Real(n.1)).unwrap_or(Param::NullReal))
-                .push(", ");
-            ins.bind(
-                e.date
-                    .as_ref()
-                    .map(|d| Param::Text(d.0.clone()))
-                    .unwrap_or(Param::Null),
-            )
-            .push(", ");
-            ins.bind(
-                e.date
-                    .as_ref()
-                    .map(|d| Param::Text(d.1.clone()))
-                    .unwrap_or(Param::Null),
-            )
-            .push(", ");
-            ins.bind(
-                e.reference
-                    .as_ref()
-                    .map(|r| Param::Text(r.0.clone()))
-                    .unwrap_or(Param::Null),
-            )
-            .push(", ");
-            ins.bind(
-                e.reference
-                    .as_ref()
-                    .map(|r| Param::Text(r.1.clone()))
-                    .unwrap_or(Param::Null),
-            )
-            .push(")");
-            ins.query().execute(&mut *self.tx).await?;
-        }
         Ok(())
+    }
+
+    async fn current_row(
+        &mut self,
+        rtype: &str,
+        id: &str,
+    ) -> Result<Option<(i64, Stored, bool)>, StoreError> {
+        let mut sql = Sql::new(self.dialect);
+        sql.push("SELECT ")
+            .push(CURRENT_COLUMNS)
+            .push(", r.deleted FROM resources r WHERE r.res_type = ")
+            .bind(rtype);
+        sql.push(" AND r.res_id = ").bind(id);
+        let Some(row) = sql.query().fetch_optional(&mut *self.tx).await? else {
+            return Ok(None);
+        };
+        let rid: i64 = row.try_get("rid")?;
+        let deleted: i32 = row
+            .try_get::<i32, _>("deleted")
+            .or_else(|_| row.try_get::<i64, _>("deleted").map(|d| d as i32))?;
+        Ok(Some((rid, stored_from(&row, false)?, deleted != 0)))
     }
 }
 
@@ -590,19 +959,20 @@ impl Writer for SqlWriter {
         &mut self,
         resource_type: &str,
         id: &str,
-        resource: Value,
-        index: Vec<IndexEntry>,
+        new: NewVersion,
     ) -> Result<Stored, StoreError> {
         let when = now();
-        let resource = stamp(resource, id, 1, &when);
+        let resource = stamp(new.resource, id, 1, &when);
+        let content = resource.to_string();
         let mut sql = Sql::new(self.dialect);
-        sql.push("INSERT INTO resources (res_type, res_id, version, last_updated, deleted, content) VALUES (");
-        sql.text(resource_type).push(", ");
-        sql.text(id).push(", 1, ");
-        sql.text(&when).push(", 0, ");
-        sql.text(&resource.to_string()).push(")");
-        sql.query()
-            .execute(&mut *self.tx)
+        sql.push("INSERT INTO resources (res_type, res_id, version, last_updated, deleted, content, source) VALUES (");
+        sql.bind(resource_type).push(", ").bind(id).push(", 1, ");
+        sql.bind(&when).push(", 0, ").bind(&content).push(", ");
+        sql.bind(Param::from(new.source.as_ref()))
+            .push(") RETURNING rid");
+        let row = sql
+            .query()
+            .fetch_one(&mut *self.tx)
             .await
             .map_err(|e| match e {
                 sqlx::Error::Database(db) if db.is_unique_violation() => {
@@ -610,15 +980,27 @@ impl Writer for SqlWriter {
                 }
                 other => other.into(),
             })?;
-        self.write_version(resource_type, id, 1, Some(&resource), "POST", &index, &when)
-            .await?;
+        let rid: i64 = row.try_get("rid")?;
+        self.write_version(
+            rid,
+            resource_type,
+            id,
+            1,
+            Some(&content),
+            "POST",
+            new.source.as_deref(),
+            &when,
+        )
+        .await?;
+        self.write_index(rid, resource_type, &new.index).await?;
         Ok(Stored {
             resource_type: resource_type.into(),
             id: id.into(),
             version: 1,
             last_updated: when,
-            resource: Some(resource),
+            content: Some(Arc::from(content)),
             method: "POST".into(),
+            source: new.source,
         })
     }
 
@@ -626,13 +1008,11 @@ impl Writer for SqlWriter {
         &mut self,
         resource_type: &str,
         id: &str,
-        resource: Value,
-        index: Vec<IndexEntry>,
+        new: NewVersion,
         if_match: Option<i64>,
     ) -> Result<(Stored, bool), StoreError> {
         let name = format!("{resource_type}/{id}");
-        let current = self.current(resource_type, id).await?;
-        let Some(current) = current else {
+        let Some((rid, current, deleted)) = self.current_row(resource_type, id).await? else {
             if let Some(expected) = if_match {
                 return Err(StoreError::VersionConflict {
                     resource: name,
@@ -640,8 +1020,16 @@ impl Writer for SqlWriter {
                     expected,
                 });
             }
-            let mut s = self.create(resource_type, id, resource, index).await?;
+            let mut s = self.create(resource_type, id, new).await?;
             s.method = "PUT".into();
+            // The version row says how it was made.
+            let mut sql = Sql::new(self.dialect);
+            sql.push("UPDATE versions SET method = 'PUT' WHERE res_type = ")
+                .bind(resource_type)
+                .push(" AND res_id = ")
+                .bind(id)
+                .push(" AND version = 1");
+            sql.query().execute(&mut *self.tx).await?;
             return Ok((s, true));
         };
         if let Some(expected) = if_match {
@@ -655,66 +1043,87 @@ impl Writer for SqlWriter {
         }
         let version = current.version + 1;
         let when = now();
-        let resource = stamp(resource, id, version, &when);
+        let resource = stamp(new.resource, id, version, &when);
+        let content = resource.to_string();
         let mut sql = Sql::new(self.dialect);
-        sql.push("UPDATE resources SET version = ");
-        sql.bind(Param::Int(version)).push(", last_updated = ");
-        sql.text(&when).push(", deleted = 0, content = ");
-        sql.text(&resource.to_string()).push(" WHERE res_type = ");
-        sql.text(resource_type).push(" AND res_id = ");
-        sql.text(id).push(" AND version = ");
-        sql.bind(Param::Int(current.version));
+        sql.push("UPDATE resources SET version = ").bind(version);
+        sql.push(", last_updated = ").bind(&when);
+        sql.push(", deleted = 0, content = ").bind(&content);
+        // The organisation that created a resource stays its source; each
+        // version row records who wrote that version.
+        if deleted {
+            sql.push(", source = ")
+                .bind(Param::from(new.source.as_ref()));
+        }
+        sql.push(" WHERE rid = ").bind(rid);
+        sql.push(" AND version = ").bind(current.version);
         let done = sql.query().execute(&mut *self.tx).await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(name));
         }
         self.write_version(
+            rid,
             resource_type,
             id,
             version,
-            Some(&resource),
+            Some(&content),
             "PUT",
-            &index,
+            new.source.as_deref(),
             &when,
         )
         .await?;
-        let created = current.resource.is_none();
+        self.clear_index(rid).await?;
+        self.write_index(rid, resource_type, &new.index).await?;
         Ok((
             Stored {
                 resource_type: resource_type.into(),
                 id: id.into(),
                 version,
                 last_updated: when,
-                resource: Some(resource),
+                content: Some(Arc::from(content)),
                 method: "PUT".into(),
+                source: if deleted { new.source } else { current.source },
             },
-            created,
+            deleted,
         ))
     }
 
-    async fn delete(&mut self, resource_type: &str, id: &str) -> Result<Option<i64>, StoreError> {
-        let Some(current) = self.current(resource_type, id).await? else {
+    async fn delete(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        source: Option<&str>,
+    ) -> Result<Option<i64>, StoreError> {
+        let Some((rid, current, deleted)) = self.current_row(resource_type, id).await? else {
             return Ok(None);
         };
-        if current.resource.is_none() {
+        if deleted {
             return Ok(None);
         }
         let version = current.version + 1;
         let when = now();
         let mut sql = Sql::new(self.dialect);
-        sql.push("UPDATE resources SET version = ");
-        sql.bind(Param::Int(version)).push(", last_updated = ");
-        sql.text(&when)
-            .push(", deleted = 1, content = NULL WHERE res_type = ");
-        sql.text(resource_type).push(" AND res_id = ");
-        sql.text(id).push(" AND version = ");
-        sql.bind(Param::Int(current.version));
+        sql.push("UPDATE resources SET version = ").bind(version);
+        sql.push(", last_updated = ").bind(&when);
+        sql.push(", deleted = 1, content = NULL WHERE rid = ")
+            .bind(rid);
+        sql.push(" AND version = ").bind(current.version);
         let done = sql.query().execute(&mut *self.tx).await?;
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(format!("{resource_type}/{id}")));
         }
-        self.write_version(resource_type, id, version, None, "DELETE", &[], &when)
-            .await?;
+        self.write_version(
+            rid,
+            resource_type,
+            id,
+            version,
+            None,
+            "DELETE",
+            source,
+            &when,
+        )
+        .await?;
+        self.clear_index(rid).await?;
         Ok(Some(version))
     }
 
@@ -723,22 +1132,47 @@ impl Writer for SqlWriter {
         resource_type: &str,
         id: &str,
     ) -> Result<Option<Stored>, StoreError> {
-        let mut sql = Sql::new(self.dialect);
-        sql.push("SELECT res_type, res_id, version, last_updated, content FROM resources WHERE res_type = ");
-        sql.text(resource_type).push(" AND res_id = ");
-        sql.text(id);
-        let row = sql.query().fetch_optional(&mut *self.tx).await?;
-        row.map(|r| stored_from(&r, false)).transpose()
+        Ok(self
+            .current_row(resource_type, id)
+            .await?
+            .map(|(_, mut s, deleted)| {
+                if deleted {
+                    s.content = None;
+                }
+                s
+            }))
     }
 
     async fn matching(&mut self, query: &Query) -> Result<Vec<Stored>, StoreError> {
-        let sql = select_current(self.dialect, query, false);
+        let sql = select_page(self.dialect, query);
+        if self.dialect == Dialect::Postgres {
+            // Conditional operations on the same criteria, from any
+            // process, wait for each other here until commit: the second
+            // then sees what the first wrote.
+            let mut key = sql.text.clone();
+            for p in &sql.params {
+                let _ = write!(key, "|{p:?}");
+            }
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(param_id("conditional", &key))
+                .execute(&mut *self.tx)
+                .await?;
+        }
         let rows = sql.query().fetch_all(&mut *self.tx).await?;
         rows.iter().map(|r| stored_from(r, false)).collect()
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+        let written = self.written;
+        let store = self.store.clone();
+        let counter = self.store_written.clone();
         self.tx.commit().await?;
+        // Statistics follow the data: after enough new index rows, SQLite's
+        // planner is told again what the tables hold.
+        let before = counter.fetch_add(written, Ordering::Relaxed);
+        if before / OPTIMIZE_EVERY != (before + written) / OPTIMIZE_EVERY {
+            store.optimize().await;
+        }
         Ok(())
     }
 }
@@ -746,10 +1180,16 @@ impl Writer for SqlWriter {
 #[async_trait::async_trait]
 impl Store for SqlStore {
     async fn begin(&self) -> Result<Box<dyn Writer>, StoreError> {
+        let turn = if self.dialect == Dialect::Sqlite {
+            Some(self.writers.clone().lock_owned().await)
+        } else {
+            None
+        };
         let mut tx = self.pool.begin().await?;
         if self.dialect == Dialect::Sqlite {
-            // Take the write lock now, so two writers queue instead of one
-            // failing when it upgrades from reading.
+            // Take the write lock now, so that a writer of another process
+            // queues (busy timeout) instead of one failing when it upgrades
+            // from reading.
             sqlx::query("UPDATE resources SET version = version WHERE 1 = 0")
                 .execute(&mut *tx)
                 .await?;
@@ -757,14 +1197,20 @@ impl Store for SqlStore {
         Ok(Box::new(SqlWriter {
             tx,
             dialect: self.dialect,
+            _turn: turn,
+            written: 0,
+            store_written: self.written.clone(),
+            store: self.clone(),
         }))
     }
 
     async fn read(&self, resource_type: &str, id: &str) -> Result<Stored, StoreError> {
         let mut sql = Sql::new(self.dialect);
-        sql.push("SELECT res_type, res_id, version, last_updated, content FROM resources WHERE res_type = ");
-        sql.text(resource_type).push(" AND res_id = ");
-        sql.text(id);
+        sql.push("SELECT ")
+            .push(CURRENT_COLUMNS)
+            .push(" FROM resources r WHERE r.res_type = ")
+            .bind(resource_type);
+        sql.push(" AND r.res_id = ").bind(id);
         let name = format!("{resource_type}/{id}");
         let row = sql
             .query()
@@ -772,13 +1218,47 @@ impl Store for SqlStore {
             .await?
             .ok_or_else(|| StoreError::NotFound(name.clone()))?;
         let s = stored_from(&row, false)?;
-        if s.resource.is_none() {
+        if s.content.is_none() {
             return Err(StoreError::Gone {
                 resource: name,
                 version: s.version,
             });
         }
         Ok(s)
+    }
+
+    async fn read_many(&self, keys: &[(String, String)]) -> Result<Vec<Stored>, StoreError> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(200) {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("SELECT ")
+                .push(CURRENT_COLUMNS)
+                .push(" FROM resources r WHERE r.deleted = 0 AND (");
+            for (n, (t, id)) in chunk.iter().enumerate() {
+                if n > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(r.res_type = ").bind(t);
+                sql.push(" AND r.res_id = ").bind(id).push(")");
+            }
+            sql.push(")");
+            for row in sql.query().fetch_all(&self.pool).await? {
+                out.push(stored_from(&row, false)?);
+            }
+        }
+        // In the order asked for.
+        let order: std::collections::HashMap<(&str, &str), usize> = keys
+            .iter()
+            .enumerate()
+            .map(|(n, (t, i))| ((t.as_str(), i.as_str()), n))
+            .collect();
+        out.sort_by_key(|s| {
+            order
+                .get(&(s.resource_type.as_str(), s.id.as_str()))
+                .copied()
+                .unwrap_or(usize::MAX)
+        });
+        Ok(out)
     }
 
     async fn vread(
@@ -788,10 +1268,10 @@ impl Store for SqlStore {
         version: i64,
     ) -> Result<Stored, StoreError> {
         let mut sql = Sql::new(self.dialect);
-        sql.push("SELECT res_type, res_id, version, last_updated, method, content FROM versions WHERE res_type = ");
-        sql.text(resource_type).push(" AND res_id = ");
-        sql.text(id).push(" AND version = ");
-        sql.bind(Param::Int(version));
+        sql.push("SELECT res_type, res_id, version, last_updated, method, content, source FROM versions WHERE res_type = ")
+            .bind(resource_type);
+        sql.push(" AND res_id = ").bind(id);
+        sql.push(" AND version = ").bind(version);
         let name = format!("{resource_type}/{id}/_history/{version}");
         let row = sql
             .query()
@@ -799,7 +1279,7 @@ impl Store for SqlStore {
             .await?
             .ok_or_else(|| StoreError::NotFound(name.clone()))?;
         let s = stored_from(&row, true)?;
-        if s.resource.is_none() {
+        if s.content.is_none() {
             return Err(StoreError::Gone {
                 resource: name,
                 version,
@@ -808,27 +1288,17 @@ impl Store for SqlStore {
         Ok(s)
     }
 
-    async fn history(
-        &self,
-        resource_type: Option<&str>,
-        id: Option<&str>,
-        since: Option<&str>,
-        count: i64,
-        offset: i64,
-    ) -> Result<(Vec<Stored>, i64), StoreError> {
+    async fn history(&self, q: &HistoryQuery) -> Result<(Vec<Stored>, i64), StoreError> {
         let filter = |sql: &mut Sql| {
             sql.push(" WHERE 1 = 1");
-            if let Some(t) = resource_type {
-                sql.push(" AND res_type = ");
-                sql.text(t);
+            if let Some(t) = &q.resource_type {
+                sql.push(" AND res_type = ").bind(t);
             }
-            if let Some(i) = id {
-                sql.push(" AND res_id = ");
-                sql.text(i);
+            if let Some(i) = &q.id {
+                sql.push(" AND res_id = ").bind(i);
             }
-            if let Some(s) = since {
-                sql.push(" AND last_updated >= ");
-                sql.text(s);
+            if let Some(s) = &q.since {
+                sql.push(" AND last_updated >= ").bind(s);
             }
         };
         let mut count_sql = Sql::new(self.dialect);
@@ -840,11 +1310,13 @@ impl Store for SqlStore {
             .await?
             .try_get("n")?;
         let mut sql = Sql::new(self.dialect);
-        sql.push("SELECT res_type, res_id, version, last_updated, method, content FROM versions");
+        sql.push(
+            "SELECT res_type, res_id, version, last_updated, method, content, source FROM versions",
+        );
         filter(&mut sql);
-        sql.push(" ORDER BY last_updated DESC, version DESC LIMIT ");
-        sql.bind(Param::Int(count.max(0))).push(" OFFSET ");
-        sql.bind(Param::Int(offset.max(0)));
+        sql.push(" ORDER BY last_updated DESC, rid DESC, version DESC LIMIT ")
+            .bind(q.count.max(0));
+        sql.push(" OFFSET ").bind(q.offset.max(0));
         let rows = sql.query().fetch_all(&self.pool).await?;
         let list = rows
             .iter()
@@ -853,51 +1325,79 @@ impl Store for SqlStore {
         Ok((list, total))
     }
 
-    async fn search(&self, query: &Query) -> Result<(Vec<Stored>, i64), StoreError> {
-        let count_sql = select_current(self.dialect, query, true);
-        let total: i64 = count_sql
+    async fn search(&self, query: &Query) -> Result<Page, StoreError> {
+        let rows = select_page(self.dialect, query)
             .query()
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
-        let sql = select_current(self.dialect, query, false);
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        let list = rows
+            .fetch_all(&self.pool)
+            .await?;
+        let items = rows
             .iter()
             .map(|r| stored_from(r, false))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((list, total))
+        let total = match query.total {
+            Total::None => None,
+            // A page that is not full shows every match after the offset:
+            // the total is known without counting.
+            Total::Accurate if (items.len() as i64) < query.count && !items.is_empty() => {
+                Some(query.offset + items.len() as i64)
+            }
+            Total::Accurate if query.offset == 0 && items.is_empty() && query.count > 0 => Some(0),
+            Total::Accurate => Some(
+                select_count(self.dialect, query)
+                    .query()
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get("n")?,
+            ),
+        };
+        Ok(Page { items, total })
     }
 
     async fn referring(
         &self,
         resource_type: &str,
         param: Option<&str>,
-        targets: &[String],
+        targets: &[(String, String)],
+        limit: i64,
     ) -> Result<Vec<Stored>, StoreError> {
-        if targets.is_empty() {
+        if targets.is_empty() || limit <= 0 {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::new(self.dialect);
-        sql.push("SELECT DISTINCT r.res_type, r.res_id, r.version, r.last_updated, r.content FROM resources r JOIN search_index i ON i.res_type = r.res_type AND i.res_id = r.res_id WHERE r.deleted = 0 AND r.res_type = ");
-        sql.text(resource_type);
-        if let Some(p) = param {
-            sql.push(" AND i.param = ");
-            sql.text(p);
-        }
-        sql.push(" AND (");
-        for (n, t) in targets.iter().enumerate() {
-            let (tt, tid) = t.split_once('/').unwrap_or(("", t));
-            if n > 0 {
-                sql.push(" OR ");
+        let mut out: Vec<Stored> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for chunk in targets.chunks(200) {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("SELECT ")
+                .push(CURRENT_COLUMNS)
+                .push(" FROM resources r WHERE r.deleted = 0 AND r.res_type = ")
+                .bind(resource_type);
+            sql.push(" AND r.rid IN (SELECT i.rid FROM idx_ref i WHERE ");
+            if let Some(p) = param {
+                sql.push("i.pid = ")
+                    .bind(param_id(resource_type, p))
+                    .push(" AND ");
             }
-            sql.push("(i.ref_type = ");
-            sql.text(tt).push(" AND i.ref_id = ");
-            sql.text(tid).push(")");
+            sql.push("(");
+            for (n, (tt, tid)) in chunk.iter().enumerate() {
+                if n > 0 {
+                    sql.push(" OR ");
+                }
+                sql.push("(i.ref_id = ").bind(tid);
+                sql.push(" AND i.ref_type = ").bind(tt).push(")");
+            }
+            sql.push(")) ORDER BY r.rid DESC LIMIT ")
+                .bind(limit - out.len() as i64);
+            for row in sql.query().fetch_all(&self.pool).await? {
+                let s = stored_from(&row, false)?;
+                if seen.insert(s.key()) {
+                    out.push(s);
+                }
+            }
+            if out.len() as i64 >= limit {
+                break;
+            }
         }
-        sql.push(") LIMIT 1000");
-        let rows = sql.query().fetch_all(&self.pool).await?;
-        rows.iter().map(|r| stored_from(r, false)).collect()
+        Ok(out)
     }
 
     fn name(&self) -> &'static str {

@@ -1,0 +1,231 @@
+//! The one write pipeline: **parse → validate → index → write**, used by
+//! single requests, batch and transaction entries, and `carer-fhir import`.
+//!
+//! [`prepare`] checks a resource against base R4 and every profile it
+//! claims and extracts its search-index entries: CPU work with no database
+//! in sight, so it runs before any write lock is taken (on a blocking
+//! thread: [`prepare_blocking`]). [`Tx`] is then the store transaction the
+//! prepared resources are written in, recording each change; its
+//! [`Tx::commit`] is where work that must happen with every write (an
+//! audit record, a subscription event) joins the same transaction.
+
+use serde_json::Value;
+
+use super::{blocking, AppState, Caller, Failure, FailureKind, Service};
+use crate::store::{IndexEntry, NewVersion, Query, Stored, Writer};
+
+/// A resource ready to be written: valid, with its index entries.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Its type.
+    pub resource_type: String,
+    /// The resource.
+    pub resource: Value,
+    /// The values its search parameters find.
+    pub index: Vec<IndexEntry>,
+}
+
+/// Validates a resource about to be written (as `rtype`) and extracts its
+/// index entries.
+///
+/// # Errors
+/// 400 when its type differs from `rtype`, 422 with the validator's errors
+/// when it is invalid.
+pub fn prepare(state: &AppState, rtype: &str, resource: Value) -> Result<Prepared, Failure> {
+    let body_type = resource["resourceType"].as_str().unwrap_or("");
+    if body_type != rtype {
+        return Err(Failure::invalid(format!(
+            "the body is a {body_type}, but the URL names {rtype}"
+        )));
+    }
+    validate(state, &resource)?;
+    let index = state.search.index(&resource);
+    Ok(Prepared {
+        resource_type: rtype.to_string(),
+        resource,
+        index,
+    })
+}
+
+/// [`prepare`] on a blocking thread.
+///
+/// # Errors
+/// As [`prepare`].
+pub async fn prepare_blocking(
+    svc: &Service,
+    rtype: String,
+    resource: Value,
+) -> Result<Prepared, Failure> {
+    let state = svc.state.clone();
+    blocking(move || prepare(&state, &rtype, resource)).await
+}
+
+/// Checks a resource against base R4 and the profiles it claims.
+///
+/// # Errors
+/// 422 with an OperationOutcome of its errors (warnings and information
+/// left out: they do not stop a write).
+pub fn validate(state: &AppState, resource: &Value) -> Result<(), Failure> {
+    let outcome = state.validator.validate(resource);
+    if !outcome.has_errors() {
+        return Ok(());
+    }
+    let mut oo = outcome.to_operation_outcome();
+    if let Some(issues) = oo["issue"].as_array_mut() {
+        issues.retain(|i| i["severity"] == "error" || i["severity"] == "fatal");
+    }
+    Err(Failure::with_outcome(FailureKind::Unprocessable, oo))
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeKind {
+    /// A new resource (or one created by update).
+    Created,
+    /// A new version of an existing resource.
+    Updated,
+    /// A deletion.
+    Deleted,
+}
+
+/// One change made in a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// What happened.
+    pub kind: ChangeKind,
+    /// The resource type.
+    pub resource_type: String,
+    /// The id.
+    pub id: String,
+    /// The version written.
+    pub version: i64,
+}
+
+/// A store transaction for one caller's writes.
+pub struct Tx {
+    writer: Box<dyn Writer>,
+    source: Option<String>,
+    changes: Vec<Change>,
+}
+
+impl Tx {
+    /// Begins a transaction in `state`'s store for `caller`.
+    ///
+    /// # Errors
+    /// When the database cannot start one.
+    pub async fn begin(state: &AppState, caller: &Caller) -> Result<Tx, Failure> {
+        Ok(Tx {
+            writer: state.store.begin().await?,
+            source: caller.organisation().map(str::to_string),
+            changes: Vec::new(),
+        })
+    }
+
+    fn new_version(&self, p: Prepared) -> NewVersion {
+        NewVersion {
+            resource: p.resource,
+            index: p.index,
+            source: self.source.clone(),
+        }
+    }
+
+    /// Creates a prepared resource with a new id.
+    ///
+    /// # Errors
+    /// 409 when the id is taken; a database failure.
+    pub async fn create(&mut self, id: &str, p: Prepared) -> Result<Stored, Failure> {
+        let rtype = p.resource_type.clone();
+        let new = self.new_version(p);
+        let s = self.writer.create(&rtype, id, new).await?;
+        self.record(ChangeKind::Created, &s);
+        Ok(s)
+    }
+
+    /// Updates (or creates with this id) a prepared resource; `if_match`
+    /// is the version the client expects. Returns the version written and
+    /// whether it was created.
+    ///
+    /// # Errors
+    /// 412 when `if_match` is not the current version.
+    pub async fn update(
+        &mut self,
+        id: &str,
+        p: Prepared,
+        if_match: Option<i64>,
+    ) -> Result<(Stored, bool), Failure> {
+        let rtype = p.resource_type.clone();
+        let new = self.new_version(p);
+        let (s, created) = self.writer.update(&rtype, id, new, if_match).await?;
+        self.record(
+            if created {
+                ChangeKind::Created
+            } else {
+                ChangeKind::Updated
+            },
+            &s,
+        );
+        Ok((s, created))
+    }
+
+    /// Deletes a resource; the deletion's version, or None when there was
+    /// nothing to delete.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn delete(&mut self, rtype: &str, id: &str) -> Result<Option<i64>, Failure> {
+        let version = self
+            .writer
+            .delete(rtype, id, self.source.as_deref())
+            .await?;
+        if let Some(v) = version {
+            self.changes.push(Change {
+                kind: ChangeKind::Deleted,
+                resource_type: rtype.to_string(),
+                id: id.to_string(),
+                version: v,
+            });
+        }
+        Ok(version)
+    }
+
+    /// The current version of a resource as this transaction sees it
+    /// (`content` None for a deletion).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn current(&mut self, rtype: &str, id: &str) -> Result<Option<Stored>, Failure> {
+        Ok(self.writer.current(rtype, id).await?)
+    }
+
+    /// Current resources matching `query`, inside this transaction.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn matching(&mut self, query: &Query) -> Result<Vec<Stored>, Failure> {
+        Ok(self.writer.matching(query).await?)
+    }
+
+    /// The changes made so far.
+    pub fn changes(&self) -> &[Change] {
+        &self.changes
+    }
+
+    fn record(&mut self, kind: ChangeKind, s: &Stored) {
+        self.changes.push(Change {
+            kind,
+            resource_type: s.resource_type.clone(),
+            id: s.id.clone(),
+            version: s.version,
+        });
+    }
+
+    /// Makes every write permanent, and returns what changed. Work that
+    /// must be written with every change belongs here, before the commit.
+    ///
+    /// # Errors
+    /// A database failure (then nothing was written).
+    pub async fn commit(self) -> Result<Vec<Change>, Failure> {
+        self.writer.commit().await?;
+        Ok(self.changes)
+    }
+}

@@ -1,0 +1,64 @@
+//! read — [FHIR R4 http §3.1.0.2](https://hl7.org/fhir/R4/http.html#read):
+//! `GET [base]/[type]/[id]` answers the current version with its `ETag`
+//! and `Last-Modified`; 404 when unknown, 410 when deleted. `_summary` and
+//! `_elements` cut it down ([search §3.1.1.5.8](https://hl7.org/fhir/R4/search.html#summary));
+//! `If-None-Match` with the current version answers 304
+//! ([§3.1.0.5.3](https://hl7.org/fhir/R4/http.html#cread)).
+
+use http::StatusCode;
+
+use super::bundle::Shaping;
+use super::{Answer, Caller, Content, Failure, Request, Service, Target};
+
+/// A read, parsed.
+#[derive(Debug, Clone)]
+pub struct Read {
+    /// The resource type.
+    pub resource_type: String,
+    /// The id.
+    pub id: String,
+    /// `_summary`/`_elements`.
+    pub shaping: Shaping,
+    /// The version `If-None-Match` names.
+    pub if_none_match: Option<String>,
+}
+
+impl Read {
+    /// Parses `GET [base]/[type]/[id]`.
+    ///
+    /// # Errors
+    /// 400 for a malformed `_summary`.
+    pub fn parse(target: &Target, req: &Request) -> Result<Read, Failure> {
+        Ok(Read {
+            resource_type: target.resource_type().to_string(),
+            id: target.id().to_string(),
+            shaping: Shaping::from_query(&req.query)?,
+            if_none_match: req.headers.if_none_match.as_deref().map(|v| {
+                v.trim()
+                    .trim_start_matches("W/")
+                    .trim_matches('"')
+                    .to_string()
+            }),
+        })
+    }
+
+    /// Reads.
+    ///
+    /// # Errors
+    /// 404 unknown, 410 deleted.
+    pub async fn apply(self, svc: &Service, _caller: &Caller) -> Result<Answer, Failure> {
+        let s = svc.state.store.read(&self.resource_type, &self.id).await?;
+        let mut answer = Answer::stored(&s);
+        if self.if_none_match.as_deref() == Some(s.version.to_string().as_str()) {
+            answer.status = StatusCode::NOT_MODIFIED;
+            answer.body = Content::Empty;
+            return Ok(answer);
+        }
+        if !self.shaping.is_whole() {
+            if let Some(r) = s.resource() {
+                answer.body = Content::Resource(self.shaping.apply(&svc.state, r));
+            }
+        }
+        Ok(answer)
+    }
+}

@@ -1,0 +1,79 @@
+//! What the interaction service holds: the store, the conformance
+//! resources, the validator, the search-parameter registry, and the base
+//! URL links are written with.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use fhir_core::fhirpath::ModelInfo;
+use fhir_core::package::Registry;
+use fhir_core::validation::{Options, Validator};
+
+use super::Failure;
+use crate::search::{SearchParams, Searcher};
+use crate::store::Store;
+
+/// What a server needs.
+pub struct AppState {
+    /// Where resources live.
+    pub store: Arc<dyn Store>,
+    /// The conformance resources (base R4, UK Core, our guide, …).
+    pub registry: &'static Registry,
+    /// Validation of every write.
+    pub validator: Validator<'static>,
+    /// Search parameters and index extraction.
+    pub search: Searcher,
+    /// The resource types of R4.
+    pub resource_types: BTreeSet<String>,
+    /// The base URL for links (`http://127.0.0.1:8080`).
+    pub base: String,
+}
+
+impl AppState {
+    /// A server state over `store` with the conformance resources of
+    /// `registry`, which lives as long as the process.
+    pub fn new(store: Arc<dyn Store>, registry: &'static Registry, base: &str) -> AppState {
+        let model = Arc::new(ModelInfo::from_registry(registry));
+        let resource_types = registry
+            .of_type("StructureDefinition")
+            .filter(|sd| {
+                sd["kind"] == "resource"
+                    && sd["derivation"] == "specialization"
+                    && sd["abstract"] != true
+            })
+            .filter_map(|sd| sd["type"].as_str().map(str::to_string))
+            .collect();
+        AppState {
+            store,
+            registry,
+            // References are RESTful here; extensions from namespaces we
+            // hold no definitions for (Synthea's, say) are kept with a
+            // warning, ours and UK Core's must be known.
+            validator: Validator::with_model(registry, model.clone()).with_options(Options {
+                assume_valid_rest_references: true,
+                foreign_extensions: true,
+                ..Options::default()
+            }),
+            search: Searcher {
+                params: SearchParams::from_registry(registry),
+                model,
+            },
+            resource_types,
+            base: base.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// Checks that `rtype` is an R4 resource type.
+    ///
+    /// # Errors
+    /// 404 otherwise (no such endpoint).
+    pub fn check_type(&self, rtype: &str) -> Result<(), Failure> {
+        if self.resource_types.contains(rtype) {
+            Ok(())
+        } else {
+            Err(Failure::not_found(format!(
+                "{rtype:?} is not a FHIR R4 resource type"
+            )))
+        }
+    }
+}
