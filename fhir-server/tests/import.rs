@@ -101,7 +101,7 @@ async fn ndjson_loads_into_a_server_over_http() {
             .read("Observation", "o1")
             .await
             .unwrap()
-            .resource
+            .resource()
             .unwrap()["subject"]["reference"],
         "Patient/p1"
     );
