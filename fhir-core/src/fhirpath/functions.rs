@@ -875,11 +875,13 @@ impl<'a> Env<'a> {
         found.get("resource").map(Item::from_json)
     }
 
-    /// `memberOf()` against a loaded ValueSet with an expansion or a simple
-    /// compose (whole code systems and enumerated concepts); `None` when the
-    /// answer needs a terminology server.
+    /// `memberOf()`: membership in a loaded ValueSet, decided by the same
+    /// expansion the validator's binding check uses
+    /// (`validation::terminology`: includes, excludes, nested value sets,
+    /// filters on local code systems), so that an invariant and a binding
+    /// never disagree on a code; `None` when the answer needs a
+    /// terminology server.
     fn member_of(&self, item: &Item<'a>, url: &str) -> Option<bool> {
-        let vs = self.registry?.value_set(url)?;
         let codings: Vec<(String, String)> = match item {
             Item::Node(n) => match n.value? {
                 Value::String(code) => vec![(String::new(), code.clone())],
@@ -901,55 +903,21 @@ impl<'a> Env<'a> {
             },
             other => vec![(String::new(), other.as_str()?)],
         };
-        let matches = |system: &str, code: &str, s: &str, c: &str| {
-            (system.is_empty() || system == s) && code == c
-        };
-        if let Some(contains) = vs.pointer("/expansion/contains").and_then(Value::as_array) {
-            return Some(codings.iter().any(|(s, c)| {
-                contains.iter().any(|e| {
-                    matches(
-                        s,
-                        c,
-                        e["system"].as_str().unwrap_or(""),
-                        e["code"].as_str().unwrap_or(""),
-                    )
-                })
-            }));
-        }
-        let includes = vs.pointer("/compose/include")?.as_array()?;
-        for inc in includes {
-            if inc.get("filter").is_some() || inc.get("valueSet").is_some() {
-                return None;
-            }
-            let system = inc.get("system").and_then(Value::as_str).unwrap_or("");
-            if let Some(concepts) = inc.get("concept").and_then(Value::as_array) {
-                if codings.iter().any(|(s, c)| {
-                    concepts
-                        .iter()
-                        .any(|k| matches(s, c, system, k["code"].as_str().unwrap_or("")))
-                }) {
-                    return Some(true);
-                }
-            } else {
-                let cs = self.registry?.code_system(system)?;
-                if codings.iter().any(|(s, c)| {
-                    (s.is_empty() || s == system) && code_in_system(cs.get("concept"), c)
-                }) {
-                    return Some(true);
-                }
+        let expansion = crate::validation::terminology::expand(self.registry?, url)?;
+        let mut unknown = false;
+        for (s, c) in &codings {
+            match expansion.contains(s, c) {
+                Some(true) => return Some(true),
+                Some(false) => {}
+                None => unknown = true,
             }
         }
-        Some(false)
+        if unknown {
+            None
+        } else {
+            Some(false)
+        }
     }
-}
-
-fn code_in_system(concepts: Option<&Value>, code: &str) -> bool {
-    concepts.and_then(Value::as_array).is_some_and(|cs| {
-        cs.iter().any(|c| {
-            c.get("code").and_then(Value::as_str) == Some(code)
-                || code_in_system(c.get("concept"), code)
-        })
-    })
 }
 
 /// Whether two items are the very same element (for `repeat`).

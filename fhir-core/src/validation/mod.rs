@@ -29,7 +29,7 @@ mod issue;
 mod profile;
 mod questionnaire;
 pub mod snapshot;
-mod terminology;
+pub(crate) mod terminology;
 mod values;
 mod walker;
 
