@@ -10,8 +10,10 @@ use serde_json::json;
 
 fn registry() -> Registry {
     let mut r = Registry::new();
-    r.add(json!({"resourceType": "CodeSystem", "url": "https://example.org/cs", "status": "active",
-        "content": "complete", "concept": [{"code": "a"}, {"code": "b"}, {"code": "c"}]}));
+    r.add(
+        json!({"resourceType": "CodeSystem", "url": "https://example.org/cs", "status": "active",
+        "content": "complete", "concept": [{"code": "a"}, {"code": "b"}, {"code": "c"}]}),
+    );
     r.add(json!({"resourceType": "ValueSet", "url": "https://example.org/vs/all-but-b", "status": "active",
         "compose": {"include": [{"system": "https://example.org/cs"}],
                     "exclude": [{"system": "https://example.org/cs", "concept": [{"code": "b"}]}]}}));
@@ -33,13 +35,25 @@ fn member(r: &Registry, code: &str, vs: &str) -> serde_json::Value {
 #[test]
 fn an_excluded_code_is_not_a_member() {
     let r = registry();
-    assert_eq!(member(&r, "a", "https://example.org/vs/all-but-b"), json!([{"type": "boolean", "value": true}]));
-    assert_eq!(member(&r, "b", "https://example.org/vs/all-but-b"), json!([{"type": "boolean", "value": false}]));
+    assert_eq!(
+        member(&r, "a", "https://example.org/vs/all-but-b"),
+        json!([{"type": "boolean", "value": true}])
+    );
+    assert_eq!(
+        member(&r, "b", "https://example.org/vs/all-but-b"),
+        json!([{"type": "boolean", "value": false}])
+    );
 }
 
 #[test]
 fn a_nested_value_set_brings_its_codes_and_its_exclusions() {
     let r = registry();
-    assert_eq!(member(&r, "c", "https://example.org/vs/nested"), json!([{"type": "boolean", "value": true}]));
-    assert_eq!(member(&r, "b", "https://example.org/vs/nested"), json!([{"type": "boolean", "value": false}]));
+    assert_eq!(
+        member(&r, "c", "https://example.org/vs/nested"),
+        json!([{"type": "boolean", "value": true}])
+    );
+    assert_eq!(
+        member(&r, "b", "https://example.org/vs/nested"),
+        json!([{"type": "boolean", "value": false}])
+    );
 }
