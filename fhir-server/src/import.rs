@@ -182,47 +182,25 @@ fn merge(into: &mut Report, from: Report) {
 /// # Errors
 /// When the database fails (then nothing of the chunk is stored).
 pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Result<Report> {
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .min(items.len().max(1));
-    let mut shares: Vec<Vec<Item>> = (0..workers).map(|_| Vec::new()).collect();
-    for (n, item) in items.into_iter().enumerate() {
-        shares[n % workers].push(item);
+    let mut jobs = Vec::with_capacity(items.len());
+    for mut item in items {
+        if item.resource["id"].as_str().is_none() {
+            item.resource["id"] = json!(uuid::Uuid::new_v4().to_string());
+        }
+        let rt = item.resource["resourceType"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        jobs.push((item.origin, rt, item.resource));
     }
-    let handles: Vec<_> = shares
-        .into_iter()
-        .map(|share| {
-            let st = state.clone();
-            tokio::task::spawn_blocking(move || {
-                share
-                    .into_iter()
-                    .map(|mut item| {
-                        if item.resource["id"].as_str().is_none() {
-                            item.resource["id"] = json!(uuid::Uuid::new_v4().to_string());
-                        }
-                        let rt = item.resource["resourceType"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string();
-                        match pipeline::prepare(&st, &rt, item.resource) {
-                            Ok(p) => Ok(p),
-                            Err(f) => Err((item.origin, why(&f))),
-                        }
-                    })
-                    .collect::<Vec<_>>()
-            })
-        })
-        .collect();
-    let mut prepared = Vec::new();
-    for h in handles {
-        prepared.extend(h.await?);
-    }
+    let prepared = pipeline::prepare_many(state, jobs)
+        .await
+        .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     let mut report = Report::default();
     let mut tx = pipeline::Tx::begin(state, &Caller::Anonymous)
         .await
         .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
-    for p in prepared {
+    for (origin, p) in prepared {
         match p {
             Ok(p) => {
                 let id = p.resource["id"].as_str().unwrap_or("").to_string();
@@ -231,7 +209,7 @@ pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Res
                     .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
                 report.stored += 1;
             }
-            Err(f) => report.failed.push(f),
+            Err(f) => report.failed.push((origin, why(&f))),
         }
     }
     tx.commit()

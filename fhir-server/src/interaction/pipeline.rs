@@ -60,6 +60,47 @@ pub async fn prepare_blocking(
     blocking(move || prepare(&state, &rtype, resource)).await
 }
 
+/// [`prepare`] for many resources, spread over the machine's cores (one
+/// blocking task per core, each taking every n-th job); the results come
+/// back in the jobs' order, each with its key.
+///
+/// # Errors
+/// Only an internal failure (a worker that panicked); each job's own
+/// failure is its result.
+pub async fn prepare_many<K: Send + 'static>(
+    state: &std::sync::Arc<AppState>,
+    jobs: Vec<(K, String, Value)>,
+) -> Result<Vec<(K, Result<Prepared, Failure>)>, Failure> {
+    let n = jobs.len();
+    let workers = std::thread::available_parallelism()
+        .map(|c| c.get())
+        .unwrap_or(2)
+        .clamp(1, n.max(1));
+    let mut shares: Vec<Vec<(usize, K, String, Value)>> =
+        (0..workers).map(|_| Vec::new()).collect();
+    for (i, (key, rtype, resource)) in jobs.into_iter().enumerate() {
+        shares[i % workers].push((i, key, rtype, resource));
+    }
+    let handles: Vec<_> = shares
+        .into_iter()
+        .map(|share| {
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || {
+                share
+                    .into_iter()
+                    .map(|(i, key, rtype, resource)| (i, key, prepare(&state, &rtype, resource)))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut out: Vec<(usize, K, Result<Prepared, Failure>)> = Vec::with_capacity(n);
+    for h in handles {
+        out.extend(h.await.map_err(Failure::internal)?);
+    }
+    out.sort_by_key(|(i, _, _)| *i);
+    Ok(out.into_iter().map(|(_, k, r)| (k, r)).collect())
+}
+
 /// Checks a resource against base R4 and the profiles it claims.
 ///
 /// # Errors

@@ -25,7 +25,7 @@ use super::batch::{at_entry, bundle_entries, entry_request, failure_entry, respo
 use super::bundle::new_bundle;
 use super::conditional::Criteria;
 use super::create::PreparedCreate;
-use super::pipeline::{prepare, Prepared};
+use super::pipeline::{prepare_many, Prepared};
 use super::update::{PreparedUpdate, Which};
 use super::{blocking, Answer, AppState, Caller, Failure, FailureKind, Interaction, Service};
 
@@ -318,48 +318,10 @@ impl Plan {
                 Pending::Other(_) => {}
             }
         }
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .min(jobs.len().max(1));
-        let mut shares: Vec<Vec<(usize, String, Value)>> =
-            (0..workers).map(|_| Vec::new()).collect();
-        for (n, job) in jobs.into_iter().enumerate() {
-            shares[n % workers].push(job);
-        }
-        let handles: Vec<_> = shares
-            .into_iter()
-            .map(|share| {
-                let state = svc.state.clone();
-                blocking(move || {
-                    let mut out = Vec::with_capacity(share.len());
-                    for (index, rtype, resource) in share {
-                        out.push((
-                            index,
-                            prepare(&state, &rtype, resource).map_err(|f| at_entry(index, f))?,
-                        ));
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
         let mut prepared: HashMap<usize, Prepared> = HashMap::new();
-        let mut first_failure: Option<(usize, Failure)> = None;
-        for h in handles {
-            match h.await {
-                Ok(list) => prepared.extend(list),
-                Err(f) => {
-                    // Report the earliest failing entry whatever the thread
-                    // order: the location names the entry.
-                    let at = entry_index(&f).unwrap_or(usize::MAX);
-                    if first_failure.as_ref().is_none_or(|(i, _)| at < *i) {
-                        first_failure = Some((at, f));
-                    }
-                }
-            }
-        }
-        if let Some((_, f)) = first_failure {
-            return Err(f);
+        // The earliest failing entry is reported, as the Bundle orders them.
+        for (index, result) in prepare_many(&svc.state, jobs).await? {
+            prepared.insert(index, result.map_err(|f| at_entry(index, f))?);
         }
         for (index, _, p) in std::mem::take(&mut self.pending) {
             let step = match p {
@@ -507,13 +469,6 @@ fn conditional_reference(r: &str) -> Option<(&str, &str)> {
     let is_type = t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
         && t.chars().all(|c| c.is_ascii_alphanumeric());
     is_type.then_some((t, q))
-}
-
-/// The entry index a failure's location names (`Bundle.entry[3]…`).
-fn entry_index(f: &Failure) -> Option<usize> {
-    let e = f.outcome["issue"][0]["expression"][0].as_str()?;
-    let rest = e.strip_prefix("Bundle.entry[")?;
-    rest.split(']').next()?.parse().ok()
 }
 
 /// Calls `f` on every `reference` string in `v`, replacing it with what
