@@ -39,7 +39,8 @@ pub struct LoadReport {
     pub package: Option<String>,
     /// How many conformance resources were added.
     pub loaded: usize,
-    /// How many resources were read but skipped (no canonical URL).
+    /// How many resources were read but skipped (no canonical URL, or a
+    /// canonical version already loaded).
     pub skipped: usize,
     /// Files that could not be read, with why. Loading goes on past them.
     pub errors: Vec<crate::Error>,
