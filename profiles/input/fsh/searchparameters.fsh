@@ -48,3 +48,21 @@ Description: "Flags and plans by the caring relationship they are about, so that
 * expression = "Flag.extension('https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship').value | CarePlan.extension('https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship').value"
 * xpath = "f:Flag/f:extension[@url='https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship']/f:valueReference | f:CarePlan/f:extension[@url='https://fhir.carer-fhir.uk/StructureDefinition/carer-relationship']/f:valueReference"
 * xpathUsage = #normal
+
+Instance: careplan-emergency-contact
+InstanceOf: SearchParameter
+Usage: #definition
+Title: "CarePlan: emergency contact"
+Description: "Contingency plans by an emergency contact they name: who to call when the carer cannot care."
+* insert SearchParameterCommon(careplan-emergency-contact, emergency-contact, EmergencyContact)
+* description = "Contingency plans by an emergency contact they name"
+* base = #CarePlan
+* type = #reference
+* target[0] = #RelatedPerson
+* target[1] = #Patient
+* target[2] = #Practitioner
+* target[3] = #PractitionerRole
+* target[4] = #Organization
+* expression = "CarePlan.extension('https://fhir.carer-fhir.uk/StructureDefinition/emergency-contact').extension('contact').value"
+* xpath = "f:CarePlan/f:extension[@url='https://fhir.carer-fhir.uk/StructureDefinition/emergency-contact']/f:extension[@url='contact']/f:valueReference"
+* xpathUsage = #normal
