@@ -13,6 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{json, Value};
 
+use crate::interaction::access::Clearance;
 use crate::interaction::{pipeline, AppState, Caller};
 
 /// Resources per database transaction or per batch Bundle.
@@ -197,7 +198,7 @@ pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Res
         .await
         .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     let mut report = Report::default();
-    let mut tx = pipeline::Tx::begin(state, &Caller::Anonymous)
+    let mut tx = pipeline::Tx::begin(state, &Caller::Open, &Clearance::open())
         .await
         .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     for (origin, p) in prepared {

@@ -17,6 +17,7 @@
 //! - [`search`]: the search-parameter registry, index extraction, query parsing.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod cli;
 pub mod import;
 pub mod interaction;

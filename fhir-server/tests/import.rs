@@ -33,6 +33,7 @@ async fn state(dir: &std::path::Path) -> Arc<AppState> {
         Arc::new(store),
         registry(),
         "http://localhost",
+        fhir_server::interaction::Access::Open,
     ))
 }
 
@@ -55,9 +56,12 @@ async fn ndjson_loads_into_a_database_and_reports_bad_lines() {
         .map(|(o, _)| o.rsplit(':').next().unwrap())
         .collect();
     assert_eq!(origins, ["3", "4"], "{:?}", report.failed);
-    assert_eq!(st.store.read("Patient", "p2").await.unwrap().version, 1);
+    assert_eq!(
+        st.store.read("Patient", "p2", None).await.unwrap().version,
+        1
+    );
     assert!(
-        st.store.read("Patient", "p3").await.is_err(),
+        st.store.read("Patient", "p3", None).await.is_err(),
         "the invalid line stored nothing"
     );
     // Importing again replaces by id: versions go up, nothing duplicates.
@@ -65,7 +69,10 @@ async fn ndjson_loads_into_a_database_and_reports_bad_lines() {
     import::read_chunks(&file, &mut again, |items| import::store_chunk(&st, items))
         .await
         .unwrap();
-    assert_eq!(st.store.read("Patient", "p2").await.unwrap().version, 2);
+    assert_eq!(
+        st.store.read("Patient", "p2", None).await.unwrap().version,
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -98,7 +105,7 @@ async fn ndjson_loads_into_a_server_over_http() {
     );
     assert_eq!(
         st.store
-            .read("Observation", "o1")
+            .read("Observation", "o1", None)
             .await
             .unwrap()
             .resource()

@@ -100,7 +100,12 @@ pub async fn store(db: Db, name: &str) -> Option<(SqlStore, Option<tempfile::Tem
 
 /// The server state over a store, with links written for `base`.
 pub fn state(store: SqlStore, base: &str) -> Arc<AppState> {
-    Arc::new(AppState::new(Arc::new(store), registry(), base))
+    Arc::new(AppState::new(
+        Arc::new(store),
+        registry(),
+        base,
+        fhir_server::interaction::Access::Open,
+    ))
 }
 
 /// Starts a server on an ephemeral loopback port; returns its base URL and

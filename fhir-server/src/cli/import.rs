@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Failure;
 use crate::import::{self, Report};
-use crate::server::AppState;
+use crate::interaction::{Access, AppState};
 use crate::store::sql::SqlStore;
 
 /// The `import` arguments.
@@ -80,10 +80,13 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
             )?;
             let registry: &'static Registry = Box::leak(Box::new(registry));
             let store = SqlStore::connect(db).await?;
+            // The import writes a database it is given directly: access
+            // control is for the API.
             Target::Store(Arc::new(AppState::new(
                 Arc::new(store),
                 registry,
                 "http://localhost",
+                Access::Open,
             )))
         };
         let mut report = Report::default();

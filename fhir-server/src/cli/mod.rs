@@ -4,10 +4,12 @@
 //! the result, and turns errors into a message and an exit code:
 //! 0 success, 1 a failure of the work itself, 2 unusable input.
 
+mod clients;
 mod convert;
 mod fhirpath;
 mod import;
 mod packages;
+mod token;
 mod validate;
 
 use std::path::PathBuf;
@@ -65,7 +67,29 @@ pub enum Command {
         /// The package cache holding base R4 (default: $FHIR_PACKAGE_CACHE, else ~/.fhir/packages).
         #[arg(long)]
         cache: Option<PathBuf>,
+        /// Turn access control off (no tokens, no scopes, no consent, no
+        /// audit of who): for local trials only. A warning is logged and the
+        /// CapabilityStatement says so.
+        #[arg(long)]
+        insecure_open: bool,
+        /// Also accept access tokens from this external issuer (its `iss`);
+        /// repeatable, paired in order with --token-issuer-jwks.
+        #[arg(long = "token-issuer")]
+        token_issuers: Vec<String>,
+        /// The JWKS (a file or an http(s) URL) of each --token-issuer.
+        #[arg(long = "token-issuer-jwks")]
+        token_issuer_jwks: Vec<String>,
     },
+    /// Register, list and remove the system clients that may ask this
+    /// server for access tokens (SMART Backend Services).
+    Clients {
+        /// What to do with clients.
+        #[command(subcommand)]
+        command: clients::Command,
+    },
+    /// Get an access token from a server's token endpoint as a registered
+    /// client (the SMART Backend Services exchange) and print it.
+    Token(token::Args),
 }
 
 /// An error with the exit code it deserves.
@@ -108,13 +132,18 @@ pub(crate) fn r4_core_dir(cache: Option<PathBuf>) -> Result<PathBuf, Failure> {
     Ok(core)
 }
 
-fn serve(
+/// What `serve` was asked for.
+struct ServeArgs {
     bind: std::net::SocketAddr,
     database: String,
     packages: Vec<PathBuf>,
     base: Option<String>,
     cache: Option<PathBuf>,
-) -> Result<(), Failure> {
+    insecure_open: bool,
+    issuers: Vec<(String, String)>,
+}
+
+fn serve(a: ServeArgs) -> Result<(), Failure> {
     use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -124,13 +153,15 @@ fn serve(
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let r4 = r4_core_dir(cache)?;
+    let r4 = r4_core_dir(a.cache)?;
     let config = crate::server::Config {
-        bind,
-        database,
+        bind: a.bind,
+        database: a.database,
         r4,
-        packages,
-        base,
+        packages: a.packages,
+        base: a.base,
+        insecure_open: a.insecure_open,
+        issuers: a.issuers,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -154,7 +185,28 @@ pub fn main() -> ExitCode {
             packages,
             base_url,
             cache,
-        } => serve(bind, database, packages, base_url, cache),
+            insecure_open,
+            token_issuers,
+            token_issuer_jwks,
+        } => {
+            if token_issuers.len() != token_issuer_jwks.len() {
+                Err(Failure::input(anyhow::anyhow!(
+                    "give one --token-issuer-jwks for each --token-issuer"
+                )))
+            } else {
+                serve(ServeArgs {
+                    bind,
+                    database,
+                    packages,
+                    base: base_url,
+                    cache,
+                    insecure_open,
+                    issuers: token_issuers.into_iter().zip(token_issuer_jwks).collect(),
+                })
+            }
+        }
+        Command::Clients { command } => clients::run(command),
+        Command::Token(args) => token::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

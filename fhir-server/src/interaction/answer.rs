@@ -55,6 +55,8 @@ pub struct Answer {
     /// Where the resource now is, relative to the base
     /// (`Patient/1/_history/2`).
     pub location: Option<String>,
+    /// The Patients whose data the answer holds (for the audit).
+    pub patients: Vec<String>,
 }
 
 impl Answer {
@@ -65,6 +67,7 @@ impl Answer {
             body: Content::Resource(body),
             version: None,
             location: None,
+            patients: Vec::new(),
         }
     }
 
@@ -79,6 +82,7 @@ impl Answer {
                 .unwrap_or(Content::Empty),
             version: Some(version_of(s)),
             location: None,
+            patients: s.compartments.clone(),
         }
     }
 
@@ -106,6 +110,7 @@ impl Answer {
                 "{}/{}/_history/{}",
                 s.resource_type, s.id, s.version
             )),
+            patients: s.compartments.clone(),
         }
     }
 
@@ -116,6 +121,7 @@ impl Answer {
             body: Content::Empty,
             version: None,
             location: None,
+            patients: Vec::new(),
         }
     }
 }

@@ -9,7 +9,7 @@
 use serde_json::{json, Value};
 
 use super::operation::OPERATIONS;
-use super::{AppState, Code, Level, PathShape, ROUTES};
+use super::{Access, AppState, Code, Level, PathShape, ROUTES};
 use crate::search::{Kind, MODIFIERS};
 
 fn has(code: Code) -> bool {
@@ -138,6 +138,7 @@ pub fn capability_statement(state: &AppState) -> Value {
         "interaction": interactions(true),
         "searchParam": [{"name": "_id", "type": "token"}, {"name": "_lastUpdated", "type": "date"}],
     });
+    rest["security"] = security(state);
     let system_ops = operations(Level::System, None);
     if !system_ops.is_empty() {
         rest["operation"] = Value::Array(system_ops);
@@ -155,4 +156,41 @@ pub fn capability_statement(state: &AppState) -> Value {
         "patchFormat": ["application/json-patch+json", "application/fhir+json", "application/fhir+xml"],
         "rest": [rest]
     })
+}
+
+/// The scopes this server grants: v2 and v1 forms, every type and each
+/// resource type.
+pub fn scopes_supported(state: &AppState) -> Vec<String> {
+    let mut out = vec![
+        "system/*.cruds".to_string(),
+        "system/*.rs".to_string(),
+        "system/*.read".to_string(),
+        "system/*.write".to_string(),
+    ];
+    out.extend(
+        state
+            .resource_types
+            .iter()
+            .map(|t| format!("system/{t}.cruds")),
+    );
+    out
+}
+
+/// `rest.security`: SMART on FHIR with its OAuth URIs when access is
+/// enforced; a plain statement that it is not, when it is off.
+fn security(state: &AppState) -> Value {
+    match &state.access {
+        Access::Enforced(a) => json!({
+            "cors": false,
+            "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}],
+                "text": "SMART on FHIR Backend Services (client credentials, private_key_jwt)"}],
+            "extension": [{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                "extension": [{"url": "token", "valueUri": a.token_url()}]}],
+            "description": "Bearer tokens from the token endpoint (SMART Backend Services) are required; scopes are enforced per interaction, CAF consent on every read, and every access is audited (AuditEvent)."
+        }),
+        Access::Open => json!({
+            "cors": false,
+            "description": "ACCESS CONTROL IS OFF (carer-fhir serve --insecure-open): every request may read and write everything. For local trials only."
+        }),
+    }
 }

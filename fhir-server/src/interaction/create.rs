@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::conditional::Criteria;
 use super::pipeline::{prepare_blocking, Prepared, Tx};
 use super::request::{read_resource, Prefer};
-use super::{Answer, AppState, Caller, Failure, Request, Service, Target};
+use super::{Answer, AppState, Failure, Request, Service, Target};
 use crate::store::Stored;
 
 /// A create, parsed.
@@ -127,12 +127,7 @@ impl PreparedCreate {
     ///
     /// # Errors
     /// As [`PreparedCreate::resolve`] and [`PreparedCreate::finish`].
-    pub async fn write(
-        mut self,
-        _svc: &Service,
-        _caller: &Caller,
-        tx: &mut Tx,
-    ) -> Result<Answer, Failure> {
+    pub async fn write(mut self, tx: &mut Tx) -> Result<Answer, Failure> {
         self.resolve(tx).await?;
         self.finish(tx).await
     }

@@ -9,7 +9,7 @@ use http::StatusCode;
 
 use super::pipeline::Tx;
 use super::update::Which;
-use super::{Answer, AppState, Caller, Failure, Request, Service, Target, Version};
+use super::{Answer, AppState, Failure, Request, Target, Version};
 
 /// A delete, parsed.
 #[derive(Debug, Clone)]
@@ -36,12 +36,7 @@ impl Delete {
     ///
     /// # Errors
     /// 412 for criteria matching more than one; a database failure.
-    pub async fn write(
-        self,
-        _svc: &Service,
-        _caller: &Caller,
-        tx: &mut Tx,
-    ) -> Result<Answer, Failure> {
+    pub async fn write(self, tx: &mut Tx) -> Result<Answer, Failure> {
         let mut answer = Answer::empty(StatusCode::NO_CONTENT);
         if let Some(id) = self.which.resolve(tx, "a conditional delete").await? {
             if let Some(v) = tx.delete(&self.resource_type, &id).await? {

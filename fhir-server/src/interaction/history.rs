@@ -7,8 +7,9 @@
 
 use serde_json::{json, Value};
 
+use super::access::Clearance;
 use super::bundle::{new_bundle, paging_links};
-use super::{Answer, Caller, Failure, Request, Service, Target};
+use super::{Answer, Failure, Request, Service, Target};
 use crate::search::{date_range, Paging};
 use crate::store::HistoryQuery;
 
@@ -64,7 +65,7 @@ impl History {
     ///
     /// # Errors
     /// 404 for the history of a resource never stored; a database failure.
-    pub async fn apply(self, svc: &Service, _caller: &Caller) -> Result<Answer, Failure> {
+    pub async fn apply(self, svc: &Service, clearance: &Clearance) -> Result<Answer, Failure> {
         let state = &svc.state;
         let query = HistoryQuery {
             resource_type: self.resource_type.clone(),
@@ -72,6 +73,7 @@ impl History {
             since: self.since.clone(),
             count: self.paging.count,
             offset: self.paging.offset,
+            visibility: clearance.visibility.clone(),
         };
         let (list, total) = state.store.history(&query).await?;
         if let (Some(t), Some(i)) = (&self.resource_type, &self.id) {

@@ -26,7 +26,9 @@
 //! from this module (the store itself aside), so that a rule on who may
 //! read or write what, or a hook after every write, has one place to live.
 
+pub mod access;
 pub mod answer;
+pub mod audit;
 pub mod batch;
 pub mod bundle;
 pub mod caller;
@@ -50,10 +52,10 @@ pub mod vread;
 use std::sync::Arc;
 
 pub use answer::{Answer, Content, Version};
-pub use caller::Caller;
+pub use caller::{Caller, ClientCaller};
 pub use failure::{Failure, FailureKind};
 pub use request::{Body, Headers, Method, Prefer, Request, Return};
-pub use state::AppState;
+pub use state::{Access, AppState};
 
 /// Where on the server a request is addressed, by the shape of its path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -474,52 +476,161 @@ impl Service {
         caller: &Caller,
         interaction: Interaction,
     ) -> Result<Answer, Failure> {
-        match interaction {
-            Interaction::Capabilities => {
-                Ok(Answer::ok(capabilities::capability_statement(&self.state)))
+        let mut facts = self
+            .audits(caller, &interaction)
+            .then(|| audit::Facts::of(&interaction));
+        let clearance = match access::clear(self, caller, &interaction).await {
+            Ok(c) => c,
+            Err(f) => {
+                if let Some(facts) = &facts {
+                    self.record(facts, caller, None, Err(&f)).await?;
+                }
+                return Err(f);
             }
-            Interaction::Read(i) => i.apply(self, caller).await,
-            Interaction::VRead(i) => i.apply(self, caller).await,
-            Interaction::Search(i) => i.apply(self, caller).await,
-            Interaction::History(i) => i.apply(self, caller).await,
+        };
+        let result = self
+            .run(caller, &clearance, interaction, facts.as_mut())
+            .await;
+        match (&result, &mut facts) {
+            // A write recorded its access in its own transaction.
+            (Ok((_, true)), _) | (_, None) => {}
+            (Ok((answer, false)), Some(facts)) => {
+                facts.learn(answer, &answer.patients);
+                self.record(facts, caller, Some(&clearance), Ok(())).await?;
+            }
+            (Err(f), Some(facts)) => self.record(facts, caller, Some(&clearance), Err(f)).await?,
+        }
+        result.map(|(answer, _)| answer)
+    }
+
+    /// Whether the access is audited: while access control is on, every
+    /// interaction but the public CapabilityStatement and a batch as a
+    /// whole (each of its entries is audited).
+    fn audits(&self, caller: &Caller, i: &Interaction) -> bool {
+        matches!(self.state.access, Access::Enforced(_))
+            && !matches!(caller, Caller::Open)
+            && !matches!(i, Interaction::Capabilities | Interaction::Batch(_))
+    }
+
+    async fn record(
+        &self,
+        facts: &audit::Facts,
+        caller: &Caller,
+        clearance: Option<&access::Clearance>,
+        outcome: Result<(), &Failure>,
+    ) -> Result<(), Failure> {
+        self.state
+            .auditor()
+            .record(audit::event(facts, caller, clearance, outcome))
+            .await
+    }
+
+    /// Records a request refused before it could be read as an interaction
+    /// (credentials that are not a valid token).
+    ///
+    /// # Errors
+    /// When the record cannot be stored.
+    pub async fn audit_refused(
+        &self,
+        method: &str,
+        path: &str,
+        failure: &Failure,
+    ) -> Result<(), Failure> {
+        if !matches!(self.state.access, Access::Enforced(_)) {
+            return Ok(());
+        }
+        let facts = audit::Facts {
+            subtype: String::new(),
+            action: if method == "GET" { "R" } else { "E" },
+            resources: Vec::new(),
+            query: Some(format!("{method} {path}")),
+            patients: Vec::new(),
+        };
+        self.record(&facts, &Caller::Anonymous, None, Err(failure))
+            .await
+    }
+
+    /// Applies a cleared interaction; whether its audit was written with it.
+    async fn run(
+        &self,
+        caller: &Caller,
+        c: &access::Clearance,
+        interaction: Interaction,
+        facts: Option<&mut audit::Facts>,
+    ) -> Result<(Answer, bool), Failure> {
+        let unaudited = |a: Answer| (a, false);
+        Ok(match interaction {
+            Interaction::Capabilities => {
+                unaudited(Answer::ok(capabilities::capability_statement(&self.state)))
+            }
+            Interaction::Read(i) => unaudited(i.apply(self, caller, c).await?),
+            Interaction::VRead(i) => unaudited(i.apply(self, c).await?),
+            Interaction::Search(i) => unaudited(i.apply(self, caller, c).await?),
+            Interaction::History(i) => unaudited(i.apply(self, c).await?),
             Interaction::Create(i) => {
                 let prepared = i.prepare(self).await?;
-                let mut tx = self.begin(caller).await?;
-                let answer = prepared.write(self, caller, &mut tx).await?;
-                tx.commit().await?;
-                Ok(answer)
+                let mut tx = self.begin(caller, c).await?;
+                let answer = prepared.write(&mut tx).await?;
+                self.commit(tx, caller, c, &answer, facts).await?
             }
             Interaction::Update(i) => {
                 let prepared = i.prepare(self).await?;
-                let mut tx = self.begin(caller).await?;
-                let answer = prepared.write(self, caller, &mut tx).await?;
-                tx.commit().await?;
-                Ok(answer)
+                let mut tx = self.begin(caller, c).await?;
+                let answer = prepared.write(&mut tx).await?;
+                self.commit(tx, caller, c, &answer, facts).await?
             }
             Interaction::Patch(i) => {
-                let mut tx = self.begin(caller).await?;
-                let answer = i.write(self, caller, &mut tx).await?;
-                tx.commit().await?;
-                Ok(answer)
+                let mut tx = self.begin(caller, c).await?;
+                let answer = i.write(self, &mut tx).await?;
+                self.commit(tx, caller, c, &answer, facts).await?
             }
             Interaction::Delete(i) => {
-                let mut tx = self.begin(caller).await?;
-                let answer = i.write(self, caller, &mut tx).await?;
-                tx.commit().await?;
-                Ok(answer)
+                let mut tx = self.begin(caller, c).await?;
+                let answer = i.write(&mut tx).await?;
+                self.commit(tx, caller, c, &answer, facts).await?
             }
-            Interaction::Transaction(i) => i.apply(self, caller).await,
-            Interaction::Batch(i) => i.apply(self, caller).await,
-            Interaction::Operation(i) => (i.operation.handler)(self, caller, i).await,
+            Interaction::Transaction(i) => {
+                let written = i.apply(self, caller, c).await?;
+                let (tx, rest) = written.split();
+                let (_, audited) = self
+                    .commit(tx, caller, c, &Answer::empty(http::StatusCode::OK), facts)
+                    .await?;
+                (rest.respond(self, caller).await, audited)
+            }
+            Interaction::Batch(i) => unaudited(i.apply(self, caller).await?),
+            Interaction::Operation(i) => unaudited((i.operation.handler)(self, c, i).await?),
+        })
+    }
+
+    /// Commits a write's transaction with its AuditEvent (when audited).
+    async fn commit(
+        &self,
+        mut tx: pipeline::Tx,
+        caller: &Caller,
+        c: &access::Clearance,
+        answer: &Answer,
+        facts: Option<&mut audit::Facts>,
+    ) -> Result<(Answer, bool), Failure> {
+        let audited = facts.is_some();
+        if let Some(f) = facts {
+            f.learn(answer, &tx.patients());
+            tx.audit(&self.state, audit::event(f, caller, Some(c), Ok(())))
+                .await?;
         }
+        tx.commit().await?;
+        Ok((answer.clone(), audited))
     }
 
     /// A store transaction for `caller`'s writes.
     ///
     /// # Errors
     /// When the database cannot start one.
-    pub async fn begin(&self, caller: &Caller) -> Result<pipeline::Tx, Failure> {
-        pipeline::Tx::begin(&self.state, caller).await
+    pub async fn begin(
+        &self,
+        caller: &Caller,
+        clearance: &access::Clearance,
+    ) -> Result<pipeline::Tx, Failure> {
+        pipeline::Tx::begin(&self.state, caller, clearance).await
     }
 }
 

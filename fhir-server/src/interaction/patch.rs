@@ -15,7 +15,7 @@ use serde_json::Value;
 use super::pipeline::{prepare_blocking, Tx};
 use super::request::{parse_if_match, read_resource, Body, Prefer};
 use super::update::Which;
-use super::{Answer, AppState, Caller, Failure, FailureKind, Request, Service, Target};
+use super::{Answer, AppState, Failure, FailureKind, Request, Service, Target};
 use crate::store::Stored;
 
 const JSON_PATCH: &str = "application/json-patch+json";
@@ -143,18 +143,19 @@ impl Patch {
     /// 404/410 when there is nothing to patch, 412 for multiple matches or
     /// a stale `If-Match`, 422 when the patch does not apply or its result
     /// is invalid.
-    pub async fn write(
-        self,
-        svc: &Service,
-        _caller: &Caller,
-        tx: &mut Tx,
-    ) -> Result<Answer, Failure> {
+    pub async fn write(self, svc: &Service, tx: &mut Tx) -> Result<Answer, Failure> {
         let Some(id) = self.which.resolve(tx, "a conditional patch").await? else {
             return Err(Failure::not_found(format!(
                 "the conditional patch matches no {}",
                 self.resource_type
             )));
         };
+        if tx.hidden(&self.resource_type, &id).await? {
+            return Err(Failure::not_found(format!(
+                "{}/{id} is not known",
+                self.resource_type
+            )));
+        }
         let current = match tx.current(&self.resource_type, &id).await? {
             Some(s) if s.content.is_some() => s,
             Some(s) => {

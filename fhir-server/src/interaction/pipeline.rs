@@ -11,8 +11,12 @@
 
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use super::access::compartment::Compartments;
+use super::access::{consent, Clearance};
 use super::{blocking, AppState, Caller, Failure, FailureKind, Service};
-use crate::store::{IndexEntry, NewVersion, Query, Stored, Writer};
+use crate::store::{Condition, IndexEntry, NewVersion, Query, Stored, Total, Visibility, Writer};
 
 /// A resource ready to be written: valid, with its index entries.
 #[derive(Debug, Clone)]
@@ -140,34 +144,77 @@ pub struct Change {
     pub id: String,
     /// The version written.
     pub version: i64,
+    /// The Patients whose data it is.
+    pub patients: Vec<String>,
 }
 
 /// A store transaction for one caller's writes.
 pub struct Tx {
     writer: Box<dyn Writer>,
     source: Option<String>,
+    visibility: Option<Visibility>,
+    compartments: Arc<Compartments>,
     changes: Vec<Change>,
 }
 
 impl Tx {
-    /// Begins a transaction in `state`'s store for `caller`.
+    /// Begins a transaction in `state`'s store for `caller`, who sees what
+    /// `clearance` lets it see (conditional criteria match nothing else,
+    /// and what it cannot see it cannot change).
     ///
     /// # Errors
     /// When the database cannot start one.
-    pub async fn begin(state: &AppState, caller: &Caller) -> Result<Tx, Failure> {
+    pub async fn begin(
+        state: &AppState,
+        caller: &Caller,
+        clearance: &Clearance,
+    ) -> Result<Tx, Failure> {
         Ok(Tx {
             writer: state.store.begin().await?,
             source: caller.organisation().map(str::to_string),
+            visibility: clearance.visibility.clone(),
+            compartments: state.compartments.clone(),
             changes: Vec::new(),
         })
     }
 
-    fn new_version(&self, p: Prepared) -> NewVersion {
+    fn new_version(&self, id: &str, p: Prepared) -> NewVersion {
+        let compartments = self
+            .compartments
+            .patients_of(&p.resource_type, id, &p.index);
+        let grants = consent::grants_of(&p.resource);
         NewVersion {
             resource: p.resource,
             index: p.index,
             source: self.source.clone(),
+            compartments,
+            grants,
         }
+    }
+
+    /// Whether a resource exists but is hidden from the caller by consent.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn hidden(&mut self, rtype: &str, id: &str) -> Result<bool, Failure> {
+        let Some(vis) = self.visibility.clone() else {
+            return Ok(false);
+        };
+        let Some(current) = self.writer.current(rtype, id).await? else {
+            return Ok(false);
+        };
+        if current.content.is_none() {
+            return Ok(false);
+        }
+        let q = Query {
+            resource_type: Some(rtype.to_string()),
+            conditions: vec![Condition::Id(vec![id.to_string()])],
+            count: 1,
+            total: Total::None,
+            visibility: Some(vis),
+            ..Query::default()
+        };
+        Ok(self.writer.matching(&q).await?.is_empty())
     }
 
     /// Creates a prepared resource with a new id.
@@ -176,7 +223,7 @@ impl Tx {
     /// 409 when the id is taken; a database failure.
     pub async fn create(&mut self, id: &str, p: Prepared) -> Result<Stored, Failure> {
         let rtype = p.resource_type.clone();
-        let new = self.new_version(p);
+        let new = self.new_version(id, p);
         let s = self.writer.create(&rtype, id, new).await?;
         self.record(ChangeKind::Created, &s);
         Ok(s)
@@ -195,7 +242,16 @@ impl Tx {
         if_match: Option<i64>,
     ) -> Result<(Stored, bool), Failure> {
         let rtype = p.resource_type.clone();
-        let new = self.new_version(p);
+        // Updating a resource one may not see would overwrite it; saying
+        // more than "forbidden" would tell that it exists.
+        if self.hidden(&rtype, id).await? {
+            return Err(Failure::new(
+                FailureKind::Forbidden,
+                "forbidden",
+                format!("{rtype}/{id} may not be written by this organisation"),
+            ));
+        }
+        let new = self.new_version(id, p);
         let (s, created) = self.writer.update(&rtype, id, new, if_match).await?;
         self.record(
             if created {
@@ -214,6 +270,11 @@ impl Tx {
     /// # Errors
     /// A database failure.
     pub async fn delete(&mut self, rtype: &str, id: &str) -> Result<Option<i64>, Failure> {
+        // A hidden resource is, to this caller, one that does not exist:
+        // deleting it deletes nothing.
+        if self.hidden(rtype, id).await? {
+            return Ok(None);
+        }
         let version = self
             .writer
             .delete(rtype, id, self.source.as_deref())
@@ -224,6 +285,7 @@ impl Tx {
                 resource_type: rtype.to_string(),
                 id: id.to_string(),
                 version: v,
+                patients: Vec::new(),
             });
         }
         Ok(version)
@@ -243,7 +305,11 @@ impl Tx {
     /// # Errors
     /// A database failure.
     pub async fn matching(&mut self, query: &Query) -> Result<Vec<Stored>, Failure> {
-        Ok(self.writer.matching(query).await?)
+        let mut q = query.clone();
+        if q.visibility.is_none() {
+            q.visibility = self.visibility.clone();
+        }
+        Ok(self.writer.matching(&q).await?)
     }
 
     /// The changes made so far.
@@ -257,7 +323,34 @@ impl Tx {
             resource_type: s.resource_type.clone(),
             id: s.id.clone(),
             version: s.version,
+            patients: s.compartments.clone(),
         });
+    }
+
+    /// Writes an AuditEvent of this transaction's access in it: the access
+    /// and its record are kept together or not at all.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn audit(&mut self, state: &AppState, event: Value) -> Result<(), Failure> {
+        let p = super::audit::prepared(state, event);
+        let id = uuid::Uuid::new_v4().to_string();
+        let new = self.new_version(&id, p);
+        self.writer.create("AuditEvent", &id, new).await?;
+        Ok(())
+    }
+
+    /// The Patients whose data this transaction's changes are.
+    pub fn patients(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for c in &self.changes {
+            for p in &c.patients {
+                if !out.contains(p) {
+                    out.push(p.clone());
+                }
+            }
+        }
+        out
     }
 
     /// Makes every write permanent, and returns what changed. Work that

@@ -7,8 +7,31 @@
 
 use http::StatusCode;
 
+use super::access::Clearance;
 use super::bundle::Shaping;
 use super::{Answer, Caller, Content, Failure, Request, Service, Target};
+use crate::store::{Condition, Query, Total};
+
+/// The condition a scope's restrictions make: any of them, each all of its
+/// criteria.
+///
+/// # Errors
+/// 400 when a restriction names a parameter the type does not have.
+pub fn restriction(
+    svc: &Service,
+    resource_type: &str,
+    restrictions: &[Vec<(String, String)>],
+) -> Result<Condition, Failure> {
+    let alts = restrictions
+        .iter()
+        .map(|r| {
+            Ok(Condition::All(
+                svc.state.search.params.criteria(resource_type, r)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, Failure>>()?;
+    Ok(Condition::Any(alts))
+}
 
 /// A read, parsed.
 #[derive(Debug, Clone)]
@@ -46,8 +69,38 @@ impl Read {
     ///
     /// # Errors
     /// 404 unknown, 410 deleted.
-    pub async fn apply(self, svc: &Service, _caller: &Caller) -> Result<Answer, Failure> {
-        let s = svc.state.store.read(&self.resource_type, &self.id).await?;
+    pub async fn apply(
+        self,
+        svc: &Service,
+        _caller: &Caller,
+        clearance: &Clearance,
+    ) -> Result<Answer, Failure> {
+        let vis = clearance.visibility.as_ref();
+        let s = svc
+            .state
+            .store
+            .read(&self.resource_type, &self.id, vis)
+            .await?;
+        if let Some(r) = &clearance.restrictions {
+            // A scope restricted by `?param=value`: the resource must match.
+            let q = Query {
+                resource_type: Some(self.resource_type.clone()),
+                conditions: vec![
+                    Condition::Id(vec![self.id.clone()]),
+                    restriction(svc, &self.resource_type, r)?,
+                ],
+                count: 1,
+                total: Total::None,
+                visibility: clearance.visibility.clone(),
+                ..Query::default()
+            };
+            if svc.state.store.search(&q).await?.items.is_empty() {
+                return Err(Failure::not_found(format!(
+                    "{}/{} is not known",
+                    self.resource_type, self.id
+                )));
+            }
+        }
         let mut answer = Answer::stored(&s);
         if self.if_none_match.as_deref() == Some(s.version.to_string().as_str()) {
             answer.status = StatusCode::NOT_MODIFIED;

@@ -10,11 +10,12 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use super::access::{self, Clearance};
 use super::bundle::{new_bundle, paging_links, Shaping};
 use super::request::{query_pairs, Body, Prefer};
 use super::{Answer, Caller, Failure, FailureKind, PathShape, Request, Service, Target};
 use crate::search::{Paging, Shape};
-use crate::store::{Query, Stored};
+use crate::store::{Query, Stored, Visibility};
 
 /// The most resources `_include` and `_revinclude` may add to one page.
 pub const MAX_INCLUDED: usize = 1000;
@@ -70,21 +71,33 @@ impl Search {
     /// # Errors
     /// 400 for criteria that cannot be understood (or are unknown, when
     /// strict) and for includes beyond [`MAX_INCLUDED`].
-    pub async fn apply(self, svc: &Service, caller: &Caller) -> Result<Answer, Failure> {
-        let (q, shape) = svc.state.search.params.query(
+    pub async fn apply(
+        self,
+        svc: &Service,
+        caller: &Caller,
+        clearance: &Clearance,
+    ) -> Result<Answer, Failure> {
+        let (mut q, shape) = svc.state.search.params.query(
             self.resource_type.as_deref(),
             &self.params,
             self.strict,
         )?;
-        searchset(
+        access::check_query(caller, &q, &shape)?;
+        if let (Some(r), Some(t)) = (&clearance.restrictions, &self.resource_type) {
+            q.conditions.push(super::read::restriction(svc, t, r)?);
+        }
+        q.visibility = clearance.visibility.clone();
+        let (bundle, patients) = searchset(
             svc,
             caller,
             self.resource_type.as_deref().unwrap_or(""),
             &q,
             &shape,
         )
-        .await
-        .map(Answer::ok)
+        .await?;
+        let mut answer = Answer::ok(bundle);
+        answer.patients = patients;
+        Ok(answer)
     }
 }
 
@@ -104,22 +117,31 @@ fn entry(svc: &Service, s: &Stored, mode: &str, shaping: &Shaping) -> Value {
 /// A database failure, or includes beyond [`MAX_INCLUDED`].
 pub async fn searchset(
     svc: &Service,
-    _caller: &Caller,
+    caller: &Caller,
     path: &str,
     q: &Query,
     shape: &Shape,
-) -> Result<Value, Failure> {
+) -> Result<(Value, Vec<String>), Failure> {
     let state = &svc.state;
     let page = state.store.search(q).await?;
+    let mut patients: Vec<String> = Vec::new();
+    for s in &page.items {
+        for p in &s.compartments {
+            if !patients.contains(p) {
+                patients.push(p.clone());
+            }
+        }
+    }
     let paging = Paging {
         count: q.count,
         offset: q.offset,
     };
     if shape.summary.as_deref() == Some("count") {
-        return Ok(
+        return Ok((
             json!({"resourceType": "Bundle", "type": "searchset", "total": page.total.unwrap_or(0),
             "link": paging_links(state, path, &shape.used, paging, page.total, 0)}),
-        );
+            Vec::new(),
+        ));
     }
     let shaping = Shaping {
         summary: shape.summary.clone(),
@@ -130,7 +152,7 @@ pub async fn searchset(
         .iter()
         .map(|s| entry(svc, s, "match", &shaping))
         .collect();
-    let included = includes(svc, shape, &page.items).await?;
+    let included = includes(svc, caller, q.visibility.as_ref(), shape, &page.items).await?;
     entries.extend(
         included
             .iter()
@@ -148,12 +170,21 @@ pub async fn searchset(
     if let Some(total) = page.total {
         bundle["total"] = json!(total);
     }
-    Ok(bundle)
+    for s in &included {
+        for p in &s.compartments {
+            if !patients.contains(p) {
+                patients.push(p.clone());
+            }
+        }
+    }
+    Ok((bundle, patients))
 }
 
 /// What `_include` and `_revinclude` add to a page of matches.
 async fn includes(
     svc: &Service,
+    caller: &Caller,
+    vis: Option<&Visibility>,
     shape: &Shape,
     matches: &[Stored],
 ) -> Result<Vec<Stored>, Failure> {
@@ -178,6 +209,10 @@ async fn includes(
                     inc.target.as_deref(),
                     &state.search.model,
                 ) {
+                    // What the scopes do not let the caller read is left out.
+                    if !access::may_read(caller, &t.0) {
+                        continue;
+                    }
                     if seen.insert(format!("{}/{}", t.0, t.1)) {
                         wanted.push(t);
                     }
@@ -185,7 +220,7 @@ async fn includes(
             }
         }
         check_included(out.len() + wanted.len())?;
-        next.extend(state.store.read_many(&wanted).await?);
+        next.extend(state.store.read_many(&wanted, vis).await?);
         for (rev, iterate) in &shape.revinclude {
             if round > 0 && !iterate {
                 continue;
@@ -198,7 +233,7 @@ async fn includes(
             let room = (MAX_INCLUDED + 1).saturating_sub(out.len() + next.len());
             for r in state
                 .store
-                .referring(&rev.source, param, &targets, room as i64)
+                .referring(&rev.source, param, &targets, room as i64, vis)
                 .await?
             {
                 if seen.insert(r.key()) {

@@ -9,9 +9,22 @@ use fhir_core::fhirpath::ModelInfo;
 use fhir_core::package::Registry;
 use fhir_core::validation::{Options, Validator};
 
+use super::access::compartment::Compartments;
 use super::Failure;
+use crate::auth::Authority;
 use crate::search::{SearchParams, Searcher};
 use crate::store::Store;
+
+/// Whether access control is on.
+#[derive(Debug, Clone)]
+pub enum Access {
+    /// Off: every caller is allowed everything (`--insecure-open`, and
+    /// tests of behaviour unrelated to access).
+    Open,
+    /// On: bearer tokens of this authority are required and scopes and
+    /// consent enforced.
+    Enforced(Arc<Authority>),
+}
 
 /// What a server needs.
 pub struct AppState {
@@ -27,12 +40,25 @@ pub struct AppState {
     pub resource_types: BTreeSet<String>,
     /// The base URL for links (`http://127.0.0.1:8080`).
     pub base: String,
+    /// Whose data each resource is.
+    pub compartments: Arc<Compartments>,
+    /// Whether access control is on.
+    pub access: Access,
+    /// The writer of AuditEvents for accesses outside writes (started on
+    /// first use, while access control is on).
+    auditor: std::sync::OnceLock<super::audit::Auditor>,
 }
 
 impl AppState {
     /// A server state over `store` with the conformance resources of
-    /// `registry`, which lives as long as the process.
-    pub fn new(store: Arc<dyn Store>, registry: &'static Registry, base: &str) -> AppState {
+    /// `registry`, which lives as long as the process, with access control
+    /// as `access` says.
+    pub fn new(
+        store: Arc<dyn Store>,
+        registry: &'static Registry,
+        base: &str,
+        access: Access,
+    ) -> AppState {
         let model = Arc::new(ModelInfo::from_registry(registry));
         let resource_types = registry
             .of_type("StructureDefinition")
@@ -60,7 +86,16 @@ impl AppState {
             },
             resource_types,
             base: base.trim_end_matches('/').to_string(),
+            compartments: Arc::new(Compartments::from_registry(registry)),
+            access,
+            auditor: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The audit writer of this state (started on first use).
+    pub fn auditor(self: &Arc<Self>) -> &super::audit::Auditor {
+        self.auditor
+            .get_or_init(|| super::audit::Auditor::start(self.clone()))
     }
 
     /// Checks that `rtype` is an R4 resource type.

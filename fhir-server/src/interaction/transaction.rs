@@ -21,11 +21,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::Value;
 
+use super::access::Clearance;
 use super::batch::{at_entry, bundle_entries, entry_request, failure_entry, response_entry};
 use super::bundle::new_bundle;
 use super::conditional::Criteria;
 use super::create::PreparedCreate;
-use super::pipeline::{prepare_many, Prepared};
+use super::pipeline::{prepare_many, Prepared, Tx};
 use super::update::{PreparedUpdate, Which};
 use super::{blocking, Answer, AppState, Caller, Failure, FailureKind, Interaction, Service};
 
@@ -97,14 +98,19 @@ impl Transaction {
     ///
     /// # Errors
     /// The first failing entry's failure, at its place.
-    pub async fn apply(self, svc: &Service, caller: &Caller) -> Result<Answer, Failure> {
+    pub async fn apply(
+        self,
+        svc: &Service,
+        caller: &Caller,
+        clearance: &Clearance,
+    ) -> Result<Written, Failure> {
         let state = &svc.state;
         let mut plan = Plan::new(self.entries);
         plan.map_known_references();
         plan.point_references()?;
         plan.prepare_all(svc).await?;
 
-        let mut tx = svc.begin(caller).await?;
+        let mut tx = svc.begin(caller, clearance).await?;
         plan.resolve(state, &mut tx).await?;
         plan.finish_references(svc).await?;
         let mut answers: BTreeMap<usize, Value> = BTreeMap::new();
@@ -114,8 +120,8 @@ impl Transaction {
             let answer = match step {
                 Step::Create(_, c) => c.finish(&mut tx).await,
                 Step::Update(_, u) => u.finish(&mut tx).await,
-                Step::Patch(_, p) => p.write(svc, caller, &mut tx).await,
-                Step::Delete(_, d) => d.write(svc, caller, &mut tx).await,
+                Step::Patch(_, p) => p.write(svc, &mut tx).await,
+                Step::Delete(_, d) => d.write(&mut tx).await,
                 Step::Read(i, interaction) => {
                     reads.push((i, interaction));
                     continue;
@@ -124,19 +130,49 @@ impl Transaction {
             .map_err(|f| at_entry(index, f))?;
             answers.insert(index, response_entry(&answer, false));
         }
-        tx.commit().await?;
-        // Reads after the writes, as the processing rules order them.
-        for (index, interaction) in reads {
+        Ok(Written {
+            tx,
+            rest: Responses { answers, reads },
+        })
+    }
+}
+
+/// A transaction whose writes are made but not yet committed, with the
+/// reads that run after the commit.
+pub struct Written {
+    tx: Tx,
+    rest: Responses,
+}
+
+/// The entries' answers so far, and the reads still to run.
+pub struct Responses {
+    answers: BTreeMap<usize, Value>,
+    reads: Vec<(usize, Interaction)>,
+}
+
+impl Written {
+    /// The store transaction (to commit) and what answers after it.
+    pub fn split(self) -> (Tx, Responses) {
+        (self.tx, self.rest)
+    }
+}
+
+impl Responses {
+    /// After the commit: runs the reads (as the processing rules order
+    /// them, last) and gives the `transaction-response`.
+    pub async fn respond(self, svc: &Service, caller: &Caller) -> Answer {
+        let mut answers = self.answers;
+        for (index, interaction) in self.reads {
             let entry = match Box::pin(svc.apply(caller, interaction)).await {
                 Ok(answer) => response_entry(&answer, true),
                 Err(f) => failure_entry(&f),
             };
             answers.insert(index, entry);
         }
-        Ok(Answer::ok(new_bundle(
+        Answer::ok(new_bundle(
             "transaction-response",
             answers.into_values().collect(),
-        )))
+        ))
     }
 }
 

@@ -15,7 +15,7 @@ use super::conditional::Criteria;
 use super::create::new_id;
 use super::pipeline::{prepare_blocking, Prepared, Tx};
 use super::request::{parse_if_match, read_resource, Prefer};
-use super::{Answer, AppState, Caller, Failure, PathShape, Request, Service, Target};
+use super::{Answer, AppState, Failure, PathShape, Request, Service, Target};
 
 /// Which resource an update, patch or delete is about.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,12 +184,7 @@ impl PreparedUpdate {
     ///
     /// # Errors
     /// As [`PreparedUpdate::resolve`] and [`PreparedUpdate::finish`].
-    pub async fn write(
-        mut self,
-        _svc: &Service,
-        _caller: &Caller,
-        tx: &mut Tx,
-    ) -> Result<Answer, Failure> {
+    pub async fn write(mut self, tx: &mut Tx) -> Result<Answer, Failure> {
         self.resolve(tx).await?;
         self.finish(tx).await
     }

@@ -2,7 +2,8 @@
 //! `GET [base]/[type]/[id]/_history/[vid]` answers that version; 404 when
 //! there is no such version, 410 when that version is a deletion.
 
-use super::{Answer, Caller, Failure, Service, Target};
+use super::access::Clearance;
+use super::{Answer, Failure, Service, Target};
 
 /// A vread, parsed.
 #[derive(Debug, Clone)]
@@ -40,11 +41,16 @@ impl VRead {
     ///
     /// # Errors
     /// 404 unknown, 410 a deletion.
-    pub async fn apply(self, svc: &Service, _caller: &Caller) -> Result<Answer, Failure> {
+    pub async fn apply(self, svc: &Service, clearance: &Clearance) -> Result<Answer, Failure> {
         let s = svc
             .state
             .store
-            .vread(&self.resource_type, &self.id, self.version)
+            .vread(
+                &self.resource_type,
+                &self.id,
+                self.version,
+                clearance.visibility.as_ref(),
+            )
             .await?;
         Ok(Answer::stored(&s))
     }

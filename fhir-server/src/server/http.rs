@@ -168,9 +168,23 @@ pub fn answer(a: Answer, fmt: Format, base: &str) -> Response {
 /// OperationOutcome cannot be written as XML).
 pub fn failure(f: Failure, fmt: Format) -> Response {
     let status = f.status();
+    let unauthorized = f.kind == FailureKind::Unauthorized;
+    let description = f.message().replace(['"', '\\'], "'");
     let body = Content::Resource(f.outcome);
     let text = body_text(&body, fmt)
         .or_else(|_| body_text(&body, Format::Json))
         .unwrap_or(None);
-    with_body(status, text)
+    let mut response = with_body(status, text);
+    if unauthorized {
+        // RFC 6750 §3: a 401 names the scheme (and why a token was refused).
+        let challenge = if description.contains("token was refused") {
+            format!("Bearer realm=\"carer-fhir\", error=\"invalid_token\", error_description=\"{description}\"")
+        } else {
+            "Bearer realm=\"carer-fhir\"".to_string()
+        };
+        if let Ok(v) = HeaderValue::from_str(&challenge) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+    response
 }

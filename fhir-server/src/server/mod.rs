@@ -25,7 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 
 pub use crate::interaction::AppState;
-use crate::interaction::{Caller, Failure, FailureKind, Service};
+use crate::interaction::{Access, Caller, Failure, FailureKind, Service};
 
 /// The largest request body accepted (a transaction of a few thousand
 /// resources); larger is 413.
@@ -34,6 +34,9 @@ pub const MAX_BODY: usize = 32 * 1024 * 1024;
 /// The routes of the FHIR API over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/auth/token", axum::routing::post(token))
+        .route("/auth/jwks", axum::routing::get(jwks))
+        .route("/.well-known/smart-configuration", axum::routing::get(smart_configuration))
         .fallback(handle)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -71,14 +74,144 @@ async fn handle(
         Err(f) => return http::failure(f, Format::Json),
     };
     let result = async {
+        let caller = match authenticate(&svc, &headers).await {
+            Ok(c) => c,
+            Err(f) => {
+                // A refused credential is an access too: it is audited.
+                if let Err(e) = svc.audit_refused(method.as_str(), uri.path(), &f).await {
+                    tracing::error!(error = %e.message(), "auditing a refused request");
+                }
+                return Err(f);
+            }
+        };
         let body = body.map_err(body_failure)?;
         let request = http::request(&method, &uri, &headers, body)?;
-        svc.handle(&Caller::Anonymous, request).await
+        svc.handle(&caller, request).await
     }
     .await;
     match result {
         Ok(answer) => http::answer(answer, fmt, &svc.state.base),
         Err(f) => http::failure(f, fmt),
+    }
+}
+
+/// The caller a request's credentials make: everyone is `Open` when access
+/// control is off; otherwise no `Authorization` is `Anonymous` (who may
+/// read the CapabilityStatement only), and a bearer token must be valid.
+///
+/// # Errors
+/// 401 for credentials that are not a valid bearer token.
+async fn authenticate(svc: &Service, headers: &HeaderMap) -> Result<Caller, Failure> {
+    let Access::Enforced(authority) = &svc.state.access else {
+        return Ok(Caller::Open);
+    };
+    let Some(value) = headers.get(axum::http::header::AUTHORIZATION) else {
+        return Ok(Caller::Anonymous);
+    };
+    let unauthorized =
+        |why: &str| Failure::new(FailureKind::Unauthorized, "login", why.to_string());
+    let text = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not text"))?;
+    let (scheme, token) = text.split_once(' ').unwrap_or((text, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(unauthorized("Authorization must be 'Bearer TOKEN'"));
+    }
+    authority
+        .authenticate(token.trim())
+        .await
+        .map(Caller::Client)
+        .map_err(|e| unauthorized(&format!("the bearer token was refused: {}", e.0)))
+}
+
+/// `POST {base}/auth/token`: the SMART Backend Services token endpoint.
+async fn token(
+    State(svc): State<Service>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    use axum::response::IntoResponse;
+    let Access::Enforced(authority) = &svc.state.access else {
+        return http::failure(
+            Failure::not_found(
+                "access control is off (--insecure-open): this server issues no tokens",
+            ),
+            Format::Json,
+        );
+    };
+    let oauth = |e: crate::auth::OAuthError| {
+        let mut r = (
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            axum::Json(e.body()),
+        )
+            .into_response();
+        r.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        r
+    };
+    let ctype = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ctype.starts_with("application/x-www-form-urlencoded") {
+        return oauth(crate::auth::OAuthError {
+            status: 400,
+            error: "invalid_request",
+            description: "the token request is a form (application/x-www-form-urlencoded)".into(),
+        });
+    }
+    let form: Vec<(String, String)> = match body
+        .ok()
+        .and_then(|b| serde_urlencoded::from_bytes(&b).ok())
+    {
+        Some(f) => f,
+        None => {
+            return oauth(crate::auth::OAuthError {
+                status: 400,
+                error: "invalid_request",
+                description: "the form cannot be read".into(),
+            })
+        }
+    };
+    match authority.token(&form).await {
+        Ok(t) => {
+            let mut r = (StatusCode::OK, axum::Json(t)).into_response();
+            r.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            r
+        }
+        Err(e) => {
+            tracing::info!(error = e.error, description = %e.description, "token refused");
+            oauth(e)
+        }
+    }
+}
+
+/// `GET {base}/auth/jwks`: the server's public keys.
+async fn jwks(State(svc): State<Service>) -> Response {
+    use axum::response::IntoResponse;
+    match &svc.state.access {
+        Access::Enforced(a) => axum::Json(a.jwks()).into_response(),
+        Access::Open => http::failure(Failure::not_found("access control is off"), Format::Json),
+    }
+}
+
+/// `GET {base}/.well-known/smart-configuration`.
+async fn smart_configuration(State(svc): State<Service>) -> Response {
+    use axum::response::IntoResponse;
+    match &svc.state.access {
+        Access::Enforced(a) => axum::Json(a.smart_configuration(
+            &crate::interaction::capabilities::scopes_supported(&svc.state),
+        ))
+        .into_response(),
+        Access::Open => http::failure(
+            Failure::not_found("access control is off (--insecure-open)"),
+            Format::Json,
+        ),
     }
 }
 
@@ -110,6 +243,10 @@ pub struct Config {
     pub packages: Vec<PathBuf>,
     /// The base URL for links; default `http://BIND`.
     pub base: Option<String>,
+    /// Access control off (`--insecure-open`): for local trials only.
+    pub insecure_open: bool,
+    /// External token issuers: issuer URL and JWKS (a file or a URL).
+    pub issuers: Vec<(String, String)>,
 }
 
 /// Loads base R4, the carer guide (compiled in) and each further package.
@@ -150,7 +287,25 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{bound}"));
     // One registry for the life of the process: validators borrow it.
     let registry: &'static Registry = Box::leak(Box::new(registry));
-    let state = Arc::new(AppState::new(Arc::new(store), registry, &base));
+    let store = Arc::new(store);
+    let access = if config.insecure_open {
+        tracing::warn!("ACCESS CONTROL IS OFF (--insecure-open): every request may read and write everything; use this for local trials only");
+        Access::Open
+    } else {
+        let mut issuers = Vec::new();
+        for (issuer, jwks) in &config.issuers {
+            issuers.push(crate::auth::ExternalIssuer {
+                issuer: issuer.clone(),
+                jwks: crate::auth::load_jwks(jwks).await.map_err(|e| {
+                    anyhow::anyhow!("reading the JWKS of {issuer} from {jwks}: {e}")
+                })?,
+            });
+        }
+        Access::Enforced(Arc::new(
+            crate::auth::Authority::new(store.clone(), &base, issuers).await?,
+        ))
+    };
+    let state = Arc::new(AppState::new(store, registry, &base, access));
     tracing::info!(address = %bound, base = %base, "listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())

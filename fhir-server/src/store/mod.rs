@@ -12,6 +12,7 @@
 //! `crate::interaction` (and from `crate::import` through the interaction
 //! layer's write pipeline), which decides what may be read or written.
 
+mod auth_sql;
 pub mod sql;
 
 use std::sync::Arc;
@@ -38,6 +39,9 @@ pub struct Stored {
     pub method: String,
     /// The organisation (ODS code) that wrote this version, when known.
     pub source: Option<String>,
+    /// The Patients whose data it is (filled by reads of current
+    /// versions; empty elsewhere).
+    pub compartments: Vec<String>,
 }
 
 impl Stored {
@@ -221,6 +225,8 @@ pub enum Prefix {
 pub enum Condition {
     /// Any of these (comma-separated values).
     Any(Vec<Condition>),
+    /// All of these (a scope's restriction).
+    All(Vec<Condition>),
     /// The logical id is one of these.
     Id(Vec<String>),
     /// `_lastUpdated`.
@@ -380,6 +386,8 @@ pub struct Query {
     pub offset: i64,
     /// Whether to count the matches.
     pub total: Total,
+    /// Whose eyes the search is for (None: every row).
+    pub visibility: Option<Visibility>,
 }
 
 /// A page of search results.
@@ -404,11 +412,13 @@ pub struct HistoryQuery {
     pub count: i64,
     /// Versions to skip.
     pub offset: i64,
+    /// Whose eyes the history is for (None: every version).
+    pub visibility: Option<Visibility>,
 }
 
-/// A new version to write: the resource, its index entries, and the
-/// organisation writing it.
-#[derive(Debug, Clone)]
+/// A new version to write: the resource, its index entries, the
+/// organisation writing it, and the access facts derived from it.
+#[derive(Debug, Clone, Default)]
 pub struct NewVersion {
     /// The resource (its `id` and `meta` versioning are set by the store).
     pub resource: Value,
@@ -416,6 +426,51 @@ pub struct NewVersion {
     pub index: Vec<IndexEntry>,
     /// The writing organisation's ODS code, when known.
     pub source: Option<String>,
+    /// The ids of the Patients whose data this is (their compartments).
+    /// Kept after a deletion, so that the history stays theirs.
+    pub compartments: Vec<String>,
+    /// What this resource, when it is a consent, allows or refuses.
+    pub grants: Vec<Grant>,
+}
+
+/// One rule a consent makes about a person's data: who (an organisation,
+/// or anyone), for what purpose of use (or any), which resource type (or
+/// any), and when; a refusal when not `permit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    /// The Patient id whose data it concerns.
+    pub patient: String,
+    /// Permit (true) or deny.
+    pub permit: bool,
+    /// The organisation's ODS code (None: every organisation).
+    pub actor: Option<String>,
+    /// The purpose of use (v3 ActReason; None: every purpose).
+    pub purpose: Option<String>,
+    /// The resource type (None: every type).
+    pub class: Option<String>,
+    /// From this instant.
+    pub start: String,
+    /// Until this instant (None: open).
+    pub end: Option<String>,
+}
+
+/// Whose eyes a read or search is for: rows are kept only when they are
+/// visible to `organisation` under the rule of CAF consent (see
+/// `interaction::access`): it is their source, or every person whose data
+/// they are has an active consent permitting that organisation, for one
+/// of `purposes`, for their type, at `now`, and no refusal matches.
+/// AuditEvents are visible to `admin` callers and to the organisation that
+/// holds the person's record only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Visibility {
+    /// The caller's organisation (ODS code).
+    pub organisation: String,
+    /// The caller's purposes of use.
+    pub purposes: Vec<String>,
+    /// The instant consents are judged at.
+    pub now: String,
+    /// Whether the caller administers the server (sees every AuditEvent).
+    pub admin: bool,
 }
 
 /// A write within a transaction.
@@ -477,16 +532,28 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     /// [`StoreError::NotFound`], or [`StoreError::Gone`] for a deletion.
-    async fn read(&self, resource_type: &str, id: &str) -> Result<Stored, StoreError>;
+    /// [`StoreError::NotFound`] too when `visibility` hides it: a hidden
+    /// resource is answered as one that does not exist.
+    async fn read(
+        &self,
+        resource_type: &str,
+        id: &str,
+        visibility: Option<&Visibility>,
+    ) -> Result<Stored, StoreError>;
     /// The current versions of many resources (`(type, id)`); those not
-    /// found or deleted are left out.
-    async fn read_many(&self, keys: &[(String, String)]) -> Result<Vec<Stored>, StoreError>;
-    /// One version of a resource.
+    /// found, deleted or hidden are left out.
+    async fn read_many(
+        &self,
+        keys: &[(String, String)],
+        visibility: Option<&Visibility>,
+    ) -> Result<Vec<Stored>, StoreError>;
+    /// One version of a resource (not found when hidden).
     async fn vread(
         &self,
         resource_type: &str,
         id: &str,
         version: i64,
+        visibility: Option<&Visibility>,
     ) -> Result<Stored, StoreError>;
     /// Versions, newest first: of one resource, of a type, or of all; and
     /// how many there are in all.
@@ -502,7 +569,52 @@ pub trait Store: Send + Sync {
         param: Option<&str>,
         targets: &[(String, String)],
         limit: i64,
+        visibility: Option<&Visibility>,
     ) -> Result<Vec<Stored>, StoreError>;
     /// A name for logs and the CapabilityStatement (`SQLite`, `PostgreSQL`).
     fn name(&self) -> &'static str;
+}
+
+/// A registered client as stored (see `auth::clients::Client`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// Client id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// ODS code.
+    pub organisation: String,
+    /// Role name.
+    pub role: String,
+    /// Scopes, space-separated.
+    pub scopes: String,
+    /// Purposes of use, space-separated.
+    pub purposes: String,
+    /// The JWKS, as JSON text.
+    pub jwks: String,
+}
+
+/// What the authorisation server keeps: registered clients, the ids of
+/// client assertions already used, and its own signing key.
+#[async_trait::async_trait]
+pub trait AuthStore: Send + Sync {
+    /// Registers (or replaces) a client.
+    async fn put_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+    /// A registered client.
+    async fn client(&self, id: &str) -> Result<Option<ClientRecord>, StoreError>;
+    /// Every registered client, by id.
+    async fn clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
+    /// Removes a client; whether there was one.
+    async fn remove_client(&self, id: &str) -> Result<bool, StoreError>;
+    /// Records that `client` used assertion id `jti`, valid until
+    /// `expires` (seconds since the epoch); false when it was used before.
+    /// Ids past their expiry are forgotten.
+    async fn use_jti(&self, client: &str, jti: &str, expires: i64) -> Result<bool, StoreError>;
+    /// The server's signing key (a PKCS#8 PEM and its JWK, as JSON text),
+    /// made by `make` and kept the first time it is asked for; every
+    /// process on the same database then signs with the same key.
+    async fn signing_key(
+        &self,
+        make: &(dyn Fn() -> (String, String) + Send + Sync),
+    ) -> Result<(String, String), StoreError>;
 }

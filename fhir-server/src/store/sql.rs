@@ -42,8 +42,8 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
 use super::{
-    Condition, HistoryQuery, IndexEntry, IndexValue, NewVersion, Page, Prefix, Query, SortKey,
-    Store, StoreError, Stored, StrMode, Table, Total, Writer,
+    Condition, Grant, HistoryQuery, IndexEntry, IndexValue, NewVersion, Page, Prefix, Query,
+    SortKey, Store, StoreError, Stored, StrMode, Table, Total, Visibility, Writer,
 };
 
 /// The schema this code writes; a database holding another is refused at
@@ -116,7 +116,7 @@ pub fn param_id(resource_type: &str, code: &str) -> i64 {
 
 /// A bound value.
 #[derive(Debug, Clone)]
-enum Param {
+pub(super) enum Param {
     Text(String),
     Int(i64),
     Real(f64),
@@ -137,25 +137,25 @@ impl From<Option<&String>> for Param {
 }
 
 /// SQL text with its parameters, placeholders in the dialect's style.
-struct Sql {
+pub(super) struct Sql {
     dialect: Dialect,
     text: String,
     params: Vec<Param>,
 }
 
 impl Sql {
-    fn new(dialect: Dialect) -> Self {
+    pub(super) fn new(dialect: Dialect) -> Self {
         Sql {
             dialect,
             text: String::new(),
             params: Vec::new(),
         }
     }
-    fn push(&mut self, s: &str) -> &mut Self {
+    pub(super) fn push(&mut self, s: &str) -> &mut Self {
         self.text.push_str(s);
         self
     }
-    fn bind(&mut self, p: impl Into<ParamArg>) -> &mut Self {
+    pub(super) fn bind(&mut self, p: impl Into<ParamArg>) -> &mut Self {
         self.params.push(p.into().0);
         match self.dialect {
             Dialect::Sqlite => self.text.push('?'),
@@ -165,7 +165,7 @@ impl Sql {
         }
         self
     }
-    fn query(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
+    pub(super) fn query(&self) -> sqlx::query::Query<'_, Any, sqlx::any::AnyArguments<'_>> {
         let mut q = sqlx::query(&self.text);
         for p in &self.params {
             q = match p {
@@ -180,7 +180,7 @@ impl Sql {
 }
 
 /// Anything [`Sql::bind`] takes.
-struct ParamArg(Param);
+pub(super) struct ParamArg(Param);
 
 impl From<Param> for ParamArg {
     fn from(p: Param) -> Self {
@@ -211,8 +211,8 @@ impl From<f64> for ParamArg {
 /// The SQL store.
 #[derive(Debug, Clone)]
 pub struct SqlStore {
-    pool: AnyPool,
-    dialect: Dialect,
+    pub(super) pool: AnyPool,
+    pub(super) dialect: Dialect,
     /// SQLite's one writer at a time, queued here rather than in SQLite's
     /// busy handler.
     writers: Arc<tokio::sync::Mutex<()>>,
@@ -280,6 +280,35 @@ fn schema(d: Dialect) -> Vec<String> {
         "CREATE INDEX IF NOT EXISTS idx_ref_target ON idx_ref (pid, ref_id, ref_type, rid)".into(),
         "CREATE INDEX IF NOT EXISTS idx_ref_any ON idx_ref (ref_id, ref_type, rid)".into(),
     ];
+    // The authorisation server's registrations, used assertion ids, keys.
+    s.push(format!(
+        "CREATE TABLE IF NOT EXISTS auth_clients (client_id {text} PRIMARY KEY, name TEXT NOT NULL, ods TEXT NOT NULL,
+            role TEXT NOT NULL, scopes TEXT NOT NULL, purposes TEXT NOT NULL, jwks TEXT NOT NULL)"
+    ));
+    s.push(format!(
+        "CREATE TABLE IF NOT EXISTS auth_jti (client_id {text} NOT NULL, jti {text} NOT NULL, expires_at BIGINT NOT NULL,
+            PRIMARY KEY (client_id, jti))"
+    ));
+    s.push("CREATE TABLE IF NOT EXISTS auth_keys (name TEXT PRIMARY KEY, private_pem TEXT NOT NULL, public_jwk TEXT NOT NULL)".into());
+    // Whose data each resource is, and what each consent allows: the rows
+    // the visibility condition reads.
+    s.push(format!(
+        "CREATE TABLE IF NOT EXISTS compartments (rid BIGINT NOT NULL, patient_id {text} NOT NULL)"
+    ));
+    s.push(
+        "CREATE INDEX IF NOT EXISTS compartments_by_resource ON compartments (rid, patient_id)"
+            .into(),
+    );
+    s.push(
+        "CREATE INDEX IF NOT EXISTS compartments_by_patient ON compartments (patient_id, rid)"
+            .into(),
+    );
+    s.push(format!(
+        "CREATE TABLE IF NOT EXISTS consent_grants (rid BIGINT NOT NULL, patient_id {text} NOT NULL, permit INTEGER NOT NULL,
+            actor {text}, purpose {text}, class {text}, start_at {text} NOT NULL, end_at {text})"
+    ));
+    s.push("CREATE INDEX IF NOT EXISTS consent_grants_by_patient ON consent_grants (patient_id, permit)".into());
+    s.push("CREATE INDEX IF NOT EXISTS consent_grants_by_resource ON consent_grants (rid)".into());
     // Every index table is also cleared by resource on each write.
     for (_, t) in INDEX_TABLES {
         s.push(format!(
@@ -418,6 +447,15 @@ impl SqlStore {
 const CURRENT_COLUMNS: &str =
     "r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.content, r.source";
 
+/// The current columns and the Patients whose data the row is (for the
+/// audit), in the dialect's string aggregate.
+fn current_columns(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.content, r.source, (SELECT group_concat(cc.patient_id, ' ') FROM compartments cc WHERE cc.rid = r.rid) AS patients",
+        Dialect::Postgres => "r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.content, r.source, (SELECT string_agg(cc.patient_id, ' ') FROM compartments cc WHERE cc.rid = r.rid) AS patients",
+    }
+}
+
 fn stored_from(row: &AnyRow, with_method: bool) -> Result<Stored, StoreError> {
     let content: Option<String> = row.try_get("content")?;
     Ok(Stored {
@@ -432,6 +470,17 @@ fn stored_from(row: &AnyRow, with_method: bool) -> Result<Stored, StoreError> {
             String::new()
         },
         source: row.try_get("source")?,
+        compartments: row
+            .try_get::<Option<String>, _>("patients")
+            .ok()
+            .flatten()
+            .map(|p| {
+                p.split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -450,12 +499,15 @@ fn stamp(mut resource: serde_json::Value, id: &str, version: i64, when: &str) ->
 /// that starts with the prefix (byte order, as both databases compare here).
 const PREFIX_END: char = '\u{10FFFF}';
 
-/// Builds the SQL of conditions, giving each nested level its own alias.
-struct Conditions {
+/// Builds the SQL of conditions, giving each nested level its own alias
+/// (and, when the query has a [`Visibility`], its visibility condition:
+/// a chain or `_has` reveals nothing of a resource the caller may not see).
+struct Conditions<'v> {
     depth: usize,
+    visibility: Option<&'v Visibility>,
 }
 
-impl Conditions {
+impl Conditions<'_> {
     /// `alias.rid IN (SELECT rid FROM table WHERE pid = ? AND …)`.
     fn index_in(
         &mut self,
@@ -490,6 +542,19 @@ impl Conditions {
                 }
                 if list.is_empty() {
                     sql.push("1 = 0");
+                }
+                sql.push(")");
+            }
+            Condition::All(list) => {
+                sql.push("(");
+                for (n, c) in list.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(" AND ");
+                    }
+                    self.condition(sql, c, rtype, alias);
+                }
+                if list.is_empty() {
+                    sql.push("1 = 1");
                 }
                 sql.push(")");
             }
@@ -658,6 +723,10 @@ impl Conditions {
                         .bind(target_type);
                     sql.push(" AND ");
                     me.condition(sql, inner, target_type, &inner_alias);
+                    if let Some(v) = me.visibility {
+                        sql.push(" AND ");
+                        visible_sql(sql, &inner_alias, v);
+                    }
                     sql.push(")");
                 },
             ),
@@ -674,8 +743,14 @@ impl Conditions {
                 sql.push(".rid = h.rid WHERE h.pid = ")
                     .bind(param_id(source_type, param));
                 sql.push(" AND h.ref_type = ").bind(rtype);
-                sql.push(" AND ");
+                sql.push(" AND ")
+                    .push(&inner_alias)
+                    .push(".deleted = 0 AND ");
                 self.condition(sql, inner, source_type, &inner_alias);
+                if let Some(v) = self.visibility {
+                    sql.push(" AND ");
+                    visible_sql(sql, &inner_alias, v);
+                }
                 sql.push(")");
             }
             Condition::Missing {
@@ -751,11 +826,99 @@ fn from_where(sql: &mut Sql, query: &Query) {
         sql.push(" AND r.res_type = ").bind(t);
     }
     let rtype = query.resource_type.as_deref().unwrap_or("Resource");
-    let mut conds = Conditions { depth: 0 };
+    let mut conds = Conditions {
+        depth: 0,
+        visibility: query.visibility.as_ref(),
+    };
     for c in &query.conditions {
         sql.push(" AND ");
         conds.condition(sql, c, rtype, "r");
     }
+    if let Some(v) = &query.visibility {
+        sql.push(" AND ");
+        visible_sql(sql, "r", v);
+    }
+}
+
+/// Whether the resource row `a` is visible under `v` (see [`Visibility`]):
+/// its source is the caller's organisation, or each person whose data it
+/// is permits it; AuditEvents only for admins and the person's
+/// organisation of record (the source of their Patient record).
+fn visible_sql(sql: &mut Sql, a: &str, v: &Visibility) {
+    sql.push("((")
+        .push(a)
+        .push(".res_type <> 'AuditEvent' AND (");
+    sql.push(a).push(".source = ").bind(&v.organisation);
+    sql.push(" OR NOT EXISTS (SELECT 1 FROM compartments vc WHERE vc.rid = ")
+        .push(a)
+        .push(".rid AND NOT (");
+    grant_sql(sql, a, "vc.patient_id", true, v);
+    sql.push(" AND NOT ");
+    grant_sql(sql, a, "vc.patient_id", false, v);
+    sql.push(")))) OR (")
+        .push(a)
+        .push(".res_type = 'AuditEvent' AND (");
+    sql.push(if v.admin { "1 = 1" } else { "1 = 0" });
+    sql.push(" OR EXISTS (SELECT 1 FROM compartments ac JOIN resources ap ON ap.res_type = 'Patient' AND ap.res_id = ac.patient_id WHERE ac.rid = ")
+        .push(a)
+        .push(".rid AND ap.source = ")
+        .bind(&v.organisation);
+    sql.push("))))");
+}
+
+/// A column `vis` (1 or 0) telling whether row `a` is visible (always 1
+/// without a visibility).
+fn visible_column(sql: &mut Sql, a: &str, visibility: Option<&Visibility>) {
+    match visibility {
+        None => {
+            sql.push(", 1 AS vis");
+        }
+        Some(v) => {
+            sql.push(", CASE WHEN ");
+            visible_sql(sql, a, v);
+            sql.push(" THEN 1 ELSE 0 END AS vis");
+        }
+    }
+}
+
+fn is_visible(row: &AnyRow) -> Result<bool, StoreError> {
+    let v = row
+        .try_get::<i64, _>("vis")
+        .or_else(|_| row.try_get::<i32, _>("vis").map(i64::from))?;
+    Ok(v != 0)
+}
+
+/// `EXISTS` a consent grant (a permit, or a refusal) of `patient` that
+/// matches the caller, the row's type and the instant.
+fn grant_sql(sql: &mut Sql, a: &str, patient: &str, permit: bool, v: &Visibility) {
+    sql.push("EXISTS (SELECT 1 FROM consent_grants g WHERE g.patient_id = ")
+        .push(patient);
+    sql.push(if permit {
+        " AND g.permit = 1"
+    } else {
+        " AND g.permit = 0"
+    });
+    sql.push(" AND (g.actor IS NULL OR g.actor = ")
+        .bind(&v.organisation)
+        .push(")");
+    sql.push(" AND (g.purpose IS NULL OR g.purpose IN (");
+    for (n, p) in v.purposes.iter().enumerate() {
+        if n > 0 {
+            sql.push(", ");
+        }
+        sql.bind(p);
+    }
+    if v.purposes.is_empty() {
+        sql.push("NULL");
+    }
+    sql.push("))");
+    sql.push(" AND (g.class IS NULL OR g.class = ")
+        .push(a)
+        .push(".res_type)");
+    sql.push(" AND g.start_at <= ").bind(&v.now);
+    sql.push(" AND (g.end_at IS NULL OR g.end_at >= ")
+        .bind(&v.now)
+        .push("))");
 }
 
 /// The column a parameter's values sort by in its table.
@@ -772,7 +935,7 @@ fn sort_column(t: Table) -> &'static str {
 
 fn select_page(d: Dialect, query: &Query) -> Sql {
     let mut sql = Sql::new(d);
-    sql.push("SELECT ").push(CURRENT_COLUMNS);
+    sql.push("SELECT ").push(current_columns(d));
     from_where(&mut sql, query);
     sql.push(" ORDER BY ");
     let rtype = query.resource_type.as_deref().unwrap_or("Resource");
@@ -894,6 +1057,52 @@ impl SqlWriter {
         Ok(())
     }
 
+    /// Replaces the compartment and consent-grant rows of a resource.
+    async fn write_access(
+        &mut self,
+        rid: i64,
+        compartments: &[String],
+        grants: &[Grant],
+    ) -> Result<(), StoreError> {
+        for table in ["compartments", "consent_grants"] {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("DELETE FROM ")
+                .push(table)
+                .push(" WHERE rid = ")
+                .bind(rid);
+            sql.query().execute(&mut *self.tx).await?;
+        }
+        for chunk in compartments.chunks(ROWS_PER_INSERT) {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("INSERT INTO compartments (rid, patient_id) VALUES ");
+            for (n, p) in chunk.iter().enumerate() {
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").bind(rid).push(", ").bind(p).push(")");
+            }
+            sql.query().execute(&mut *self.tx).await?;
+        }
+        for chunk in grants.chunks(ROWS_PER_INSERT) {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("INSERT INTO consent_grants (rid, patient_id, permit, actor, purpose, class, start_at, end_at) VALUES ");
+            for (n, g) in chunk.iter().enumerate() {
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").bind(rid).push(", ").bind(&g.patient);
+                sql.push(", ").bind(i64::from(g.permit));
+                sql.push(", ").bind(Param::from(g.actor.as_ref()));
+                sql.push(", ").bind(Param::from(g.purpose.as_ref()));
+                sql.push(", ").bind(Param::from(g.class.as_ref()));
+                sql.push(", ").bind(&g.start);
+                sql.push(", ").bind(Param::from(g.end.as_ref())).push(")");
+            }
+            sql.query().execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn clear_index(&mut self, rid: i64) -> Result<(), StoreError> {
         for (_, name) in INDEX_TABLES {
             let mut sql = Sql::new(self.dialect);
@@ -993,6 +1202,8 @@ impl Writer for SqlWriter {
         )
         .await?;
         self.write_index(rid, resource_type, &new.index).await?;
+        self.write_access(rid, &new.compartments, &new.grants)
+            .await?;
         Ok(Stored {
             resource_type: resource_type.into(),
             id: id.into(),
@@ -1001,6 +1212,7 @@ impl Writer for SqlWriter {
             content: Some(Arc::from(content)),
             method: "POST".into(),
             source: new.source,
+            compartments: new.compartments,
         })
     }
 
@@ -1074,6 +1286,8 @@ impl Writer for SqlWriter {
         .await?;
         self.clear_index(rid).await?;
         self.write_index(rid, resource_type, &new.index).await?;
+        self.write_access(rid, &new.compartments, &new.grants)
+            .await?;
         Ok((
             Stored {
                 resource_type: resource_type.into(),
@@ -1083,6 +1297,7 @@ impl Writer for SqlWriter {
                 content: Some(Arc::from(content)),
                 method: "PUT".into(),
                 source: if deleted { new.source } else { current.source },
+                compartments: new.compartments,
             },
             deleted,
         ))
@@ -1124,6 +1339,11 @@ impl Writer for SqlWriter {
         )
         .await?;
         self.clear_index(rid).await?;
+        // A deleted consent permits nothing; whose data it was stays known.
+        let mut sql = Sql::new(self.dialect);
+        sql.push("DELETE FROM consent_grants WHERE rid = ")
+            .bind(rid);
+        sql.query().execute(&mut *self.tx).await?;
         Ok(Some(version))
     }
 
@@ -1204,11 +1424,16 @@ impl Store for SqlStore {
         }))
     }
 
-    async fn read(&self, resource_type: &str, id: &str) -> Result<Stored, StoreError> {
+    async fn read(
+        &self,
+        resource_type: &str,
+        id: &str,
+        visibility: Option<&Visibility>,
+    ) -> Result<Stored, StoreError> {
         let mut sql = Sql::new(self.dialect);
-        sql.push("SELECT ")
-            .push(CURRENT_COLUMNS)
-            .push(" FROM resources r WHERE r.res_type = ")
+        sql.push("SELECT ").push(current_columns(self.dialect));
+        visible_column(&mut sql, "r", visibility);
+        sql.push(" FROM resources r WHERE r.res_type = ")
             .bind(resource_type);
         sql.push(" AND r.res_id = ").bind(id);
         let name = format!("{resource_type}/{id}");
@@ -1217,6 +1442,11 @@ impl Store for SqlStore {
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(name.clone()))?;
+        // Hidden is answered as unknown, deleted or not: even a 410 would
+        // tell that something was there.
+        if !is_visible(&row)? {
+            return Err(StoreError::NotFound(name));
+        }
         let s = stored_from(&row, false)?;
         if s.content.is_none() {
             return Err(StoreError::Gone {
@@ -1227,12 +1457,16 @@ impl Store for SqlStore {
         Ok(s)
     }
 
-    async fn read_many(&self, keys: &[(String, String)]) -> Result<Vec<Stored>, StoreError> {
+    async fn read_many(
+        &self,
+        keys: &[(String, String)],
+        visibility: Option<&Visibility>,
+    ) -> Result<Vec<Stored>, StoreError> {
         let mut out = Vec::new();
         for chunk in keys.chunks(200) {
             let mut sql = Sql::new(self.dialect);
             sql.push("SELECT ")
-                .push(CURRENT_COLUMNS)
+                .push(current_columns(self.dialect))
                 .push(" FROM resources r WHERE r.deleted = 0 AND (");
             for (n, (t, id)) in chunk.iter().enumerate() {
                 if n > 0 {
@@ -1242,6 +1476,10 @@ impl Store for SqlStore {
                 sql.push(" AND r.res_id = ").bind(id).push(")");
             }
             sql.push(")");
+            if let Some(v) = visibility {
+                sql.push(" AND ");
+                visible_sql(&mut sql, "r", v);
+            }
             for row in sql.query().fetch_all(&self.pool).await? {
                 out.push(stored_from(&row, false)?);
             }
@@ -1266,18 +1504,26 @@ impl Store for SqlStore {
         resource_type: &str,
         id: &str,
         version: i64,
+        visibility: Option<&Visibility>,
     ) -> Result<Stored, StoreError> {
         let mut sql = Sql::new(self.dialect);
-        sql.push("SELECT res_type, res_id, version, last_updated, method, content, source FROM versions WHERE res_type = ")
+        sql.push(
+            "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.content, v.source",
+        );
+        visible_column(&mut sql, "r", visibility);
+        sql.push(" FROM versions v JOIN resources r ON r.rid = v.rid WHERE r.res_type = ")
             .bind(resource_type);
-        sql.push(" AND res_id = ").bind(id);
-        sql.push(" AND version = ").bind(version);
+        sql.push(" AND r.res_id = ").bind(id);
+        sql.push(" AND v.version = ").bind(version);
         let name = format!("{resource_type}/{id}/_history/{version}");
         let row = sql
             .query()
             .fetch_optional(&self.pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(name.clone()))?;
+        if !is_visible(&row)? {
+            return Err(StoreError::NotFound(name));
+        }
         let s = stored_from(&row, true)?;
         if s.content.is_none() {
             return Err(StoreError::Gone {
@@ -1290,19 +1536,23 @@ impl Store for SqlStore {
 
     async fn history(&self, q: &HistoryQuery) -> Result<(Vec<Stored>, i64), StoreError> {
         let filter = |sql: &mut Sql| {
-            sql.push(" WHERE 1 = 1");
+            sql.push(" FROM versions v JOIN resources r ON r.rid = v.rid WHERE 1 = 1");
             if let Some(t) = &q.resource_type {
-                sql.push(" AND res_type = ").bind(t);
+                sql.push(" AND v.res_type = ").bind(t);
             }
             if let Some(i) = &q.id {
-                sql.push(" AND res_id = ").bind(i);
+                sql.push(" AND v.res_id = ").bind(i);
             }
             if let Some(s) = &q.since {
-                sql.push(" AND last_updated >= ").bind(s);
+                sql.push(" AND v.last_updated >= ").bind(s);
+            }
+            if let Some(vis) = &q.visibility {
+                sql.push(" AND ");
+                visible_sql(sql, "r", vis);
             }
         };
         let mut count_sql = Sql::new(self.dialect);
-        count_sql.push("SELECT COUNT(*) AS n FROM versions");
+        count_sql.push("SELECT COUNT(*) AS n");
         filter(&mut count_sql);
         let total: i64 = count_sql
             .query()
@@ -1311,10 +1561,10 @@ impl Store for SqlStore {
             .try_get("n")?;
         let mut sql = Sql::new(self.dialect);
         sql.push(
-            "SELECT res_type, res_id, version, last_updated, method, content, source FROM versions",
+            "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.content, v.source",
         );
         filter(&mut sql);
-        sql.push(" ORDER BY last_updated DESC, rid DESC, version DESC LIMIT ")
+        sql.push(" ORDER BY v.last_updated DESC, v.rid DESC, v.version DESC LIMIT ")
             .bind(q.count.max(0));
         sql.push(" OFFSET ").bind(q.offset.max(0));
         let rows = sql.query().fetch_all(&self.pool).await?;
@@ -1359,6 +1609,7 @@ impl Store for SqlStore {
         param: Option<&str>,
         targets: &[(String, String)],
         limit: i64,
+        visibility: Option<&Visibility>,
     ) -> Result<Vec<Stored>, StoreError> {
         if targets.is_empty() || limit <= 0 {
             return Ok(Vec::new());
@@ -1368,7 +1619,7 @@ impl Store for SqlStore {
         for chunk in targets.chunks(200) {
             let mut sql = Sql::new(self.dialect);
             sql.push("SELECT ")
-                .push(CURRENT_COLUMNS)
+                .push(current_columns(self.dialect))
                 .push(" FROM resources r WHERE r.deleted = 0 AND r.res_type = ")
                 .bind(resource_type);
             sql.push(" AND r.rid IN (SELECT i.rid FROM idx_ref i WHERE ");
@@ -1385,7 +1636,12 @@ impl Store for SqlStore {
                 sql.push("(i.ref_id = ").bind(tid);
                 sql.push(" AND i.ref_type = ").bind(tt).push(")");
             }
-            sql.push(")) ORDER BY r.rid DESC LIMIT ")
+            sql.push("))");
+            if let Some(v) = visibility {
+                sql.push(" AND ");
+                visible_sql(&mut sql, "r", v);
+            }
+            sql.push(" ORDER BY r.rid DESC LIMIT ")
                 .bind(limit - out.len() as i64);
             for row in sql.query().fetch_all(&self.pool).await? {
                 let s = stored_from(&row, false)?;

@@ -836,6 +836,7 @@ async fn the_carer_guide_is_compiled_in(db: Db, name: &str) {
         std::sync::Arc::new(store),
         registry,
         "http://test",
+        fhir_server::interaction::Access::Open,
     ));
     let app = fhir_server::server::router(state);
     let rel = json!({"resourceType": "RelatedPerson", "meta": {"profile": ["https://fhir.carer-fhir.uk/StructureDefinition/CarerRelationship"]},

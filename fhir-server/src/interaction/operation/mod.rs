@@ -15,16 +15,16 @@ use std::pin::Pin;
 
 use serde_json::Value;
 
+use super::access::Clearance;
 use super::request::read_resource;
-use super::{
-    Answer, Caller, Failure, FailureKind, Level, Method, PathShape, Request, Service, Target,
-};
+use super::{Answer, Failure, FailureKind, Level, Method, PathShape, Request, Service, Target};
 
 /// What an operation's handler returns.
 pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Answer, Failure>> + Send + 'a>>;
 
-/// An operation's handler.
-pub type Handler = for<'a> fn(&'a Service, &'a Caller, Invocation) -> Reply<'a>;
+/// An operation's handler: it runs for a caller cleared by the access
+/// policy, and reads only what the clearance lets it see.
+pub type Handler = for<'a> fn(&'a Service, &'a Clearance, Invocation) -> Reply<'a>;
 
 /// One operation the server supports.
 #[derive(Debug)]

@@ -6,7 +6,8 @@
 //! succeeded). Profiles the server does not hold are 400.
 
 use super::{Handler, Invocation, Operation, Reply};
-use crate::interaction::{blocking, Answer, Caller, Failure, Level, Service};
+use crate::interaction::access::Clearance;
+use crate::interaction::{blocking, Answer, Failure, Level, Service};
 
 /// The `$validate` row of the operations table.
 pub const OPERATION: Operation = Operation {
@@ -18,11 +19,15 @@ pub const OPERATION: Operation = Operation {
     handler: run as Handler,
 };
 
-fn run<'a>(svc: &'a Service, caller: &'a Caller, inv: Invocation) -> Reply<'a> {
-    Box::pin(validate(svc, caller, inv))
+fn run<'a>(svc: &'a Service, clearance: &'a Clearance, inv: Invocation) -> Reply<'a> {
+    Box::pin(validate(svc, clearance, inv))
 }
 
-async fn validate(svc: &Service, _caller: &Caller, inv: Invocation) -> Result<Answer, Failure> {
+async fn validate(
+    svc: &Service,
+    clearance: &Clearance,
+    inv: Invocation,
+) -> Result<Answer, Failure> {
     let rtype = inv.resource_type.clone().unwrap_or_default();
     let profiles = inv.values("profile");
     let resource = match (&inv.body, inv.resource_parameter("resource")) {
@@ -37,7 +42,7 @@ async fn validate(svc: &Service, _caller: &Caller, inv: Invocation) -> Result<An
             (Level::Instance, Some(id)) => svc
                 .state
                 .store
-                .read(&rtype, id)
+                .read(&rtype, id, clearance.visibility.as_ref())
                 .await?
                 .resource()
                 .ok_or_else(|| Failure::internal("stored resource unreadable"))?,

@@ -1,0 +1,466 @@
+//! The authorisation server and token checks: SMART on FHIR Backend
+//! Services ([SMART App Launch 2.x, backend services](https://hl7.org/fhir/smart-app-launch/backend-services.html)).
+//!
+//! A registered client ([`clients`]) asks `POST {base}/auth/token` for an
+//! access token with `grant_type=client_credentials`, the scopes it wants
+//! ([`scopes`]) and a `client_assertion`: a JWT it signed with one of its
+//! registered keys (RS384 or ES384), `iss` = `sub` = its client id, `aud`
+//! the token URL, `exp` at most five minutes ahead, a `jti` never used
+//! before. The answer is a short-lived access token (ES384, signed with
+//! the server's key, [`keys`]) for the scopes both asked for and
+//! registered. Each FHIR request's bearer token is checked here
+//! ([`Authority::authenticate`]) and becomes the interaction layer's
+//! `Caller`; tokens of an external issuer configured by its URL and JWKS
+//! are accepted too, for registered clients.
+//!
+//! JWT signing and verification are `jsonwebtoken`'s; key arithmetic is
+//! RustCrypto's. Nothing cryptographic is written here.
+
+pub mod clients;
+pub mod keys;
+pub mod scopes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde_json::{json, Value};
+
+use crate::interaction::caller::ClientCaller;
+use crate::store::{AuthStore, ClientRecord, StoreError};
+use clients::Client;
+use scopes::Scopes;
+
+/// How long an access token lives, in seconds.
+pub const TOKEN_LIFETIME: i64 = 300;
+
+/// How far ahead a client assertion's `exp` may be, in seconds.
+pub const MAX_ASSERTION_LIFETIME: i64 = 300;
+
+/// Clock skew tolerated between client and server, in seconds.
+pub const LEEWAY: u64 = 30;
+
+/// The `client_assertion_type` of a JWT client assertion.
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Tokens checked recently, so that a signature is verified once per token,
+/// not once per request. Bounded: cleared when it reaches this size.
+const TOKEN_CACHE: usize = 10_000;
+
+/// An OAuth 2.0 error answer of the token endpoint (RFC 6749 §5.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// 400, or 401 for `invalid_client`.
+    pub status: u16,
+    /// The error code (`invalid_client`, `invalid_scope`, …).
+    pub error: &'static str,
+    /// What was wrong, for the client's developers.
+    pub description: String,
+}
+
+impl OAuthError {
+    fn new(error: &'static str, description: impl Into<String>) -> OAuthError {
+        OAuthError {
+            status: if error == "invalid_client" { 401 } else { 400 },
+            error,
+            description: description.into(),
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        json!({"error": self.error, "error_description": self.description})
+    }
+}
+
+/// Why a bearer token was refused (the answer is 401).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRefused(pub String);
+
+/// An external identity provider whose access tokens are accepted.
+#[derive(Debug, Clone)]
+pub struct ExternalIssuer {
+    /// Its issuer URL (the tokens' `iss`).
+    pub issuer: String,
+    /// Its public keys.
+    pub jwks: JwkSet,
+}
+
+/// The authorisation server of one FHIR base.
+pub struct Authority {
+    store: Arc<dyn AuthStore>,
+    base: String,
+    kid: String,
+    public_jwk: Value,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuers: Vec<ExternalIssuer>,
+    checked: Mutex<HashMap<String, (Arc<ClientCaller>, i64)>>,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority")
+            .field("base", &self.base)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// The unverified claims of a JWT, read only to choose the keys to verify
+/// it with (never trusted before verification).
+fn unverified_claims(token: &str) -> Option<Value> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// A stored registration, typed.
+///
+/// # Errors
+/// When the stored text no longer reads (never written so by this code).
+pub fn client_of(r: &ClientRecord) -> Result<Client, String> {
+    Ok(Client {
+        id: r.id.clone(),
+        name: r.name.clone(),
+        organisation: r.organisation.clone(),
+        role: r.role.parse()?,
+        scopes: Scopes::parse(&r.scopes),
+        purposes: r.purposes.split_whitespace().map(str::to_string).collect(),
+        jwks: serde_json::from_str(&r.jwks).map_err(|e| e.to_string())?,
+    })
+}
+
+/// A registration as stored.
+pub fn record_of(c: &Client) -> ClientRecord {
+    ClientRecord {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        organisation: c.organisation.clone(),
+        role: c.role.name().to_string(),
+        scopes: c.scopes.to_string(),
+        purposes: c.purposes.join(" "),
+        jwks: c.jwks.to_string(),
+    }
+}
+
+impl Authority {
+    /// The authority of `base`, with the signing key kept in `store`
+    /// (made on first use) and the external issuers accepted.
+    ///
+    /// # Errors
+    /// When the key cannot be read or made.
+    pub async fn new(
+        store: Arc<dyn AuthStore>,
+        base: &str,
+        issuers: Vec<ExternalIssuer>,
+    ) -> anyhow::Result<Authority> {
+        keys::install_crypto();
+        let make = || {
+            let pair = keys::generate(Algorithm::ES384).expect("an ES384 key can be made");
+            (pair.private_pem, pair.public_jwk.to_string())
+        };
+        let (pem, jwk_text) = store.signing_key(&make).await?;
+        let public_jwk: Value = serde_json::from_str(&jwk_text)?;
+        let jwk: Jwk = serde_json::from_value(public_jwk.clone())?;
+        Ok(Authority {
+            store,
+            base: base.trim_end_matches('/').to_string(),
+            kid: public_jwk["kid"].as_str().unwrap_or("").to_string(),
+            public_jwk,
+            encoding: EncodingKey::from_ec_pem(pem.as_bytes())?,
+            decoding: DecodingKey::from_jwk(&jwk)?,
+            issuers,
+            checked: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// `{base}/auth/token`.
+    pub fn token_url(&self) -> String {
+        format!("{}/auth/token", self.base)
+    }
+
+    /// The server's public keys (`{base}/auth/jwks`).
+    pub fn jwks(&self) -> Value {
+        keys::jwks_of(&self.public_jwk)
+    }
+
+    /// `GET {base}/.well-known/smart-configuration`.
+    pub fn smart_configuration(&self, scopes_supported: &[String]) -> Value {
+        json!({
+            "issuer": self.base,
+            "jwks_uri": format!("{}/auth/jwks", self.base),
+            "token_endpoint": self.token_url(),
+            "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+            "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
+            "grant_types_supported": ["client_credentials"],
+            "scopes_supported": scopes_supported,
+            "capabilities": ["client-confidential-asymmetric", "permission-v2", "permission-v1"],
+            "code_challenge_methods_supported": []
+        })
+    }
+
+    /// A registered client.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        Ok(self
+            .store
+            .client(id)
+            .await?
+            .and_then(|r| client_of(&r).ok()))
+    }
+
+    /// The token endpoint: checks a client-credentials request with a JWT
+    /// client assertion and issues an access token.
+    ///
+    /// # Errors
+    /// An OAuth error naming what was wrong.
+    pub async fn token(&self, form: &[(String, String)]) -> Result<Value, OAuthError> {
+        let field = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        if field("grant_type") != Some("client_credentials") {
+            return Err(OAuthError::new(
+                "unsupported_grant_type",
+                "grant_type must be client_credentials",
+            ));
+        }
+        if field("client_assertion_type") != Some(JWT_BEARER) {
+            return Err(OAuthError::new(
+                "invalid_request",
+                format!("client_assertion_type must be {JWT_BEARER}"),
+            ));
+        }
+        let assertion = field("client_assertion")
+            .ok_or_else(|| OAuthError::new("invalid_request", "client_assertion is missing"))?;
+        let client = self.check_assertion(assertion).await?;
+        let requested = Scopes::parse(field("scope").unwrap_or(""));
+        let granted = client.scopes.grant(&requested);
+        if granted.is_empty() {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                "none of the scopes asked for is registered for this client",
+            ));
+        }
+        let iat = now();
+        let claims = json!({
+            "iss": self.base, "sub": client.id, "aud": self.base, "client_id": client.id,
+            "iat": iat, "exp": iat + TOKEN_LIFETIME, "jti": uuid::Uuid::new_v4().to_string(),
+            "scope": granted.to_string(),
+        });
+        let mut header = Header::new(Algorithm::ES384);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some("JWT".into());
+        let token = jsonwebtoken::encode(&header, &claims, &self.encoding).map_err(|e| {
+            tracing::error!(error = %e, "signing an access token");
+            OAuthError::new("server_error", "the token could not be signed")
+        })?;
+        Ok(json!({
+            "access_token": token, "token_type": "bearer",
+            "expires_in": TOKEN_LIFETIME, "scope": granted.to_string()
+        }))
+    }
+
+    async fn check_assertion(&self, assertion: &str) -> Result<Client, OAuthError> {
+        let bad = |why: &str| OAuthError::new("invalid_client", why.to_string());
+        let header = jsonwebtoken::decode_header(assertion)
+            .map_err(|_| bad("client_assertion is not a signed JWT (RS384 or ES384)"))?;
+        if !matches!(header.alg, Algorithm::RS384 | Algorithm::ES384) {
+            return Err(bad("client_assertion must be signed with RS384 or ES384"));
+        }
+        let claims = unverified_claims(assertion)
+            .ok_or_else(|| bad("client_assertion has no readable claims"))?;
+        let id = claims["iss"]
+            .as_str()
+            .ok_or_else(|| bad("client_assertion has no iss"))?;
+        let client = self
+            .client(id)
+            .await
+            .map_err(|_| OAuthError::new("server_error", "the registrations could not be read"))?
+            .ok_or_else(|| bad("unknown client"))?;
+        let keys: JwkSet = serde_json::from_value(client.jwks.clone())
+            .map_err(|_| bad("the client's registered JWKS cannot be read"))?;
+        let candidates: Vec<&Jwk> = match &header.kid {
+            Some(kid) => keys
+                .keys
+                .iter()
+                .filter(|k| k.common.key_id.as_deref() == Some(kid.as_str()))
+                .collect(),
+            None => keys.keys.iter().collect(),
+        };
+        if candidates.is_empty() {
+            return Err(bad(
+                "no registered key of this client has the assertion's kid",
+            ));
+        }
+        let mut v = Validation::new(header.alg);
+        v.leeway = LEEWAY;
+        v.set_audience(&[self.token_url()]);
+        v.set_issuer(&[client.id.as_str()]);
+        v.sub = Some(client.id.clone());
+        v.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+        let mut verified = None;
+        let mut last_error = String::from("the signature does not verify with the client's keys");
+        for jwk in candidates {
+            let Ok(key) = DecodingKey::from_jwk(jwk) else {
+                continue;
+            };
+            match jsonwebtoken::decode::<Value>(assertion, &key, &v) {
+                Ok(data) => {
+                    verified = Some(data.claims);
+                    break;
+                }
+                Err(e) => {
+                    use jsonwebtoken::errors::ErrorKind as K;
+                    last_error = match e.kind() {
+                        K::ExpiredSignature => "the client assertion has expired".into(),
+                        K::InvalidAudience => {
+                            format!("the client assertion's aud must be {}", self.token_url())
+                        }
+                        K::InvalidIssuer | K::InvalidSubject => {
+                            "the client assertion's iss and sub must be the client id".into()
+                        }
+                        K::InvalidSignature | K::InvalidAlgorithm | K::InvalidKeyFormat => {
+                            last_error
+                        }
+                        other => format!("the client assertion is not valid: {other:?}"),
+                    };
+                }
+            }
+        }
+        let claims = verified.ok_or_else(|| bad(&last_error))?;
+        let exp = claims["exp"].as_i64().unwrap_or(0);
+        if exp > now() + MAX_ASSERTION_LIFETIME + LEEWAY as i64 {
+            return Err(bad(
+                "the client assertion's exp is more than five minutes ahead",
+            ));
+        }
+        let jti = claims["jti"]
+            .as_str()
+            .ok_or_else(|| bad("the client assertion has no jti"))?;
+        let fresh = self
+            .store
+            .use_jti(&client.id, jti, exp + LEEWAY as i64)
+            .await
+            .map_err(|_| OAuthError::new("server_error", "the assertion could not be recorded"))?;
+        if !fresh {
+            return Err(bad("this client assertion's jti was used before"));
+        }
+        Ok(client)
+    }
+
+    /// Checks a bearer token (ours, or an external issuer's) and gives the
+    /// caller it stands for.
+    ///
+    /// # Errors
+    /// Why it was refused.
+    pub async fn authenticate(&self, token: &str) -> Result<Arc<ClientCaller>, TokenRefused> {
+        let t = now();
+        if let Some((caller, exp)) = self.checked.lock().ok().and_then(|c| c.get(token).cloned()) {
+            if exp > t {
+                return Ok(caller);
+            }
+        }
+        let refuse = |why: &str| TokenRefused(why.to_string());
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| refuse("the token is not a signed JWT"))?;
+        let claims =
+            unverified_claims(token).ok_or_else(|| refuse("the token has no readable claims"))?;
+        let iss = claims["iss"].as_str().unwrap_or("");
+        let (key, alg) = if iss == self.base {
+            if header.kid.as_deref() != Some(self.kid.as_str()) {
+                return Err(refuse("the token was not signed with this server's key"));
+            }
+            (self.decoding.clone(), Algorithm::ES384)
+        } else if let Some(ext) = self.issuers.iter().find(|i| i.issuer == iss) {
+            let jwk = match &header.kid {
+                Some(kid) => ext.jwks.find(kid),
+                None => ext.jwks.keys.first(),
+            }
+            .ok_or_else(|| refuse("no key of the token's issuer has its kid"))?;
+            if !matches!(
+                header.alg,
+                Algorithm::RS384 | Algorithm::ES384 | Algorithm::RS256 | Algorithm::ES256
+            ) {
+                return Err(refuse("the token's algorithm is not accepted"));
+            }
+            (
+                DecodingKey::from_jwk(jwk)
+                    .map_err(|_| refuse("the issuer's key cannot be used"))?,
+                header.alg,
+            )
+        } else {
+            return Err(refuse("the token's issuer is not trusted here"));
+        };
+        let mut v = Validation::new(alg);
+        v.leeway = LEEWAY;
+        v.set_issuer(&[iss]);
+        v.set_audience(&[self.base.as_str(), &format!("{}/", self.base)]);
+        let data = jsonwebtoken::decode::<Value>(token, &key, &v).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::ExpiredSignature => refuse("the token has expired"),
+                K::InvalidAudience => refuse("the token is not for this server (aud)"),
+                _ => refuse("the token's signature or claims are not valid"),
+            }
+        })?;
+        let c = &data.claims;
+        let id = c["client_id"]
+            .as_str()
+            .or(c["azp"].as_str())
+            .or(c["sub"].as_str())
+            .ok_or_else(|| refuse("the token names no client"))?;
+        let client = self
+            .client(id)
+            .await
+            .map_err(|_| refuse("the registrations could not be read"))?
+            .ok_or_else(|| refuse("the token's client is not registered here"))?;
+        let scopes = client
+            .scopes
+            .grant(&Scopes::parse(c["scope"].as_str().unwrap_or("")));
+        let caller = Arc::new(ClientCaller {
+            client_id: client.id,
+            name: client.name,
+            organisation: client.organisation,
+            role: client.role,
+            scopes,
+            purposes: client.purposes,
+        });
+        let exp = c["exp"].as_i64().unwrap_or(t);
+        if let Ok(mut cache) = self.checked.lock() {
+            if cache.len() >= TOKEN_CACHE {
+                cache.retain(|_, (_, e)| *e > t);
+                if cache.len() >= TOKEN_CACHE {
+                    cache.clear();
+                }
+            }
+            cache.insert(token.to_string(), (caller.clone(), exp));
+        }
+        Ok(caller)
+    }
+}
+
+/// Reads an external issuer's JWKS from a file or an `http(s)` URL.
+///
+/// # Errors
+/// When it cannot be read or is not a JWKS.
+pub async fn load_jwks(source: &str) -> anyhow::Result<JwkSet> {
+    let text = if source.starts_with("http://") || source.starts_with("https://") {
+        reqwest::get(source)
+            .await?
+            .error_for_status()?
+            .text()
+            .await?
+    } else {
+        std::fs::read_to_string(source)?
+    };
+    Ok(serde_json::from_str(&text)?)
+}
