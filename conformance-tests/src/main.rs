@@ -55,9 +55,22 @@ enum Command {
         /// assertions name (repeatable); base R4 comes from the cache.
         #[arg(long = "package")]
         packages: Vec<PathBuf>,
-        /// The package cache holding base R4.
+                /// The package cache holding base R4.
         #[arg(long)]
         cache: Option<PathBuf>,
+        /// SMART Backend Services: the registered client id (with --key).
+        #[arg(long, requires = "key")]
+        client_id: Option<String>,
+        /// SMART Backend Services: the client's private key (PKCS#8 PEM).
+        #[arg(long, requires = "client_id")]
+        key: Option<PathBuf>,
+        /// SMART Backend Services: the token endpoint (default: the one the
+        /// server's /.well-known/smart-configuration names).
+        #[arg(long, requires = "client_id")]
+        token_url: Option<String>,
+        /// SMART Backend Services: the scopes to ask for.
+        #[arg(long, default_value = "system/*.cruds")]
+        scope: String,
     },
 }
 
@@ -106,14 +119,20 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Command::Run {
+                Command::Run {
             server,
             suite,
             report_dir,
             headers,
             packages,
             cache: dir,
-        } => match run(&server, &suite, &report_dir, &headers, &packages, dir) {
+            client_id,
+            key,
+            token_url,
+            scope,
+        } => match smart_auth(&server, client_id, key, token_url, &scope)
+            .and_then(|auth| run(&server, &suite, &report_dir, &headers, &packages, dir, auth))
+        {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => {
@@ -124,6 +143,39 @@ fn main() -> ExitCode {
     }
 }
 
+/// SMART credentials from the command line, the token endpoint found in
+/// the server's SMART configuration when not given.
+fn smart_auth(
+    server: &str,
+    client_id: Option<String>,
+    key: Option<PathBuf>,
+    token_url: Option<String>,
+    scope: &str,
+) -> anyhow::Result<Option<conformance_tests::testscript::client::SmartAuth>> {
+    use anyhow::Context as _;
+    let (Some(client_id), Some(key)) = (client_id, key) else {
+        return Ok(None);
+    };
+    let pem = std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?;
+    let token_url = match token_url {
+        Some(u) => u,
+        None => {
+            let url = format!("{}/.well-known/smart-configuration", server.trim_end_matches('/'));
+            let conf: serde_json::Value = reqwest::blocking::get(&url)
+                .and_then(|r| r.error_for_status())
+                .and_then(|r| r.json())
+                .with_context(|| format!("reading {url}"))?;
+            conf["token_endpoint"]
+                .as_str()
+                .with_context(|| format!("{url} names no token_endpoint"))?
+                .to_string()
+        }
+    };
+    Ok(Some(conformance_tests::testscript::client::SmartAuth::new(
+        &token_url, &client_id, &pem, scope,
+    )))
+}
+
 /// `conformance-tests run`: `Ok(true)` when everything passed.
 fn run(
     server: &str,
@@ -132,6 +184,7 @@ fn run(
     headers: &[String],
     packages: &[PathBuf],
     cache_dir: Option<PathBuf>,
+    auth: Option<conformance_tests::testscript::client::SmartAuth>,
 ) -> anyhow::Result<bool> {
     use anyhow::Context as _;
     use conformance_tests::testscript::{load_suites, report, write_reports, Runner, Verdict};
@@ -170,7 +223,7 @@ fn run(
     } else {
         None
     };
-    let runner = Runner::new(server, headers, registry.as_ref())?;
+    let runner = Runner::with_auth(server, headers, registry.as_ref(), auth)?;
     let mut results = Vec::new();
     for (i, script) in scripts.iter().enumerate() {
         eprint!("[{}/{}] {} ", i + 1, scripts.len(), script.name());

@@ -21,7 +21,7 @@
 //! ```
 
 mod assertion;
-mod client;
+pub mod client;
 pub mod load;
 pub mod model;
 pub mod outcome;

@@ -44,14 +44,28 @@ impl<'r> Runner<'r> {
     ///
     /// # Errors
     /// When the HTTP client cannot be set up.
-    pub fn new(
+        pub fn new(
         base: &str,
         headers: Vec<(String, String)>,
         registry: Option<&'r Registry>,
     ) -> anyhow::Result<Runner<'r>> {
+        Runner::with_auth(base, headers, registry, None)
+    }
+
+    /// A runner that authenticates every request with SMART Backend
+    /// Services credentials.
+    ///
+    /// # Errors
+    /// When the HTTP client cannot be set up.
+    pub fn with_auth(
+        base: &str,
+        headers: Vec<(String, String)>,
+        registry: Option<&'r Registry>,
+        auth: Option<super::client::SmartAuth>,
+    ) -> anyhow::Result<Runner<'r>> {
         let model = Arc::new(registry.map(ModelInfo::from_registry).unwrap_or_default());
         Ok(Runner {
-            client: Client::new(headers, Duration::from_secs(120))?,
+            client: Client::new(headers, Duration::from_secs(120))?.with_auth(auth),
             base: base.trim_end_matches('/').to_string(),
             validator: registry.map(|r| Validator::with_model(r, model.clone())),
             model,
