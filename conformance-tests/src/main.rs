@@ -55,7 +55,7 @@ enum Command {
         /// assertions name (repeatable); base R4 comes from the cache.
         #[arg(long = "package")]
         packages: Vec<PathBuf>,
-                /// The package cache holding base R4.
+        /// The package cache holding base R4.
         #[arg(long)]
         cache: Option<PathBuf>,
         /// SMART Backend Services: the registered client id (with --key).
@@ -119,7 +119,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-                Command::Run {
+        Command::Run {
             server,
             suite,
             report_dir,
@@ -156,11 +156,15 @@ fn smart_auth(
     let (Some(client_id), Some(key)) = (client_id, key) else {
         return Ok(None);
     };
-    let pem = std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?;
+    let pem =
+        std::fs::read_to_string(&key).with_context(|| format!("reading {}", key.display()))?;
     let token_url = match token_url {
         Some(u) => u,
         None => {
-            let url = format!("{}/.well-known/smart-configuration", server.trim_end_matches('/'));
+            let url = format!(
+                "{}/.well-known/smart-configuration",
+                server.trim_end_matches('/')
+            );
             let conf: serde_json::Value = reqwest::blocking::get(&url)
                 .and_then(|r| r.error_for_status())
                 .and_then(|r| r.json())

@@ -6,6 +6,8 @@
 //!
 //! Needs base R4 in the package cache and UK Core from the shared corpus.
 
+#[path = "server_http/access.rs"]
+mod access;
 #[path = "server_http/interactions.rs"]
 mod interactions;
 #[path = "server_http/rest.rs"]

@@ -93,21 +93,27 @@ impl SmartAuth {
 
     fn assertion(&self) -> anyhow::Result<String> {
         let _ = jsonwebtoken::crypto::rust_crypto::DEFAULT_PROVIDER.install_default();
-        let (alg, key) = if let Ok(k) = jsonwebtoken::EncodingKey::from_ec_pem(self.key_pem.as_bytes()) {
-            (jsonwebtoken::Algorithm::ES384, k)
-        } else {
-            (
-                jsonwebtoken::Algorithm::RS384,
-                jsonwebtoken::EncodingKey::from_rsa_pem(self.key_pem.as_bytes())
-                    .map_err(|e| anyhow::anyhow!("the key is neither EC P-384 nor RSA PKCS#8 PEM: {e}"))?,
-            )
-        };
+        let (alg, key) =
+            if let Ok(k) = jsonwebtoken::EncodingKey::from_ec_pem(self.key_pem.as_bytes()) {
+                (jsonwebtoken::Algorithm::ES384, k)
+            } else {
+                (
+                    jsonwebtoken::Algorithm::RS384,
+                    jsonwebtoken::EncodingKey::from_rsa_pem(self.key_pem.as_bytes()).map_err(
+                        |e| anyhow::anyhow!("the key is neither EC P-384 nor RSA PKCS#8 PEM: {e}"),
+                    )?,
+                )
+            };
         let now = chrono::Utc::now().timestamp();
         let claims = serde_json::json!({
             "iss": self.client_id, "sub": self.client_id, "aud": self.token_url,
             "iat": now, "exp": now + 240, "jti": uuid::Uuid::new_v4().to_string(),
         });
-        Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(alg), &claims, &key)?)
+        Ok(jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(alg),
+            &claims,
+            &key,
+        )?)
     }
 
     /// A current access token, asking for a new one when the last is near
@@ -116,7 +122,10 @@ impl SmartAuth {
     /// # Errors
     /// When the token endpoint refuses or cannot be reached.
     pub fn bearer(&self, http: &reqwest::blocking::Client) -> Result<String, String> {
-        let mut current = self.current.lock().map_err(|_| "the token lock is poisoned".to_string())?;
+        let mut current = self
+            .current
+            .lock()
+            .map_err(|_| "the token lock is poisoned".to_string())?;
         if let Some((t, until)) = current.as_ref() {
             if Instant::now() < *until {
                 return Ok(t.clone());
@@ -126,7 +135,10 @@ impl SmartAuth {
         let form = [
             ("grant_type", "client_credentials"),
             ("scope", self.scope.as_str()),
-            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
             ("client_assertion", assertion.as_str()),
         ];
         let resp = http
@@ -149,7 +161,11 @@ impl SmartAuth {
             .ok_or_else(|| "the token answer has no access_token".to_string())?
             .to_string();
         // Renew a minute before it expires.
-        let life = body["expires_in"].as_u64().unwrap_or(300).saturating_sub(60).max(10);
+        let life = body["expires_in"]
+            .as_u64()
+            .unwrap_or(300)
+            .saturating_sub(60)
+            .max(10);
         *current = Some((token.clone(), Instant::now() + Duration::from_secs(life)));
         Ok(token)
     }
@@ -173,7 +189,7 @@ impl Client {
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-                Ok(Client {
+        Ok(Client {
             http,
             extra_headers,
             auth: None,
@@ -198,13 +214,16 @@ impl Client {
         let url = reqwest::Url::parse(&request.url)
             .map_err(|e| format!("`{}` is not a URL: {e}", request.url))?;
         let mut builder = self.http.request(method, url);
-                if let Some(auth) = &self.auth {
+        if let Some(auth) = &self.auth {
             let has_own = request
                 .headers
                 .iter()
                 .any(|(k, _)| k.eq_ignore_ascii_case("authorization"));
             if !has_own {
-                builder = builder.header("Authorization", format!("Bearer {}", auth.bearer(&self.http)?));
+                builder = builder.header(
+                    "Authorization",
+                    format!("Bearer {}", auth.bearer(&self.http)?),
+                );
             }
         }
         for (k, v) in self.extra_headers.iter().chain(&request.headers) {

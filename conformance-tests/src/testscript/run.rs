@@ -44,7 +44,7 @@ impl<'r> Runner<'r> {
     ///
     /// # Errors
     /// When the HTTP client cannot be set up.
-        pub fn new(
+    pub fn new(
         base: &str,
         headers: Vec<(String, String)>,
         registry: Option<&'r Registry>,

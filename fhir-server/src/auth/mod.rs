@@ -448,6 +448,30 @@ impl Authority {
     }
 }
 
+/// A client assertion for `token_url`, signed with `pem`: what a client
+/// sends the token endpoint (`iss` = `sub` = `client`, four minutes of
+/// life, a fresh `jti`).
+///
+/// # Errors
+/// When the key cannot be read or the JWT signed.
+pub fn client_assertion(
+    client: &str,
+    token_url: &str,
+    pem: &str,
+    kid: Option<&str>,
+) -> anyhow::Result<String> {
+    keys::install_crypto();
+    let (alg, key) = keys::signing_key(pem)?;
+    let now = chrono::Utc::now().timestamp();
+    let claims = serde_json::json!({
+        "iss": client, "sub": client, "aud": token_url,
+        "iat": now, "exp": now + 240, "jti": uuid::Uuid::new_v4().to_string(),
+    });
+    let mut header = jsonwebtoken::Header::new(alg);
+    header.kid = kid.map(str::to_string);
+    Ok(jsonwebtoken::encode(&header, &claims, &key)?)
+}
+
 /// Reads an external issuer's JWKS from a file or an `http(s)` URL.
 ///
 /// # Errors

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use super::Failure;
-use crate::auth::{keys, JWT_BEARER};
+use crate::auth::JWT_BEARER;
 
 /// The `token` arguments.
 #[derive(clap::Args, Debug)]
@@ -29,28 +29,6 @@ pub struct Args {
     /// The kid of the key, when the client registered several.
     #[arg(long)]
     pub kid: Option<String>,
-}
-
-/// A client assertion for `token_url`, signed with `pem`.
-///
-/// # Errors
-/// When the key cannot be read or the JWT signed.
-pub fn client_assertion(
-    client: &str,
-    token_url: &str,
-    pem: &str,
-    kid: Option<&str>,
-) -> anyhow::Result<String> {
-    keys::install_crypto();
-    let (alg, key) = keys::signing_key(pem)?;
-    let now = chrono::Utc::now().timestamp();
-    let claims = serde_json::json!({
-        "iss": client, "sub": client, "aud": token_url,
-        "iat": now, "exp": now + 240, "jti": uuid::Uuid::new_v4().to_string(),
-    });
-    let mut header = jsonwebtoken::Header::new(alg);
-    header.kid = kid.map(str::to_string);
-    Ok(jsonwebtoken::encode(&header, &claims, &key)?)
 }
 
 pub(super) fn run(args: Args) -> Result<(), Failure> {
@@ -78,7 +56,8 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
                     .to_string()
             }
         };
-        let assertion = client_assertion(&args.client, &token_url, &pem, args.kid.as_deref())?;
+        let assertion =
+            crate::auth::client_assertion(&args.client, &token_url, &pem, args.kid.as_deref())?;
         let form = [
             ("grant_type", "client_credentials"),
             ("scope", args.scope.as_str()),
