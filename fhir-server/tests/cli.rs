@@ -326,16 +326,22 @@ fn fhirpath_invalid_expression_exits_2_with_the_position() {
     assert!(text(&out).contains("column 20"), "{}", text(&out));
 }
 
-/// `serve` starts on its default SQLite store, answers over HTTP, and on
-/// SIGTERM finishes and exits 0.
-#[test]
-fn serve_answers_and_stops_on_sigterm() {
-    use std::io::{BufRead, BufReader, Read, Write};
-    let dir = tempfile::tempdir().unwrap();
+/// A `carer-fhir serve` process on an ephemeral port in `dir`: the child,
+/// its address, and its standard error (the log).
+fn start_serve(
+    dir: &Path,
+    extra: &[&str],
+) -> (
+    std::process::Child,
+    String,
+    std::io::BufReader<std::process::ChildStderr>,
+) {
+    use std::io::{BufRead, BufReader};
     let mut child = bin()
         .args(["serve", "--bind", "127.0.0.1:0", "--cache"])
         .arg(installed_cache())
-        .current_dir(dir.path())
+        .args(extra)
+        .current_dir(dir)
         .env("RUST_LOG", "info")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -363,20 +369,31 @@ fn serve_answers_and_stops_on_sigterm() {
     }
     let address =
         address.unwrap_or_else(|| panic!("the server did not say where it listens:\n{log}"));
-    let mut conn = std::net::TcpStream::connect(&address).unwrap();
+    (child, address, stderr)
+}
+
+/// One HTTP/1.1 GET, with an optional bearer token: the whole response.
+fn http_get(address: &str, path: &str, token: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let mut conn = std::net::TcpStream::connect(address).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
     write!(
         conn,
-        "GET /metadata HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut response = String::new();
     conn.read_to_string(&mut response).unwrap();
-    assert!(response.starts_with("HTTP/1.1 200"), "{response:.200}");
-    assert!(response.contains("CapabilityStatement"));
-    assert!(
-        dir.path().join("carer-fhir.sqlite").is_file(),
-        "the default store is a SQLite file in the working directory"
-    );
+    response
+}
+
+fn stop(
+    mut child: std::process::Child,
+    mut stderr: std::io::BufReader<std::process::ChildStderr>,
+) -> String {
+    use std::io::Read;
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -386,7 +403,130 @@ fn serve_answers_and_stops_on_sigterm() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(status.success(), "{status}: {rest}");
+    rest
+}
+
+/// `serve` starts on its default SQLite store, answers over HTTP, and on
+/// SIGTERM finishes and exits 0.
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, address, stderr) = start_serve(dir.path(), &[]);
+    let response = http_get(&address, "/metadata", None);
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:.200}");
+    assert!(response.contains("CapabilityStatement"));
+    assert!(
+        dir.path().join("carer-fhir.sqlite").is_file(),
+        "the default store is a SQLite file in the working directory"
+    );
+    let rest = stop(child, stderr);
     assert!(rest.contains("stopped"), "{rest}");
+}
+
+/// A newcomer's path: a key pair, a registered client, a server, a token
+/// from `carer-fhir token`, and a read with it; without it, 401.
+#[test]
+fn a_registered_client_gets_a_token_that_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run = |args: &[&str]| {
+        let out = bin().args(args).current_dir(d).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+        out
+    };
+    run(&[
+        "clients",
+        "keygen",
+        "--key",
+        "dev.pem",
+        "--jwks",
+        "dev.jwks.json",
+    ]);
+    run(&[
+        "clients",
+        "add",
+        "dev",
+        "--ods",
+        "X26",
+        "--role",
+        "admin",
+        "--jwks",
+        "dev.jwks.json",
+        "--scopes",
+        "system/*.cruds",
+    ]);
+    let listed = run(&["clients", "list"]);
+    assert!(
+        text(&listed).contains("dev\tadmin\tX26"),
+        "{}",
+        text(&listed)
+    );
+    let bad = bin()
+        .args([
+            "clients",
+            "add",
+            "x",
+            "--ods",
+            "!",
+            "--role",
+            "admin",
+            "--jwks",
+            "dev.jwks.json",
+            "--scopes",
+            "system/*.rs",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "a bad ODS code is unusable input: {}",
+        text(&bad)
+    );
+    let (child, address, stderr) = start_serve(d, &[]);
+    let out = run(&[
+        "token",
+        "--client",
+        "dev",
+        "--key",
+        "dev.pem",
+        "--scope",
+        "system/Patient.rs",
+        "--server",
+        &format!("http://{address}"),
+    ]);
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert!(token.split('.').count() == 3, "a JWT: {token}");
+    let unauthorised = http_get(&address, "/Patient", None);
+    assert!(
+        unauthorised.starts_with("HTTP/1.1 401"),
+        "{unauthorised:.300}"
+    );
+    assert!(unauthorised
+        .to_ascii_lowercase()
+        .contains("www-authenticate: bearer"));
+    let read = http_get(&address, "/Patient", Some(&token));
+    assert!(read.starts_with("HTTP/1.1 200"), "{read:.300}");
+    assert!(read.contains("\"searchset\""));
+    stop(child, stderr);
+    let removed = run(&["clients", "remove", "dev"]);
+    assert!(text(&removed).contains("removed dev"));
+}
+
+/// `--insecure-open` turns access control off, says so in the log and the
+/// CapabilityStatement.
+#[test]
+fn insecure_open_is_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, address, stderr) = start_serve(dir.path(), &["--insecure-open"]);
+    let read = http_get(&address, "/Patient", None);
+    assert!(
+        read.starts_with("HTTP/1.1 200"),
+        "no token needed: {read:.300}"
+    );
+    assert!(http_get(&address, "/metadata", None).contains("ACCESS CONTROL IS OFF"));
+    stop(child, stderr);
 }
 
 #[test]
@@ -401,6 +541,9 @@ fn every_subcommand_has_help() {
         vec!["serve", "--help"],
         vec!["import", "--help"],
         vec!["validate", "--help"],
+        vec!["clients", "--help"],
+        vec!["clients", "add", "--help"],
+        vec!["token", "--help"],
     ] {
         let out = bin().args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", text(&out));

@@ -25,13 +25,19 @@ struct Server {
 }
 
 async fn start(db: Db, name: &str) -> Option<Server> {
+    start_trusting(db, name, Vec::new()).await
+}
+
+async fn start_trusting(
+    db: Db,
+    name: &str,
+    issuers: Vec<fhir_server::auth::ExternalIssuer>,
+) -> Option<Server> {
     let (store, dir) = store(db, name).await?;
     let store = Arc::new(store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let authority = Authority::new(store.clone(), &base, Vec::new())
-        .await
-        .unwrap();
+    let authority = Authority::new(store.clone(), &base, issuers).await.unwrap();
     let state = Arc::new(fhir_server::server::AppState::new(
         store.clone(),
         registry(),
@@ -185,6 +191,7 @@ fn consent(mary: &str, state: &str) -> Value {
 }
 
 on_both_stores!(
+    an_external_issuers_tokens_are_accepted_for_registered_clients,
     consent_decides_what_each_organisation_sees_on_every_path,
     tokens_are_refused_by_kind,
     the_emergency_responder_sees_the_plan_and_its_contacts_only,
@@ -871,4 +878,83 @@ async fn every_access_is_audited_and_audits_are_protected(db: Db, name: &str) {
         .call(Some(&admin), "PUT", &format!("AuditEvent/{id}"), Some(e))
         .await;
     assert_eq!(st, StatusCode::FORBIDDEN);
+}
+
+/// A deployment's own identity provider: its tokens (by its issuer URL and
+/// JWKS) are accepted for clients registered here, with the scopes both
+/// allow; its tokens for unregistered clients are not.
+async fn an_external_issuers_tokens_are_accepted_for_registered_clients(db: Db, name: &str) {
+    let idp = keys::generate(jsonwebtoken::Algorithm::RS384).unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet =
+        serde_json::from_value(keys::jwks_of(&idp.public_jwk)).unwrap();
+    let issuer = "https://idp.example.org/realms/council";
+    let Some(s) = start_trusting(
+        db,
+        name,
+        vec![fhir_server::auth::ExternalIssuer {
+            issuer: issuer.into(),
+            jwks,
+        }],
+    )
+    .await
+    else {
+        return;
+    };
+    s.register(
+        "council-app",
+        "616",
+        Role::LocalAuthority,
+        "system/Patient.rs",
+        jsonwebtoken::Algorithm::ES384,
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp();
+    let token = |client: &str| {
+        let (_, key) = keys::signing_key(&idp.private_pem).unwrap();
+        let mut h = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS384);
+        h.kid = idp.public_jwk["kid"].as_str().map(str::to_string);
+        jsonwebtoken::encode(
+            &h,
+            &json!({"iss": issuer, "aud": s.base, "client_id": client, "sub": client,
+            "exp": now + 120, "scope": "system/*.cruds"}),
+            &key,
+        )
+        .unwrap()
+    };
+    let resp = s
+        .http
+        .get(format!("{}/Patient", s.base))
+        .bearer_auth(token("council-app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::OK,
+        "a registered client's token from the trusted issuer"
+    );
+    let resp = s
+        .http
+        .get(format!("{}/Observation", s.base))
+        .bearer_auth(token("council-app"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::FORBIDDEN,
+        "its scopes are cut to the registration's"
+    );
+    let resp = s
+        .http
+        .get(format!("{}/Patient", s.base))
+        .bearer_auth(token("stranger"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        StatusCode::UNAUTHORIZED,
+        "an unregistered client"
+    );
 }
