@@ -20,7 +20,10 @@ use fhir_core::package::Registry;
 use serde_json::Value;
 
 use crate::store::{IndexEntry, Table};
-pub use parse::{Paging, SearchError, Shape, MAX_COUNT, RESULT_PARAMETERS};
+pub use parse::{
+    Include, Paging, SearchError, Shape, DEFAULT_COUNT, MAX_CHAIN, MAX_COUNT, MAX_CRITERIA,
+    MAX_OFFSET, MAX_VALUES, RESULT_PARAMETERS,
+};
 pub use values::{date_range, normalise};
 
 /// The type of a search parameter.

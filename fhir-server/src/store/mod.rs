@@ -12,7 +12,6 @@
 //! `crate::interaction` (and from `crate::import` through the interaction
 //! layer's write pipeline), which decides what may be read or written.
 
-mod auth_sql;
 pub mod sql;
 
 use std::sync::Arc;

@@ -27,7 +27,7 @@
 
 pub mod compartment;
 pub mod consent;
-mod emergency;
+pub mod emergency;
 
 use crate::auth::clients::Role;
 use crate::auth::scopes::{Allowed, Perms};

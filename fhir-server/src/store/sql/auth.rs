@@ -3,8 +3,8 @@
 
 use sqlx::Row;
 
-use super::sql::{Sql, SqlStore};
-use super::{AuthStore, ClientRecord, StoreError};
+use super::*;
+use crate::store::{AuthStore, ClientRecord};
 
 fn record(row: &sqlx::any::AnyRow) -> Result<ClientRecord, StoreError> {
     Ok(ClientRecord {

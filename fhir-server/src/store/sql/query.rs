@@ -1,0 +1,504 @@
+//! Search SQL: conditions, visibility, sorting and pages, built as text
+//! with bound parameters.
+
+use super::*;
+
+pub(super) const CURRENT_COLUMNS: &str =
+    "r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.content, r.source";
+
+/// The current columns and the Patients whose data the row is (for the
+/// audit), in the dialect's string aggregate.
+pub(super) fn current_columns(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.content, r.source, (SELECT group_concat(cc.patient_id, ' ') FROM compartments cc WHERE cc.rid = r.rid) AS patients",
+        Dialect::Postgres => "r.rid, r.res_type, r.res_id, r.version, r.last_updated, r.content, r.source, (SELECT string_agg(cc.patient_id, ' ') FROM compartments cc WHERE cc.rid = r.rid) AS patients",
+    }
+}
+
+/// The largest code point: appended to a prefix it bounds every string
+/// that starts with the prefix (byte order, as both databases compare here).
+pub(super) const PREFIX_END: char = '\u{10FFFF}';
+
+/// Builds the SQL of conditions, giving each nested level its own alias
+/// (and, when the query has a [`Visibility`], its visibility condition:
+/// a chain or `_has` reveals nothing of a resource the caller may not see).
+pub(super) struct Conditions<'v> {
+    depth: usize,
+    visibility: Option<&'v Visibility>,
+}
+
+impl Conditions<'_> {
+    /// `alias.rid IN (SELECT rid FROM table WHERE pid = ? AND …)`.
+    fn index_in(
+        &mut self,
+        sql: &mut Sql,
+        alias: &str,
+        negate: bool,
+        table: Table,
+        pid: i64,
+        f: &mut dyn FnMut(&mut Sql, &mut Self),
+    ) {
+        sql.push(alias)
+            .push(if negate { ".rid NOT IN (" } else { ".rid IN (" });
+        sql.push("SELECT rid FROM ")
+            .push(table_name(table))
+            .push(" WHERE pid = ")
+            .bind(pid);
+        f(sql, self);
+        sql.push(")");
+    }
+
+    /// The SQL condition on the resource row `alias` (of type `rtype`).
+    fn condition(&mut self, sql: &mut Sql, c: &Condition, rtype: &str, alias: &str) {
+        let pid = |param: &str| param_id(rtype, param);
+        match c {
+            Condition::Any(list) => {
+                sql.push("(");
+                for (n, c) in list.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(" OR ");
+                    }
+                    self.condition(sql, c, rtype, alias);
+                }
+                if list.is_empty() {
+                    sql.push("1 = 0");
+                }
+                sql.push(")");
+            }
+            Condition::All(list) => {
+                sql.push("(");
+                for (n, c) in list.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(" AND ");
+                    }
+                    self.condition(sql, c, rtype, alias);
+                }
+                if list.is_empty() {
+                    sql.push("1 = 1");
+                }
+                sql.push(")");
+            }
+            Condition::Id(ids) => {
+                sql.push(alias).push(".res_id IN (");
+                for (n, id) in ids.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(id);
+                }
+                if ids.is_empty() {
+                    sql.push("NULL");
+                }
+                sql.push(")");
+            }
+            Condition::LastUpdated(prefix, lo, hi) => {
+                let col = format!("{alias}.last_updated");
+                range_sql(
+                    sql,
+                    &col,
+                    &col,
+                    *prefix,
+                    Param::Text(lo.clone()),
+                    Param::Text(hi.clone()),
+                );
+            }
+            Condition::Token {
+                param,
+                system,
+                code,
+                not,
+            } => self.index_in(sql, alias, *not, Table::Token, pid(param), &mut |sql, _| {
+                if let Some(code) = code {
+                    sql.push(" AND code = ").bind(code);
+                }
+                match system.as_deref() {
+                    None => {}
+                    Some("") => {
+                        sql.push(" AND system IS NULL");
+                    }
+                    Some(s) => {
+                        sql.push(" AND system = ").bind(s);
+                    }
+                }
+            }),
+            Condition::TokenText { param, text } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Token,
+                pid(param),
+                &mut |sql, _| {
+                    prefix_sql(sql, "text", text);
+                },
+            ),
+            Condition::Str { param, value, mode } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Str,
+                pid(param),
+                &mut |sql, _| match mode {
+                    StrMode::Exact => {
+                        sql.push(" AND exact = ").bind(value);
+                    }
+                    StrMode::Prefix => prefix_sql(sql, "norm", value),
+                    StrMode::Contains => {
+                        sql.push(" AND norm LIKE ")
+                            .bind(format!("%{}%", like_escape(value)).as_str())
+                            .push(" ESCAPE '\\'");
+                    }
+                },
+            ),
+            Condition::Uri {
+                param,
+                value,
+                below,
+            } => self.index_in(sql, alias, false, Table::Uri, pid(param), &mut |sql, _| {
+                if *below {
+                    prefix_sql(sql, "uri", value);
+                } else {
+                    sql.push(" AND uri = ").bind(value);
+                }
+            }),
+            Condition::Num {
+                param,
+                prefix,
+                lo,
+                hi,
+                system,
+                code,
+            } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Number,
+                pid(param),
+                &mut |sql, _| {
+                    sql.push(" AND ");
+                    range_sql(sql, "lo", "hi", *prefix, Param::Real(*lo), Param::Real(*hi));
+                    if let Some(s) = system {
+                        sql.push(" AND system = ").bind(s);
+                    }
+                    if let Some(c) = code {
+                        sql.push(" AND code = ").bind(c);
+                    }
+                },
+            ),
+            Condition::Date {
+                param,
+                prefix,
+                lo,
+                hi,
+            } => self.index_in(sql, alias, false, Table::Date, pid(param), &mut |sql, _| {
+                sql.push(" AND ");
+                range_sql(
+                    sql,
+                    "lo",
+                    "hi",
+                    *prefix,
+                    Param::Text(lo.clone()),
+                    Param::Text(hi.clone()),
+                );
+            }),
+            Condition::Reference {
+                param,
+                target_type,
+                id,
+            } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Reference,
+                pid(param),
+                &mut |sql, _| {
+                    sql.push(" AND ref_id = ").bind(id);
+                    if let Some(t) = target_type {
+                        sql.push(" AND ref_type = ").bind(t);
+                    }
+                },
+            ),
+            Condition::Chain {
+                param,
+                target_type,
+                inner,
+            } => self.index_in(
+                sql,
+                alias,
+                false,
+                Table::Reference,
+                pid(param),
+                &mut |sql, me| {
+                    me.depth += 1;
+                    let inner_alias = format!("r{}", me.depth);
+                    sql.push(" AND ref_type = ").bind(target_type);
+                    sql.push(" AND ref_id IN (SELECT ")
+                        .push(&inner_alias)
+                        .push(".res_id FROM resources ")
+                        .push(&inner_alias)
+                        .push(" WHERE ")
+                        .push(&inner_alias)
+                        .push(".deleted = 0 AND ")
+                        .push(&inner_alias)
+                        .push(".res_type = ")
+                        .bind(target_type);
+                    sql.push(" AND ");
+                    me.condition(sql, inner, target_type, &inner_alias);
+                    if let Some(v) = me.visibility {
+                        sql.push(" AND ");
+                        visible_sql(sql, &inner_alias, v);
+                    }
+                    sql.push(")");
+                },
+            ),
+            Condition::Has {
+                source_type,
+                param,
+                inner,
+            } => {
+                self.depth += 1;
+                let inner_alias = format!("r{}", self.depth);
+                sql.push(alias)
+                    .push(".res_id IN (SELECT h.ref_id FROM idx_ref h JOIN resources ");
+                sql.push(&inner_alias).push(" ON ").push(&inner_alias);
+                sql.push(".rid = h.rid WHERE h.pid = ")
+                    .bind(param_id(source_type, param));
+                sql.push(" AND h.ref_type = ").bind(rtype);
+                sql.push(" AND ")
+                    .push(&inner_alias)
+                    .push(".deleted = 0 AND ");
+                self.condition(sql, inner, source_type, &inner_alias);
+                if let Some(v) = self.visibility {
+                    sql.push(" AND ");
+                    visible_sql(sql, &inner_alias, v);
+                }
+                sql.push(")");
+            }
+            Condition::Missing {
+                param,
+                tables,
+                missing,
+            } => {
+                sql.push(if *missing { "NOT (" } else { "(" });
+                for (n, t) in tables.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(" OR ");
+                    }
+                    self.index_in(sql, alias, false, *t, pid(param), &mut |_, _| {});
+                }
+                if tables.is_empty() {
+                    sql.push("1 = 0");
+                }
+                sql.push(")");
+            }
+        }
+    }
+}
+
+/// `AND column >= prefix AND column < prefix || U+10FFFF`: a prefix match
+/// that the column's index answers (LIKE would not, under PostgreSQL's
+/// collations or SQLite's case-insensitive LIKE).
+pub(super) fn prefix_sql(sql: &mut Sql, column: &str, prefix: &str) {
+    let mut end = prefix.to_string();
+    end.push(PREFIX_END);
+    sql.push(" AND ").push(column).push(" >= ").bind(prefix);
+    sql.push(" AND ").push(column).push(" < ").bind(&end);
+}
+
+pub(super) fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// A range comparison of a stored range [lo_col, hi_col] with the
+/// parameter's range [lo, hi], per the FHIR search rules for prefixes.
+pub(super) fn range_sql(
+    sql: &mut Sql,
+    lo_col: &str,
+    hi_col: &str,
+    prefix: Prefix,
+    lo: Param,
+    hi: Param,
+) {
+    let cmp = |sql: &mut Sql, col: &str, op: &str, p: &Param| {
+        sql.push(col).push(" ").push(op).push(" ");
+        sql.bind(p.clone());
+    };
+    sql.push("(");
+    match prefix {
+        Prefix::Eq | Prefix::Ap => {
+            cmp(sql, lo_col, ">=", &lo);
+            sql.push(" AND ");
+            cmp(sql, hi_col, "<=", &hi);
+        }
+        Prefix::Ne => {
+            cmp(sql, lo_col, "<", &lo);
+            sql.push(" OR ");
+            cmp(sql, hi_col, ">", &hi);
+        }
+        Prefix::Gt => cmp(sql, hi_col, ">", &hi),
+        Prefix::Lt => cmp(sql, lo_col, "<", &lo),
+        Prefix::Ge => cmp(sql, hi_col, ">=", &lo),
+        Prefix::Le => cmp(sql, lo_col, "<=", &hi),
+        Prefix::Sa => cmp(sql, lo_col, ">", &hi),
+        Prefix::Eb => cmp(sql, hi_col, "<", &lo),
+    }
+    sql.push(")");
+}
+
+/// The `FROM … WHERE …` of a query on current resources, alias `r`.
+pub(super) fn from_where(sql: &mut Sql, query: &Query) {
+    sql.push(" FROM resources r WHERE r.deleted = 0");
+    if let Some(t) = &query.resource_type {
+        sql.push(" AND r.res_type = ").bind(t);
+    }
+    let rtype = query.resource_type.as_deref().unwrap_or("Resource");
+    let mut conds = Conditions {
+        depth: 0,
+        visibility: query.visibility.as_ref(),
+    };
+    for c in &query.conditions {
+        sql.push(" AND ");
+        conds.condition(sql, c, rtype, "r");
+    }
+    if let Some(v) = &query.visibility {
+        sql.push(" AND ");
+        visible_sql(sql, "r", v);
+    }
+}
+
+/// Whether the resource row `a` is visible under `v` (see [`Visibility`]):
+/// its source is the caller's organisation, or each person whose data it
+/// is permits it; AuditEvents only for admins and the person's
+/// organisation of record (the source of their Patient record).
+pub(super) fn visible_sql(sql: &mut Sql, a: &str, v: &Visibility) {
+    sql.push("((")
+        .push(a)
+        .push(".res_type <> 'AuditEvent' AND (");
+    sql.push(a).push(".source = ").bind(&v.organisation);
+    sql.push(" OR NOT EXISTS (SELECT 1 FROM compartments vc WHERE vc.rid = ")
+        .push(a)
+        .push(".rid AND NOT (");
+    grant_sql(sql, a, "vc.patient_id", true, v);
+    sql.push(" AND NOT ");
+    grant_sql(sql, a, "vc.patient_id", false, v);
+    sql.push(")))) OR (")
+        .push(a)
+        .push(".res_type = 'AuditEvent' AND (");
+    sql.push(if v.admin { "1 = 1" } else { "1 = 0" });
+    sql.push(" OR EXISTS (SELECT 1 FROM compartments ac JOIN resources ap ON ap.res_type = 'Patient' AND ap.res_id = ac.patient_id WHERE ac.rid = ")
+        .push(a)
+        .push(".rid AND ap.source = ")
+        .bind(&v.organisation);
+    sql.push("))))");
+}
+
+/// A column `vis` (1 or 0) telling whether row `a` is visible (always 1
+/// without a visibility).
+pub(super) fn visible_column(sql: &mut Sql, a: &str, visibility: Option<&Visibility>) {
+    match visibility {
+        None => {
+            sql.push(", 1 AS vis");
+        }
+        Some(v) => {
+            sql.push(", CASE WHEN ");
+            visible_sql(sql, a, v);
+            sql.push(" THEN 1 ELSE 0 END AS vis");
+        }
+    }
+}
+
+pub(super) fn is_visible(row: &AnyRow) -> Result<bool, StoreError> {
+    let v = row
+        .try_get::<i64, _>("vis")
+        .or_else(|_| row.try_get::<i32, _>("vis").map(i64::from))?;
+    Ok(v != 0)
+}
+
+/// `EXISTS` a consent grant (a permit, or a refusal) of `patient` that
+/// matches the caller, the row's type and the instant.
+pub(super) fn grant_sql(sql: &mut Sql, a: &str, patient: &str, permit: bool, v: &Visibility) {
+    sql.push("EXISTS (SELECT 1 FROM consent_grants g WHERE g.patient_id = ")
+        .push(patient);
+    sql.push(if permit {
+        " AND g.permit = 1"
+    } else {
+        " AND g.permit = 0"
+    });
+    sql.push(" AND (g.actor IS NULL OR g.actor = ")
+        .bind(&v.organisation)
+        .push(")");
+    sql.push(" AND (g.purpose IS NULL OR g.purpose IN (");
+    for (n, p) in v.purposes.iter().enumerate() {
+        if n > 0 {
+            sql.push(", ");
+        }
+        sql.bind(p);
+    }
+    if v.purposes.is_empty() {
+        sql.push("NULL");
+    }
+    sql.push("))");
+    sql.push(" AND (g.class IS NULL OR g.class = ")
+        .push(a)
+        .push(".res_type)");
+    sql.push(" AND g.start_at <= ").bind(&v.now);
+    sql.push(" AND (g.end_at IS NULL OR g.end_at >= ")
+        .bind(&v.now)
+        .push("))");
+}
+
+/// The column a parameter's values sort by in its table.
+pub(super) fn sort_column(t: Table) -> &'static str {
+    match t {
+        Table::Token => "code",
+        Table::Str => "norm",
+        Table::Uri => "uri",
+        Table::Number => "lo",
+        Table::Date => "lo",
+        Table::Reference => "ref_id",
+    }
+}
+
+pub(super) fn select_page(d: Dialect, query: &Query) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT ").push(current_columns(d));
+    from_where(&mut sql, query);
+    sql.push(" ORDER BY ");
+    let rtype = query.resource_type.as_deref().unwrap_or("Resource");
+    for (key, desc) in &query.sort {
+        let dir = if *desc { " DESC" } else { " ASC" };
+        match key {
+            SortKey::Id => {
+                sql.push("r.res_id").push(dir).push(", ");
+            }
+            SortKey::LastUpdated => {
+                sql.push("r.last_updated").push(dir).push(", ");
+            }
+            SortKey::Param { param, table } => {
+                let agg = if *desc { "MAX" } else { "MIN" };
+                sql.push("(SELECT ")
+                    .push(agg)
+                    .push("(s.")
+                    .push(sort_column(*table))
+                    .push(") FROM ")
+                    .push(table_name(*table))
+                    .push(" s WHERE s.rid = r.rid AND s.pid = ")
+                    .bind(param_id(rtype, param));
+                // Resources without the parameter come last either way,
+                // the same on both databases.
+                sql.push(")").push(dir).push(" NULLS LAST, ");
+            }
+        }
+    }
+    sql.push("r.rid DESC LIMIT ").bind(query.count.max(0));
+    sql.push(" OFFSET ").bind(query.offset.max(0));
+    sql
+}
+
+pub(super) fn select_count(d: Dialect, query: &Query) -> Sql {
+    let mut sql = Sql::new(d);
+    sql.push("SELECT COUNT(*) AS n");
+    from_where(&mut sql, query);
+    sql
+}
