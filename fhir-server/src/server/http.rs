@@ -66,6 +66,17 @@ pub fn request(
     headers: &HeaderMap,
     body: Bytes,
 ) -> Result<Request, Failure> {
+    let target = uri.path_and_query().map(|p| p.as_str().len()).unwrap_or(0);
+    if target > super::MAX_URL {
+        return Err(Failure::new(
+            FailureKind::UriTooLong,
+            "too-costly",
+            format!(
+                "the URL is {target} bytes; this server takes at most {} (send a long search as POST [type]/_search)",
+                super::MAX_URL
+            ),
+        ));
+    }
     let method = Method::parse(method.as_str()).ok_or_else(|| {
         Failure::new(
             FailureKind::MethodNotAllowed,

@@ -31,6 +31,15 @@ use crate::interaction::{Access, Caller, Failure, FailureKind, Service};
 /// resources); larger is 413.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
+/// The longest request target (path and query) accepted; longer is 414.
+/// (A search that needs more is sent as `POST _search`.) Beyond 64 KiB
+/// hyper answers 414 itself, before any handler runs.
+pub const MAX_URL: usize = 8 * 1024;
+
+/// The time a request may take, after which it is abandoned and answered
+/// 503 with an OperationOutcome (bounded work per request).
+pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The routes of the FHIR API over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
@@ -84,9 +93,21 @@ async fn handle(
                 return Err(f);
             }
         };
-        let body = body.map_err(body_failure)?;
+                let body = body.map_err(body_failure)?;
         let request = http::request(&method, &uri, &headers, body)?;
-        svc.handle(&caller, request).await
+        tokio::time::timeout(REQUEST_BUDGET, svc.handle(&caller, request))
+            .await
+            .unwrap_or_else(|_| {
+                tracing::warn!(budget_s = REQUEST_BUDGET.as_secs(), "request abandoned: over its time budget");
+                Err(Failure::new(
+                    FailureKind::Unavailable,
+                    "timeout",
+                    format!(
+                        "the request took longer than the {} s this server gives one request; narrow it (smaller _count, fewer includes, a smaller Bundle)",
+                        REQUEST_BUDGET.as_secs()
+                    ),
+                ))
+            })
     }
     .await;
     match result {
