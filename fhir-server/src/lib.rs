@@ -15,6 +15,8 @@
 //! - [`store`]: storage behind the [`store::Store`] trait (SQLite, PostgreSQL).
 //! - [`import`]: bulk loading of NDJSON and Bundles into a database or a server.
 //! - [`search`]: the search-parameter registry, index extraction, query parsing.
+//! - [`auth`]: the SMART Backend Services authorisation server and token checks.
+//! - [`subscription`]: topic-based subscriptions: topics, the outbox, delivery.
 #![deny(missing_docs)]
 
 pub mod auth;
@@ -25,3 +27,5 @@ pub mod packages;
 pub mod search;
 pub mod server;
 pub mod store;
+pub mod subscription;
+pub mod workflow;

@@ -79,6 +79,10 @@ pub enum Command {
         /// The JWKS (a file or an http(s) URL) of each --token-issuer.
         #[arg(long = "token-issuer-jwks")]
         token_issuer_jwks: Vec<String>,
+        /// Subscription notifications may go to endpoints starting with
+        /// this URL prefix (repeatable); none given: nowhere.
+        #[arg(long = "subscription-endpoint-allow")]
+        subscription_endpoint_allow: Vec<String>,
     },
     /// Register, list and remove the system clients that may ask this
     /// server for access tokens (SMART Backend Services).
@@ -141,6 +145,7 @@ struct ServeArgs {
     cache: Option<PathBuf>,
     insecure_open: bool,
     issuers: Vec<(String, String)>,
+    subscription_allow: Vec<String>,
 }
 
 fn serve(a: ServeArgs) -> Result<(), Failure> {
@@ -162,6 +167,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         base: a.base,
         insecure_open: a.insecure_open,
         issuers: a.issuers,
+        subscription_allow: a.subscription_allow,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -188,6 +194,7 @@ pub fn main() -> ExitCode {
             insecure_open,
             token_issuers,
             token_issuer_jwks,
+            subscription_endpoint_allow,
         } => {
             if token_issuers.len() != token_issuer_jwks.len() {
                 Err(Failure::input(anyhow::anyhow!(
@@ -202,6 +209,7 @@ pub fn main() -> ExitCode {
                     cache,
                     insecure_open,
                     issuers: token_issuers.into_iter().zip(token_issuer_jwks).collect(),
+                    subscription_allow: subscription_endpoint_allow,
                 })
             }
         }

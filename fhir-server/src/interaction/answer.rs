@@ -57,6 +57,8 @@ pub struct Answer {
     pub location: Option<String>,
     /// The Patients whose data the answer holds (for the audit).
     pub patients: Vec<String>,
+    /// Whether its AuditEvent was written with it (in its transaction).
+    pub audited: bool,
 }
 
 impl Answer {
@@ -68,6 +70,7 @@ impl Answer {
             version: None,
             location: None,
             patients: Vec::new(),
+            audited: false,
         }
     }
 
@@ -83,6 +86,7 @@ impl Answer {
             version: Some(version_of(s)),
             location: None,
             patients: s.compartments.clone(),
+            audited: false,
         }
     }
 
@@ -111,6 +115,7 @@ impl Answer {
                 s.resource_type, s.id, s.version
             )),
             patients: s.compartments.clone(),
+            audited: false,
         }
     }
 
@@ -122,6 +127,7 @@ impl Answer {
             version: None,
             location: None,
             patients: Vec::new(),
+            audited: false,
         }
     }
 }

@@ -126,8 +126,17 @@ pub fn capability_statement(state: &AppState) -> Value {
             if !ops.is_empty() {
                 r["operation"] = Value::Array(ops);
             }
-            if !profiles.is_empty() {
+                        if !profiles.is_empty() {
                 r["supportedProfile"] = Value::Array(profiles);
+            }
+            if rt == "Subscription" {
+                // The topics subscribers may name (Subscriptions Backport).
+                r["extension"] = Value::Array(
+                    crate::subscription::topics::TOPICS
+                        .iter()
+                        .map(|t| json!({"url": crate::subscription::ext::TOPIC_CANONICAL, "valueCanonical": t.url()}))
+                        .collect(),
+                );
             }
             r
         })

@@ -598,8 +598,36 @@ impl Service {
                 (rest.respond(self, caller).await, audited)
             }
             Interaction::Batch(i) => unaudited(i.apply(self, caller).await?),
-            Interaction::Operation(i) => unaudited((i.operation.handler)(self, c, i).await?),
+            Interaction::Operation(i) => {
+                let ctx = operation::Context {
+                    caller,
+                    clearance: c,
+                    facts: facts.map(|f| f.clone()),
+                };
+                let answer = (i.operation.handler)(self, &ctx, i).await?;
+                let audited = answer.audited;
+                (answer, audited)
+            }
         })
+    }
+
+    /// Commits an operation's transaction with the operation's AuditEvent
+    /// (when audited): what a state-changing operation ends with.
+    ///
+    /// # Errors
+    /// A database failure (then nothing was written).
+    pub async fn commit_with_audit(
+        &self,
+        tx: pipeline::Tx,
+        ctx: &operation::Context<'_>,
+        answer: Answer,
+    ) -> Result<Answer, Failure> {
+        let mut facts = ctx.facts.clone();
+        let (mut answer, audited) = self
+            .commit(tx, ctx.caller, ctx.clearance, &answer, facts.as_mut())
+            .await?;
+        answer.audited = audited;
+        Ok(answer)
     }
 
     /// Commits a write's transaction with its AuditEvent (when audited).

@@ -13,7 +13,6 @@ use serde_json::Value;
 
 use std::sync::Arc;
 
-use super::access::compartment::Compartments;
 use super::access::{consent, Clearance};
 use super::{blocking, AppState, Caller, Failure, FailureKind, Service};
 use crate::store::{Condition, IndexEntry, NewVersion, Query, Stored, Total, Visibility, Writer};
@@ -146,14 +145,19 @@ pub struct Change {
     pub version: i64,
     /// The Patients whose data it is.
     pub patients: Vec<String>,
+    /// The resource as written (None for a deletion).
+    pub content: Option<Arc<str>>,
+    /// The version it replaced (None when it is new).
+    pub previous: Option<Arc<str>>,
 }
 
 /// A store transaction for one caller's writes.
 pub struct Tx {
     writer: Box<dyn Writer>,
+    state: Arc<AppState>,
     source: Option<String>,
+    purposes: Vec<String>,
     visibility: Option<Visibility>,
-    compartments: Arc<Compartments>,
     changes: Vec<Change>,
 }
 
@@ -165,21 +169,26 @@ impl Tx {
     /// # Errors
     /// When the database cannot start one.
     pub async fn begin(
-        state: &AppState,
+        state: &Arc<AppState>,
         caller: &Caller,
         clearance: &Clearance,
     ) -> Result<Tx, Failure> {
         Ok(Tx {
             writer: state.store.begin().await?,
+            state: state.clone(),
             source: caller.organisation().map(str::to_string),
+            purposes: caller
+                .client()
+                .map(|c| c.purposes.clone())
+                .unwrap_or_default(),
             visibility: clearance.visibility.clone(),
-            compartments: state.compartments.clone(),
             changes: Vec::new(),
         })
     }
 
     fn new_version(&self, id: &str, p: Prepared) -> NewVersion {
         let compartments = self
+            .state
             .compartments
             .patients_of(&p.resource_type, id, &p.index);
         let grants = consent::grants_of(&p.resource);
@@ -192,23 +201,17 @@ impl Tx {
         }
     }
 
-    /// Whether a resource exists but is hidden from the caller by consent.
-    ///
-    /// # Errors
-    /// A database failure.
-    pub async fn hidden(&mut self, rtype: &str, id: &str) -> Result<bool, Failure> {
-        let Some(vis) = self.visibility.clone() else {
-            return Ok(false);
-        };
-        let Some(current) = self.writer.current(rtype, id).await? else {
+    /// Whether `current` exists but is hidden from the caller by consent.
+    async fn hides(&mut self, current: Option<&Stored>) -> Result<bool, Failure> {
+        let (Some(vis), Some(current)) = (self.visibility.clone(), current) else {
             return Ok(false);
         };
         if current.content.is_none() {
             return Ok(false);
         }
         let q = Query {
-            resource_type: Some(rtype.to_string()),
-            conditions: vec![Condition::Id(vec![id.to_string()])],
+            resource_type: Some(current.resource_type.clone()),
+            conditions: vec![Condition::Id(vec![current.id.clone()])],
             count: 1,
             total: Total::None,
             visibility: Some(vis),
@@ -217,15 +220,44 @@ impl Tx {
         Ok(self.writer.matching(&q).await?.is_empty())
     }
 
+    /// Whether a resource exists but is hidden from the caller by consent.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn hidden(&mut self, rtype: &str, id: &str) -> Result<bool, Failure> {
+        let current = self.writer.current(rtype, id).await?;
+        self.hides(current.as_ref()).await
+    }
+
+    /// A Subscription is registered in the outbox as it is written (its
+    /// status set by the server).
+    async fn register(&mut self, id: &str, p: &mut Prepared) -> Result<(), Failure> {
+        if p.resource_type == "Subscription" {
+            let row = crate::subscription::register(
+                &mut p.resource,
+                id,
+                self.source.as_deref(),
+                &self.purposes,
+                &self.state.subscriptions,
+            );
+            self.writer.put_subscription(&row).await?;
+        }
+        Ok(())
+    }
+
     /// Creates a prepared resource with a new id.
     ///
     /// # Errors
     /// 409 when the id is taken; a database failure.
-    pub async fn create(&mut self, id: &str, p: Prepared) -> Result<Stored, Failure> {
+    pub async fn create(&mut self, id: &str, mut p: Prepared) -> Result<Stored, Failure> {
         let rtype = p.resource_type.clone();
+        if rtype == "Task" {
+            crate::workflow::referral::check_create(&p.resource, self.source.as_deref())?;
+        }
+        self.register(id, &mut p).await?;
         let new = self.new_version(id, p);
         let s = self.writer.create(&rtype, id, new).await?;
-        self.record(ChangeKind::Created, &s);
+        self.record(ChangeKind::Created, &s, None);
         Ok(s)
     }
 
@@ -234,34 +266,62 @@ impl Tx {
     /// whether it was created.
     ///
     /// # Errors
-    /// 412 when `if_match` is not the current version.
+    /// 412 when `if_match` is not the current version; 403 when the
+    /// resource exists but the caller may not see it.
     pub async fn update(
         &mut self,
         id: &str,
-        p: Prepared,
+        mut p: Prepared,
         if_match: Option<i64>,
     ) -> Result<(Stored, bool), Failure> {
         let rtype = p.resource_type.clone();
+        let current = self.writer.current(&rtype, id).await?;
         // Updating a resource one may not see would overwrite it; saying
         // more than "forbidden" would tell that it exists.
-        if self.hidden(&rtype, id).await? {
+        if self.hides(current.as_ref()).await? {
             return Err(Failure::new(
                 FailureKind::Forbidden,
                 "forbidden",
                 format!("{rtype}/{id} may not be written by this organisation"),
             ));
         }
+        if rtype == "Task" {
+            match current.as_ref().and_then(Stored::resource) {
+                Some(previous) => crate::workflow::referral::check_update(
+                    &previous,
+                    &p.resource,
+                    self.source.as_deref(),
+                )?,
+                None => {
+                    crate::workflow::referral::check_create(&p.resource, self.source.as_deref())?
+                }
+            }
+        }
+        self.register(id, &mut p).await?;
         let new = self.new_version(id, p);
         let (s, created) = self.writer.update(&rtype, id, new, if_match).await?;
-        self.record(
-            if created {
-                ChangeKind::Created
-            } else {
-                ChangeKind::Updated
-            },
-            &s,
-        );
+        let kind = if created {
+            ChangeKind::Created
+        } else {
+            ChangeKind::Updated
+        };
+        self.record(kind, &s, current.and_then(|c| c.content));
         Ok((s, created))
+    }
+
+    /// Writes a new version of a resource as the server itself (no
+    /// registration of a Subscription, no access check): for state the
+    /// server keeps in resources, such as a Subscription's status.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn server_update(&mut self, id: &str, p: Prepared) -> Result<Stored, Failure> {
+        let rtype = p.resource_type.clone();
+        let current = self.writer.current(&rtype, id).await?;
+        let new = self.new_version(id, p);
+        let (s, _) = self.writer.update(&rtype, id, new, None).await?;
+        self.record(ChangeKind::Updated, &s, current.and_then(|c| c.content));
+        Ok(s)
     }
 
     /// Deletes a resource; the deletion's version, or None when there was
@@ -270,9 +330,10 @@ impl Tx {
     /// # Errors
     /// A database failure.
     pub async fn delete(&mut self, rtype: &str, id: &str) -> Result<Option<i64>, Failure> {
+        let current = self.writer.current(rtype, id).await?;
         // A hidden resource is, to this caller, one that does not exist:
         // deleting it deletes nothing.
-        if self.hidden(rtype, id).await? {
+        if self.hides(current.as_ref()).await? {
             return Ok(None);
         }
         let version = self
@@ -280,12 +341,17 @@ impl Tx {
             .delete(rtype, id, self.source.as_deref())
             .await?;
         if let Some(v) = version {
+            if rtype == "Subscription" {
+                self.writer.remove_subscription(id).await?;
+            }
             self.changes.push(Change {
                 kind: ChangeKind::Deleted,
                 resource_type: rtype.to_string(),
                 id: id.to_string(),
                 version: v,
                 patients: Vec::new(),
+                content: None,
+                previous: current.and_then(|c| c.content),
             });
         }
         Ok(version)
@@ -312,18 +378,30 @@ impl Tx {
         Ok(self.writer.matching(&q).await?)
     }
 
+    /// The state this transaction writes for.
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// The organisation writing, when known.
+    pub fn source(&self) -> Option<&str> {
+        self.source.as_deref()
+    }
+
     /// The changes made so far.
     pub fn changes(&self) -> &[Change] {
         &self.changes
     }
 
-    fn record(&mut self, kind: ChangeKind, s: &Stored) {
+    fn record(&mut self, kind: ChangeKind, s: &Stored, previous: Option<Arc<str>>) {
         self.changes.push(Change {
             kind,
             resource_type: s.resource_type.clone(),
             id: s.id.clone(),
             version: s.version,
             patients: s.compartments.clone(),
+            content: s.content.clone(),
+            previous,
         });
     }
 
@@ -354,12 +432,19 @@ impl Tx {
     }
 
     /// Makes every write permanent, and returns what changed. Work that
-    /// must be written with every change belongs here, before the commit.
+    /// must be written with every change belongs here, before the commit:
+    /// the subscription events the changes raise (the outbox) are.
     ///
     /// # Errors
     /// A database failure (then nothing was written).
-    pub async fn commit(self) -> Result<Vec<Change>, Failure> {
+    pub async fn commit(mut self) -> Result<Vec<Change>, Failure> {
+        crate::workflow::end_caring::follow_deaths(&mut self).await?;
+        let raised =
+            crate::subscription::raise(&self.state, &mut *self.writer, &self.changes).await?;
         self.writer.commit().await?;
+        if raised > 0 {
+            self.state.notify.notify_one();
+        }
         Ok(self.changes)
     }
 }

@@ -44,6 +44,11 @@ pub struct AppState {
     pub compartments: Arc<Compartments>,
     /// Whether access control is on.
     pub access: Access,
+    /// Where subscription notifications may go.
+    pub subscriptions: crate::subscription::Config,
+    /// Woken when a commit raises subscription events (the delivery
+    /// worker waits on it).
+    pub notify: Arc<tokio::sync::Notify>,
     /// The writer of AuditEvents for accesses outside writes (started on
     /// first use, while access control is on).
     auditor: std::sync::OnceLock<super::audit::Auditor>,
@@ -88,6 +93,8 @@ impl AppState {
             base: base.trim_end_matches('/').to_string(),
             compartments: Arc::new(Compartments::from_registry(registry)),
             access,
+            subscriptions: crate::subscription::Config::default(),
+            notify: Arc::new(tokio::sync::Notify::new()),
             auditor: std::sync::OnceLock::new(),
         }
     }

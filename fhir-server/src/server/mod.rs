@@ -268,6 +268,8 @@ pub struct Config {
     pub insecure_open: bool,
     /// External token issuers: issuer URL and JWKS (a file or a URL).
     pub issuers: Vec<(String, String)>,
+    /// Endpoint prefixes subscription notifications may go to.
+    pub subscription_allow: Vec<String>,
 }
 
 /// Loads base R4, the carer guide (compiled in) and each further package.
@@ -326,7 +328,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             crate::auth::Authority::new(store.clone(), &base, issuers).await?,
         ))
     };
-    let state = Arc::new(AppState::new(store, registry, &base, access));
+    let mut state = AppState::new(store, registry, &base, access);
+    state.subscriptions = crate::subscription::Config {
+        allow: config.subscription_allow.clone(),
+    };
+    let state = Arc::new(state);
+    crate::subscription::notifier::start(state.clone());
     tracing::info!(address = %bound, base = %base, "listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())

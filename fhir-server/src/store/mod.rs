@@ -517,13 +517,31 @@ pub trait Writer: Send {
     /// conditional operations, which must see the transaction's own
     /// writes and hold their answer until commit).
     async fn matching(&mut self, query: &Query) -> Result<Vec<Stored>, StoreError>;
+    /// Registers (or re-registers) a subscription's outbox state, keeping
+    /// its event count and delivery state when it exists.
+    async fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<(), StoreError>;
+    /// Forgets a subscription and its events.
+    async fn remove_subscription(&mut self, id: &str) -> Result<(), StoreError>;
+    /// The subscriptions (not `off`) listening to any of `topics`.
+    async fn subscriptions_for(
+        &mut self,
+        topics: &[String],
+    ) -> Result<Vec<SubscriptionRow>, StoreError>;
+    /// Raises an event for a subscription, in this transaction: its number.
+    async fn add_event(
+        &mut self,
+        subscription: &str,
+        topic: &str,
+        focus: (&str, &str, i64),
+        at: &str,
+    ) -> Result<i64, StoreError>;
     /// Makes every write of this transaction permanent.
     async fn commit(self: Box<Self>) -> Result<(), StoreError>;
 }
 
-/// The storage of a FHIR server.
+/// The storage of a FHIR server (with its subscription outbox).
 #[async_trait::async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: SubscriptionStore + Send + Sync {
     /// A transaction: writes are visible to others only after commit, and
     /// dropped without it they vanish.
     async fn begin(&self) -> Result<Box<dyn Writer>, StoreError>;
@@ -616,4 +634,101 @@ pub trait AuthStore: Send + Sync {
         &self,
         make: &(dyn Fn() -> (String, String) + Send + Sync),
     ) -> Result<(String, String), StoreError>;
+}
+
+/// A subscription as the outbox keeps it: what it listens to, where it
+/// delivers, for whom, and how delivery stands.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SubscriptionRow {
+    /// The Subscription's id.
+    pub id: String,
+    /// The topic's canonical URL, or `criteria:Type?query` for a classic
+    /// R4 query subscription.
+    pub topic: String,
+    /// Filter criteria (`Type?param=value`), all of which the focus must match.
+    pub filters: Vec<String>,
+    /// `requested`, `active`, `error` or `off`.
+    pub status: String,
+    /// The organisation (ODS code) it notifies, whose consent rules apply.
+    pub owner: Option<String>,
+    /// That organisation's purposes of use.
+    pub purposes: Vec<String>,
+    /// The rest-hook endpoint.
+    pub endpoint: String,
+    /// Channel headers (`Name: value`); never logged.
+    pub headers: Vec<String>,
+    /// `empty`, `id-only` or `full-resource`.
+    pub content: String,
+    /// Heartbeat period, seconds.
+    pub heartbeat: Option<i64>,
+    /// Delivery timeout, seconds.
+    pub timeout: i64,
+    /// Events in one notification at most.
+    pub max_count: i64,
+    /// Events raised so far (the last event number).
+    pub events: i64,
+    /// Delivery failures in a row.
+    pub failures: i64,
+    /// When delivery may be tried next (instant).
+    pub next_attempt: String,
+    /// When a notification was last sent (instant).
+    pub last_sent: Option<String>,
+    /// Why it is in error, when it is.
+    pub error: Option<String>,
+}
+
+/// One event raised for a subscription.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// The subscription.
+    pub subscription: String,
+    /// Its number, from 1, in the order raised.
+    pub number: i64,
+    /// The topic.
+    pub topic: String,
+    /// The focus: type, id and version.
+    pub focus: (String, String, i64),
+    /// When it was raised.
+    pub at: String,
+    /// 0 waiting, 1 delivered, 2 withheld (the owner may not see the focus).
+    pub state: i64,
+}
+
+/// The outbox of subscription notifications, outside transactions: what
+/// the delivery worker and the `$status`/`$events` operations read.
+#[async_trait::async_trait]
+pub trait SubscriptionStore: Send + Sync {
+    /// One subscription's state.
+    async fn subscription(&self, id: &str) -> Result<Option<SubscriptionRow>, StoreError>;
+    /// Subscriptions with work due at `now` (a handshake, waiting events,
+    /// a heartbeat), not leased by anyone.
+    async fn due_subscriptions(&self, now: &str) -> Result<Vec<SubscriptionRow>, StoreError>;
+    /// Takes the delivery lease of a subscription for `owner` until
+    /// `until`; false when another holds it. Two processes on one database
+    /// never deliver the same subscription at once.
+    async fn lease(
+        &self,
+        id: &str,
+        owner: &str,
+        now: &str,
+        until: &str,
+    ) -> Result<bool, StoreError>;
+    /// Events of a subscription numbered `since..=until`, in order (only
+    /// those waiting when `waiting`), at most `limit`.
+    async fn events(
+        &self,
+        id: &str,
+        since: i64,
+        until: Option<i64>,
+        waiting: bool,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError>;
+    /// Records a delivery attempt: the subscription's new state, the
+    /// events now delivered or withheld, and the lease released.
+    async fn finish_delivery(
+        &self,
+        row: &SubscriptionRow,
+        delivered: &[i64],
+        withheld: &[i64],
+    ) -> Result<(), StoreError>;
 }

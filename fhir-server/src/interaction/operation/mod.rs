@@ -8,6 +8,7 @@
 //! both read this table; to add an operation, write its handler in a file
 //! of this folder and add its row.
 
+pub mod subscription;
 pub mod validate;
 
 use std::future::Future;
@@ -24,7 +25,21 @@ pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Answer, Failure>> + Send
 
 /// An operation's handler: it runs for a caller cleared by the access
 /// policy, and reads only what the clearance lets it see.
-pub type Handler = for<'a> fn(&'a Service, &'a Clearance, Invocation) -> Reply<'a>;
+pub type Handler = for<'a> fn(&'a Service, &'a Context<'a>, Invocation) -> Reply<'a>;
+
+/// What an operation runs with: its caller, the clearance the access
+/// policy gave, and (while access is audited) the facts of its AuditEvent,
+/// which a state-changing operation writes with its changes
+/// ([`Service::commit_with_audit`]).
+#[derive(Debug)]
+pub struct Context<'a> {
+    /// Who invoked it.
+    pub caller: &'a crate::interaction::Caller,
+    /// What it may see.
+    pub clearance: &'a Clearance,
+    /// Its audit record's facts, when audited.
+    pub facts: Option<crate::interaction::audit::Facts>,
+}
 
 /// One operation the server supports.
 #[derive(Debug)]
@@ -51,7 +66,14 @@ impl Operation {
 }
 
 /// Every operation of this server.
-pub static OPERATIONS: &[Operation] = &[validate::OPERATION];
+pub static OPERATIONS: &[Operation] = &[
+    validate::OPERATION,
+    subscription::STATUS,
+    subscription::EVENTS,
+    crate::workflow::end_caring::OPERATION,
+    crate::workflow::stale::OPERATION,
+    crate::workflow::caf::OPERATION,
+];
 
 /// An operation invoked: where, and with what.
 #[derive(Debug, Clone)]

@@ -19,8 +19,8 @@ pub const OPERATION: Operation = Operation {
     handler: run as Handler,
 };
 
-fn run<'a>(svc: &'a Service, clearance: &'a Clearance, inv: Invocation) -> Reply<'a> {
-    Box::pin(validate(svc, clearance, inv))
+fn run<'a>(svc: &'a Service, ctx: &'a super::Context<'a>, inv: Invocation) -> Reply<'a> {
+    Box::pin(validate(svc, ctx.clearance, inv))
 }
 
 async fn validate(

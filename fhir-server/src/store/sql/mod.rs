@@ -35,6 +35,7 @@
 //! racing the same conditional create serialise in the database.
 
 mod auth;
+mod outbox;
 mod query;
 mod schema;
 mod writer;
@@ -52,7 +53,7 @@ pub use writer::SqlWriter;
 
 use super::{
     Condition, Grant, HistoryQuery, IndexEntry, IndexValue, NewVersion, Page, Prefix, Query,
-    SortKey, Store, StoreError, Stored, StrMode, Table, Total, Visibility, Writer,
+    SortKey, Store, StoreError, Stored, StrMode, SubscriptionRow, Table, Total, Visibility, Writer,
 };
 
 /// The schema this code writes; a database holding another is refused at
@@ -131,6 +132,8 @@ pub(super) enum Param {
     Real(f64),
     /// A NULL text (PostgreSQL types every parameter, NULLs included).
     Null,
+    /// A NULL integer.
+    NullInt,
 }
 
 impl From<&str> for Param {
@@ -182,6 +185,7 @@ impl Sql {
                 Param::Int(i) => q.bind(*i),
                 Param::Real(f) => q.bind(*f),
                 Param::Null => q.bind(Option::<String>::None),
+                Param::NullInt => q.bind(Option::<i64>::None),
             };
         }
         q

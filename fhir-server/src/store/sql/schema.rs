@@ -66,6 +66,22 @@ pub(super) fn schema(d: Dialect) -> Vec<String> {
             PRIMARY KEY (client_id, jti))"
     ));
     s.push("CREATE TABLE IF NOT EXISTS auth_keys (name TEXT PRIMARY KEY, private_pem TEXT NOT NULL, public_jwk TEXT NOT NULL)".into());
+    // The subscription outbox: each subscription's state, and the events
+    // raised for it in the transactions of the changes that raised them.
+    s.push(format!(
+        "CREATE TABLE IF NOT EXISTS subscriptions (id {text} PRIMARY KEY, topic TEXT NOT NULL, filters TEXT NOT NULL,
+            status TEXT NOT NULL, owner TEXT, purposes TEXT NOT NULL, endpoint TEXT NOT NULL, headers TEXT NOT NULL,
+            content TEXT NOT NULL, heartbeat BIGINT, timeout BIGINT NOT NULL, max_count BIGINT NOT NULL,
+            events BIGINT NOT NULL, failures BIGINT NOT NULL, next_attempt {text} NOT NULL, last_sent TEXT,
+            error TEXT, lease_owner TEXT, lease_until {text})"
+    ));
+    s.push("CREATE INDEX IF NOT EXISTS subscriptions_by_topic ON subscriptions (topic)".into());
+    s.push(format!(
+        "CREATE TABLE IF NOT EXISTS subscription_events (sub_id {text} NOT NULL, number BIGINT NOT NULL, topic TEXT NOT NULL,
+            focus_type TEXT NOT NULL, focus_id TEXT NOT NULL, focus_version BIGINT NOT NULL, at TEXT NOT NULL,
+            state INTEGER NOT NULL, PRIMARY KEY (sub_id, number))"
+    ));
+    s.push("CREATE INDEX IF NOT EXISTS subscription_events_waiting ON subscription_events (state, sub_id, number)".into());
     // Whose data each resource is, and what each consent allows: the rows
     // the visibility condition reads.
     s.push(format!(

@@ -409,6 +409,31 @@ impl Writer for SqlWriter {
         rows.iter().map(|r| stored_from(r, false)).collect()
     }
 
+    async fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<(), StoreError> {
+        self.put_subscription_row(row).await
+    }
+
+    async fn remove_subscription(&mut self, id: &str) -> Result<(), StoreError> {
+        self.remove_subscription_row(id).await
+    }
+
+    async fn subscriptions_for(
+        &mut self,
+        topics: &[String],
+    ) -> Result<Vec<SubscriptionRow>, StoreError> {
+        self.subscriptions_listening(topics).await
+    }
+
+    async fn add_event(
+        &mut self,
+        subscription: &str,
+        topic: &str,
+        focus: (&str, &str, i64),
+        at: &str,
+    ) -> Result<i64, StoreError> {
+        self.raise_event(subscription, topic, focus, at).await
+    }
+
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {
         let written = self.written;
         let store = self.store.clone();

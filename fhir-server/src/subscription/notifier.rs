@@ -1,0 +1,267 @@
+//! The delivery worker: one per server process. It wakes when a commit
+//! raises events (and every half second), takes the lease of each
+//! subscription with work due, and delivers: the handshake of a new
+//! subscription, its waiting events in order (as many as its `max-count`
+//! in one notification), or a heartbeat. A failed delivery is retried with
+//! backoff (1 s, 2 s, 4 s, … 5 min); after 3 failures in a row the
+//! subscription is `error`, after 10 `off`. Success makes it `active`
+//! again. The Subscription resource's status follows.
+//!
+//! Events whose focus the subscription's organisation may not see at the
+//! moment of delivery are withheld (never sent). Channel headers are sent,
+//! never logged.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use super::notification;
+use crate::interaction::access::Clearance;
+use crate::interaction::pipeline::{Prepared, Tx};
+use crate::interaction::{AppState, Caller};
+use crate::store::{EventRow, SubscriptionRow, Visibility};
+
+/// Failures in a row after which a subscription is `error`.
+pub const ERROR_AFTER: i64 = 3;
+/// Failures in a row after which a subscription is `off`.
+pub const OFF_AFTER: i64 = 10;
+/// How long a delivery lease lasts.
+const LEASE: Duration = Duration::from_secs(60);
+
+fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Starts the worker for `state`; it runs as long as the process.
+pub fn start(state: Arc<AppState>) -> tokio::task::JoinHandle<()> {
+    let me = uuid::Uuid::new_v4().to_string();
+    tokio::spawn(async move {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        loop {
+            tokio::select! {
+                _ = state.notify.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+            if let Err(e) = round(&state, &http, &me).await {
+                tracing::warn!(error = %e, "subscription delivery round failed");
+            }
+        }
+    })
+}
+
+/// One round: every subscription with work due.
+async fn round(state: &Arc<AppState>, http: &reqwest::Client, me: &str) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let due = state.store.due_subscriptions(&instant(now)).await?;
+    for sub in due {
+        // A heartbeat-only subscription is due only when its period is up.
+        if sub.status == "active" && sub.heartbeat.is_some() {
+            let waiting = state.store.events(&sub.id, 0, None, true, 1).await?;
+            if waiting.is_empty() && !heartbeat_due(&sub, now) {
+                continue;
+            }
+        }
+        let until = instant(now + chrono::Duration::from_std(LEASE)?);
+        if !state
+            .store
+            .lease(&sub.id, me, &instant(now), &until)
+            .await?
+        {
+            continue;
+        }
+        if let Err(e) = deliver(state, http, sub.clone()).await {
+            tracing::warn!(subscription = %sub.id, error = %e, "delivery failed");
+        }
+    }
+    Ok(())
+}
+
+fn heartbeat_due(sub: &SubscriptionRow, now: chrono::DateTime<chrono::Utc>) -> bool {
+    let Some(period) = sub.heartbeat else {
+        return false;
+    };
+    match sub
+        .last_sent
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    {
+        Some(last) => {
+            now.signed_duration_since(last.with_timezone(&chrono::Utc))
+                .num_seconds()
+                >= period
+        }
+        None => true,
+    }
+}
+
+/// POSTs a notification; Ok when the endpoint answered 2xx.
+async fn post(http: &reqwest::Client, sub: &SubscriptionRow, bundle: &Value) -> Result<(), String> {
+    let mut req = http
+        .post(&sub.endpoint)
+        .timeout(Duration::from_secs(sub.timeout.max(1) as u64))
+        .header("content-type", "application/fhir+json");
+    for h in &sub.headers {
+        if let Some((k, v)) = h.split_once(':') {
+            req = req.header(k.trim(), v.trim());
+        }
+    }
+    match req.body(bundle.to_string()).send().await {
+        Ok(r) if r.status().is_success() => Ok(()),
+        Ok(r) => Err(format!("the endpoint answered {}", r.status().as_u16())),
+        Err(e) => Err(if e.is_timeout() {
+            "the endpoint did not answer in time".into()
+        } else {
+            "the endpoint could not be reached".into()
+        }),
+    }
+}
+
+/// The outcome of a delivery attempt on the row: success resets it,
+/// failure counts and backs off.
+fn settle(sub: &mut SubscriptionRow, result: &Result<(), String>) {
+    let now = chrono::Utc::now();
+    match result {
+        Ok(()) => {
+            sub.failures = 0;
+            sub.status = "active".into();
+            sub.error = None;
+            sub.last_sent = Some(instant(now));
+            sub.next_attempt = instant(now);
+        }
+        Err(why) => {
+            sub.failures += 1;
+            let wait = 1i64 << sub.failures.clamp(0, 9);
+            sub.next_attempt = instant(now + chrono::Duration::seconds(wait.min(300)));
+            sub.error = Some(why.clone());
+            if sub.failures >= OFF_AFTER {
+                sub.status = "off".into();
+            } else if sub.failures >= ERROR_AFTER || sub.status == "requested" {
+                sub.status = "error".into();
+            }
+        }
+    }
+}
+
+async fn deliver(
+    state: &Arc<AppState>,
+    http: &reqwest::Client,
+    mut sub: SubscriptionRow,
+) -> anyhow::Result<()> {
+    let before = sub.status.clone();
+    let base = &state.base;
+    if sub.status == "requested" {
+        let result = post(
+            http,
+            &sub,
+            &notification::bundle(base, &sub, "handshake", &[]),
+        )
+        .await;
+        settle(&mut sub, &result);
+        state.store.finish_delivery(&sub, &[], &[]).await?;
+        return follow(state, &sub, &before).await;
+    }
+    let waiting = state
+        .store
+        .events(&sub.id, 0, None, true, sub.max_count)
+        .await?;
+    if waiting.is_empty() {
+        if heartbeat_due(&sub, chrono::Utc::now()) {
+            let result = post(
+                http,
+                &sub,
+                &notification::bundle(base, &sub, "heartbeat", &[]),
+            )
+            .await;
+            settle(&mut sub, &result);
+        }
+        state.store.finish_delivery(&sub, &[], &[]).await?;
+        return follow(state, &sub, &before).await;
+    }
+    // Consent at this moment: what the subscriber's organisation may see.
+    let vis = sub.owner.as_ref().map(|org| Visibility {
+        organisation: org.clone(),
+        purposes: sub.purposes.clone(),
+        now: instant(chrono::Utc::now()),
+        admin: false,
+    });
+    let mut kept: Vec<(EventRow, Option<Value>)> = Vec::new();
+    let mut withheld = Vec::new();
+    for e in waiting {
+        match state
+            .store
+            .vread(&e.focus.0, &e.focus.1, e.focus.2, vis.as_ref())
+            .await
+        {
+            Ok(s) => kept.push((e, s.resource())),
+            Err(crate::store::StoreError::Gone { .. }) => kept.push((e, None)),
+            Err(crate::store::StoreError::NotFound(_)) => withheld.push(e.number),
+            Err(other) => return Err(other.into()),
+        }
+    }
+    if kept.is_empty() {
+        state.store.finish_delivery(&sub, &[], &withheld).await?;
+        return Ok(());
+    }
+    let result = post(
+        http,
+        &sub,
+        &notification::bundle(base, &sub, "event-notification", &kept),
+    )
+    .await;
+    settle(&mut sub, &result);
+    let delivered: Vec<i64> = if result.is_ok() {
+        kept.iter().map(|(e, _)| e.number).collect()
+    } else {
+        Vec::new()
+    };
+    state
+        .store
+        .finish_delivery(&sub, &delivered, &withheld)
+        .await?;
+    follow(state, &sub, &before).await
+}
+
+/// The Subscription resource's `status` (and `error`) follow the outbox's.
+async fn follow(state: &Arc<AppState>, sub: &SubscriptionRow, before: &str) -> anyhow::Result<()> {
+    if sub.status == before {
+        return Ok(());
+    }
+    let Ok(current) = state.store.read("Subscription", &sub.id, None).await else {
+        return Ok(());
+    };
+    let Some(mut resource) = current.resource() else {
+        return Ok(());
+    };
+    resource["status"] = json!(sub.status);
+    match &sub.error {
+        Some(e) if sub.status != "active" => resource["error"] = json!(e),
+        _ => {
+            if let Some(o) = resource.as_object_mut() {
+                o.remove("error");
+            }
+        }
+    }
+    let index = state.search.index(&resource);
+    let mut tx = Tx::begin(state, &Caller::Open, &Clearance::open())
+        .await
+        .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
+    tx.server_update(
+        &sub.id,
+        Prepared {
+            resource_type: "Subscription".into(),
+            resource,
+            index,
+        },
+    )
+    .await
+    .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
+    tx.commit()
+        .await
+        .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
+    tracing::info!(subscription = %sub.id, status = %sub.status, "subscription status changed");
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! `Patient/{id}/$caf`: the person's CAF record (DESIGN §3, the guide's
+//! CafRecord document Bundle and CafRecordComposition), assembled from
+//! what the caller may see under consent: the caring relationships (as
+//! cared-for person and as carer), carer statuses and flags, assessments,
+//! responses and determinations, plans, and consents. What is hidden is
+//! left out without trace: a section exists only for what is shown, and
+//! no count or title tells of the rest. The document is validated against
+//! CafRecord before it is sent; JSON or XML as the caller asks.
+
+use serde_json::Value;
+
+use crate::interaction::operation::{Context, Handler, Invocation, Operation, Reply};
+use crate::interaction::{blocking, Answer, Failure, Level, Service};
+use crate::store::{Condition, Query, Total};
+
+/// The `$caf` row of the operations table.
+pub const OPERATION: Operation = Operation {
+    name: "caf",
+    definition: "https://fhir.carer-fhir.uk/OperationDefinition/caf",
+    levels: &[Level::Instance],
+    resource_types: &["Patient"],
+    affects_state: false,
+    handler: run as Handler,
+};
+
+/// The CafRecord profile.
+pub const PROFILE: &str = "https://fhir.carer-fhir.uk/StructureDefinition/CafRecord";
+
+/// The most resources of one kind a record holds.
+const PER_KIND: i64 = 200;
+
+/// The searches of one person's CAF data: type and reference parameter.
+const KINDS: &[(&str, &str)] = &[
+    ("RelatedPerson", "patient"),
+    ("RelatedPerson", "carer-patient"),
+    ("Observation", "subject"),
+    ("Flag", "subject"),
+    ("Task", "patient"),
+    ("QuestionnaireResponse", "subject"),
+    ("CarePlan", "subject"),
+    ("Consent", "patient"),
+];
+
+fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<'a> {
+    Box::pin(async move {
+        let id = inv.id.clone().unwrap_or_default();
+        let vis = ctx.clearance.visibility.clone();
+        let store = &svc.state.store;
+        let patient = store
+            .read("Patient", &id, vis.as_ref())
+            .await?
+            .resource()
+            .ok_or_else(|| Failure::internal("stored Patient unreadable"))?;
+        let mut seen = std::collections::HashSet::new();
+        let mut resources: Vec<Value> = Vec::new();
+        for (rtype, param) in KINDS {
+            let page = store
+                .search(&Query {
+                    resource_type: Some(rtype.to_string()),
+                    conditions: vec![Condition::Reference {
+                        param: param.to_string(),
+                        target_type: Some("Patient".into()),
+                        id: id.clone(),
+                    }],
+                    count: PER_KIND,
+                    total: Total::None,
+                    visibility: vis.clone(),
+                    ..Query::default()
+                })
+                .await?;
+            for s in page.items {
+                if seen.insert(s.key()) {
+                    resources.extend(s.resource());
+                }
+            }
+        }
+        let author = ctx
+            .caller
+            .organisation()
+            .or(inv.values("author").first().map(String::as_str))
+            .unwrap_or("X26")
+            .parse::<fhir_core::caf::OdsCode>()
+            .map_err(|e| Failure::invalid(format!("author: {}", e.message)))?;
+        let mut builder = fhir_core::caf::CafRecord::builder(patient, &svc.state.base)
+            .identifier(&uuid::Uuid::new_v4().to_string())
+            .author(author)
+            .timestamp(&chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string());
+        for r in resources {
+            builder = builder.resource(r);
+        }
+        let mut doc = builder
+            .build()
+            .map_err(|e| Failure::internal(format!("assembling the CAF record: {}", e.message)))?;
+        // A record of nobody's data but the person's has no sections (FHIR
+        // JSON has no empty arrays).
+        if doc["entry"][0]["resource"]["section"]
+            .as_array()
+            .is_some_and(|s| s.is_empty())
+        {
+            if let Some(c) = doc["entry"][0]["resource"].as_object_mut() {
+                c.remove("section");
+            }
+        }
+        let state = svc.state.clone();
+        let checked = doc.clone();
+        let outcome =
+            blocking(move || Ok(state.validator.validate_against(&checked, &[PROFILE]))).await?;
+        if outcome.has_errors() {
+            // Our assembly is at fault, not the caller: logged, never sent.
+            return Err(Failure::internal(format!(
+                "the assembled CAF record does not validate against CafRecord: {}",
+                outcome.to_operation_outcome()
+            )));
+        }
+        let mut answer = Answer::ok(doc.take());
+        answer.patients = vec![id];
+        Ok(answer)
+    })
+}

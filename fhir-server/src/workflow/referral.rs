@@ -1,0 +1,192 @@
+//! The referral for a carer's assessment (flow 2) as a workflow: the
+//! [FHIR Task state machine](https://hl7.org/fhir/R4/task.html#statemachine)
+//! on CarerAssessment Tasks, with who may make each move.
+//!
+//! - Created `requested`, the Task is a referral: its `requester` must be
+//!   the organisation making it (by ODS code), its `owner` the council.
+//! - Each change of status must be a move of the state machine
+//!   (`requested` → `received`, `accepted`, `rejected`, `cancelled`;
+//!   `accepted` → `in-progress`, `on-hold`, `cancelled`, `failed`; …;
+//!   `completed`, `cancelled`, `rejected`, `failed` are final), else 422.
+//! - The owner accepts, rejects (with a `statusReason`), starts, holds,
+//!   completes (with an `output`: the determination, the support plan) or
+//!   fails it; the requester may cancel it; anyone else is refused (403).
+//!   When access control is off, only the state machine applies.
+
+use serde_json::Value;
+
+use crate::interaction::{Failure, FailureKind};
+
+/// Whether a Task is a carer's assessment.
+pub fn is_assessment(task: &Value) -> bool {
+    task["resourceType"] == "Task"
+        && (task["meta"]["profile"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|p| {
+                p.as_str()
+                    .is_some_and(|p| p.ends_with("/StructureDefinition/CarerAssessment"))
+            })
+            || task["code"]["coding"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["system"] == "https://fhir.carer-fhir.uk/CodeSystem/assessment-type"))
+}
+
+/// The moves of the R4 Task state machine.
+pub fn allowed(from: &str, to: &str) -> bool {
+    from == to
+        || to == "entered-in-error"
+        || matches!(
+            (from, to),
+            ("draft", "requested" | "cancelled")
+                | (
+                    "requested",
+                    "received" | "accepted" | "rejected" | "cancelled" | "ready"
+                )
+                | ("received", "accepted" | "rejected" | "cancelled")
+                | (
+                    "accepted",
+                    "ready" | "in-progress" | "on-hold" | "cancelled" | "failed"
+                )
+                | ("ready", "in-progress" | "on-hold" | "cancelled" | "failed")
+                | (
+                    "in-progress",
+                    "on-hold" | "completed" | "failed" | "cancelled"
+                )
+                | ("on-hold", "in-progress" | "ready" | "cancelled" | "failed")
+        )
+}
+
+fn unprocessable(message: String) -> Failure {
+    Failure::new(FailureKind::Unprocessable, "business-rule", message).at(Some("Task.status"))
+}
+
+fn forbidden(message: String) -> Failure {
+    Failure::new(FailureKind::Forbidden, "forbidden", message)
+}
+
+/// Checks a new assessment Task written by `caller_org` (None: access
+/// control off).
+///
+/// # Errors
+/// 403 when a referral names another organisation as its requester.
+pub fn check_create(task: &Value, caller_org: Option<&str>) -> Result<(), Failure> {
+    if !is_assessment(task) || task["status"] != "requested" {
+        return Ok(());
+    }
+    if let Some(org) = caller_org {
+        if super::ods_of(&task["requester"]) != Some(org) {
+            return Err(forbidden(format!(
+                "a referral's requester must be the organisation making it ({org}), by ODS code"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a change to an assessment Task by `caller_org`.
+///
+/// # Errors
+/// 422 for a move the state machine does not have (or a rejection
+/// without a reason, a completion without an output); 403 for a move the
+/// caller's organisation may not make.
+pub fn check_update(
+    previous: &Value,
+    task: &Value,
+    caller_org: Option<&str>,
+) -> Result<(), Failure> {
+    if !is_assessment(previous) && !is_assessment(task) {
+        return Ok(());
+    }
+    let from = previous["status"].as_str().unwrap_or("");
+    let to = task["status"].as_str().unwrap_or("");
+    if !allowed(from, to) {
+        return Err(unprocessable(format!(
+            "an assessment Task cannot move from {from} to {to} (FHIR Task state machine)"
+        )));
+    }
+    if to == "rejected" && from != to && !task["statusReason"].is_object() {
+        return Err(unprocessable(
+            "a rejected referral needs a statusReason".into(),
+        ));
+    }
+    if to == "completed" && from != to && task["output"].as_array().is_none_or(|o| o.is_empty()) {
+        return Err(unprocessable(
+            "a completed assessment needs its outputs (the determination, the support plan)".into(),
+        ));
+    }
+    let Some(org) = caller_org else { return Ok(()) };
+    let owner = super::ods_of(&previous["owner"]);
+    let requester = super::ods_of(&previous["requester"]);
+    let may = match to {
+        _ if from == to => Some(org) == owner || Some(org) == requester,
+        "cancelled" => Some(org) == requester || Some(org) == owner,
+        _ => Some(org) == owner,
+    };
+    if !may {
+        return Err(forbidden(format!(
+            "{org} is neither the owner nor the requester this move needs ({from} to {to})"
+        )));
+    }
+    let handed_over =
+        super::ods_of(&task["owner"]) != owner || super::ods_of(&task["requester"]) != requester;
+    if handed_over && Some(org) != requester {
+        return Err(forbidden(
+            "only the requester may hand a referral to another owner".into(),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn task(status: &str) -> Value {
+        json!({"resourceType": "Task", "status": status, "intent": "order",
+            "meta": {"profile": ["https://fhir.carer-fhir.uk/StructureDefinition/CarerAssessment"]},
+            "requester": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "A81001"}},
+            "owner": {"identifier": {"system": "https://fhir.nhs.uk/Id/ods-organization-code", "value": "616"}}})
+    }
+
+    #[test]
+    fn the_council_moves_the_referral_and_the_gp_may_cancel() {
+        assert!(check_update(&task("requested"), &task("accepted"), Some("616")).is_ok());
+        let e = check_update(&task("requested"), &task("accepted"), Some("A81001")).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Forbidden);
+        assert!(check_update(&task("requested"), &task("cancelled"), Some("A81001")).is_ok());
+        let e = check_update(&task("requested"), &task("accepted"), Some("B82002")).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Forbidden);
+    }
+
+    #[test]
+    fn moves_outside_the_state_machine_are_refused() {
+        let e = check_update(&task("requested"), &task("completed"), Some("616")).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Unprocessable);
+        let e = check_update(&task("completed"), &task("in-progress"), None).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Unprocessable, "completed is final");
+        let e = check_update(&task("requested"), &task("rejected"), Some("616")).unwrap_err();
+        assert!(e.message().contains("statusReason"));
+        let mut done = task("completed");
+        assert!(
+            check_update(&task("in-progress"), &done, Some("616")).is_err(),
+            "no outputs"
+        );
+        done["output"] = json!([{"type": {"text": "determination"}, "valueReference": {"reference": "Observation/e"}}]);
+        assert!(check_update(&task("in-progress"), &done, Some("616")).is_ok());
+    }
+
+    #[test]
+    fn a_referral_is_made_by_its_requester() {
+        assert!(check_create(&task("requested"), Some("A81001")).is_ok());
+        assert!(check_create(&task("requested"), Some("616")).is_err());
+        assert!(
+            check_create(&task("completed"), Some("616")).is_ok(),
+            "a council records its own assessment"
+        );
+    }
+}
