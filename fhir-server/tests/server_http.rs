@@ -12,6 +12,8 @@ mod access;
 mod interactions;
 #[path = "server_http/rest.rs"]
 mod rest;
+#[path = "server_http/sharing.rs"]
+mod sharing;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};

@@ -331,6 +331,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let mut state = AppState::new(store, registry, &base, access);
     state.subscriptions = crate::subscription::Config {
         allow: config.subscription_allow.clone(),
+        ..crate::subscription::Config::default()
     };
     let state = Arc::new(state);
     crate::subscription::notifier::start(state.clone());

@@ -61,10 +61,22 @@ pub mod ext {
 
 /// Where notifications may go: endpoint URL prefixes
 /// (`serve --subscription-endpoint-allow`). Empty: nowhere.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// Allowed endpoint prefixes.
     pub allow: Vec<String>,
+    /// The first retry's wait; each further one doubles it (at most five
+    /// minutes).
+    pub backoff: std::time::Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            allow: Vec::new(),
+            backoff: std::time::Duration::from_secs(1),
+        }
+    }
 }
 
 impl Config {

@@ -3,7 +3,7 @@
 //! subscription with work due, and delivers: the handshake of a new
 //! subscription, its waiting events in order (as many as its `max-count`
 //! in one notification), or a heartbeat. A failed delivery is retried with
-//! backoff (1 s, 2 s, 4 s, … 5 min); after 3 failures in a row the
+//! backoff (by default 2 s, 4 s, 8 s, … at most 5 min); after 3 failures in a row the
 //! subscription is `error`, after 10 `off`. Success makes it `active`
 //! again. The Subscription resource's status follows.
 //!
@@ -122,7 +122,7 @@ async fn post(http: &reqwest::Client, sub: &SubscriptionRow, bundle: &Value) -> 
 
 /// The outcome of a delivery attempt on the row: success resets it,
 /// failure counts and backs off.
-fn settle(sub: &mut SubscriptionRow, result: &Result<(), String>) {
+fn settle(sub: &mut SubscriptionRow, result: &Result<(), String>, backoff: Duration) {
     let now = chrono::Utc::now();
     match result {
         Ok(()) => {
@@ -134,8 +134,9 @@ fn settle(sub: &mut SubscriptionRow, result: &Result<(), String>) {
         }
         Err(why) => {
             sub.failures += 1;
-            let wait = 1i64 << sub.failures.clamp(0, 9);
-            sub.next_attempt = instant(now + chrono::Duration::seconds(wait.min(300)));
+            let factor = 1u32 << sub.failures.clamp(0, 12);
+            let wait = (backoff * factor).min(Duration::from_secs(300));
+            sub.next_attempt = instant(now + chrono::Duration::from_std(wait).unwrap_or_default());
             sub.error = Some(why.clone());
             if sub.failures >= OFF_AFTER {
                 sub.status = "off".into();
@@ -160,7 +161,7 @@ async fn deliver(
             &notification::bundle(base, &sub, "handshake", &[]),
         )
         .await;
-        settle(&mut sub, &result);
+        settle(&mut sub, &result, state.subscriptions.backoff);
         state.store.finish_delivery(&sub, &[], &[]).await?;
         return follow(state, &sub, &before).await;
     }
@@ -176,7 +177,7 @@ async fn deliver(
                 &notification::bundle(base, &sub, "heartbeat", &[]),
             )
             .await;
-            settle(&mut sub, &result);
+            settle(&mut sub, &result, state.subscriptions.backoff);
         }
         state.store.finish_delivery(&sub, &[], &[]).await?;
         return follow(state, &sub, &before).await;
@@ -212,7 +213,7 @@ async fn deliver(
         &notification::bundle(base, &sub, "event-notification", &kept),
     )
     .await;
-    settle(&mut sub, &result);
+    settle(&mut sub, &result, state.subscriptions.backoff);
     let delivered: Vec<i64> = if result.is_ok() {
         kept.iter().map(|(e, _)| e.number).collect()
     } else {

@@ -74,6 +74,52 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<'a>
                 }
             }
         }
+        // A document holds what its entries refer to: the resources they
+        // name are added when the caller may see them, and an entry whose
+        // references cannot all be shown is left out (the record shows what
+        // can be shown whole).
+        let mut shown: std::collections::HashSet<String> = seen.clone();
+        shown.insert(format!("Patient/{id}"));
+        for _round in 0..2 {
+            let mut wanted: Vec<(String, String)> = Vec::new();
+            for r in &resources {
+                for target in references(r) {
+                    if !shown.contains(&target) {
+                        if let Some((t, i)) = target.split_once('/') {
+                            wanted.push((t.to_string(), i.to_string()));
+                        }
+                    }
+                }
+            }
+            wanted.sort();
+            wanted.dedup();
+            if wanted.is_empty() {
+                break;
+            }
+            for s in store.read_many(&wanted, vis.as_ref()).await? {
+                if shown.insert(s.key()) {
+                    resources.extend(s.resource());
+                }
+            }
+        }
+        loop {
+            let before = resources.len();
+            let present: std::collections::HashSet<String> = resources
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}/{}",
+                        r["resourceType"].as_str().unwrap_or(""),
+                        r["id"].as_str().unwrap_or("")
+                    )
+                })
+                .chain(std::iter::once(format!("Patient/{id}")))
+                .collect();
+            resources.retain(|r| references(r).iter().all(|t| present.contains(t)));
+            if resources.len() == before {
+                break;
+            }
+        }
         let author = ctx
             .caller
             .organisation()
@@ -116,4 +162,41 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<'a>
         answer.patients = vec![id];
         Ok(answer)
     })
+}
+
+/// The literal references (`Type/id`) a resource makes, outside contained
+/// resources.
+fn references(r: &Value) -> Vec<String> {
+    fn walk(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                for (k, child) in o {
+                    if k == "contained" {
+                        continue;
+                    }
+                    if k == "reference" {
+                        if let Some(s) = child.as_str() {
+                            let s = s.split("/_history/").next().unwrap_or(s);
+                            let mut parts = s.rsplit('/');
+                            if let (Some(id), Some(t)) = (parts.next(), parts.next()) {
+                                if !s.starts_with('#')
+                                    && !s.starts_with("urn:")
+                                    && t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                                {
+                                    out.push(format!("{t}/{id}"));
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    walk(child, out);
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|c| walk(c, out)),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(r, &mut out);
+    out
 }
