@@ -311,6 +311,7 @@ mod tests {
             &[],
             &Config {
                 allow: vec!["http://127.0.0.1:".into()],
+                ..Config::default()
             },
         );
         assert_eq!(
@@ -328,6 +329,7 @@ mod tests {
             &[],
             &Config {
                 allow: vec!["http://127.0.0.1:".into()],
+                ..Config::default()
             },
         );
         assert_eq!(
