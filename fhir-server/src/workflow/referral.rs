@@ -11,6 +11,7 @@
 //! - The owner accepts, rejects (with a `statusReason`), starts, holds,
 //!   completes (with an `output`: the determination, the support plan) or
 //!   fails it; the requester may cancel it; anyone else is refused (403).
+//!   An edit that does not change the status is an ordinary write.
 //!   When access control is off, only the state machine applies.
 
 use serde_json::Value;
@@ -118,11 +119,14 @@ pub fn check_update(
             "a completed assessment needs its outputs (the determination, the support plan)".into(),
         ));
     }
-    let Some(org) = caller_org else { return Ok(()) };
+    // An edit that does not move the Task is a write like any other (scopes
+    // and consent govern it); moves are for the parties to the referral.
+    let Some(org) = caller_org.filter(|_| from != to) else {
+        return Ok(());
+    };
     let owner = super::ods_of(&previous["owner"]);
     let requester = super::ods_of(&previous["requester"]);
     let may = match to {
-        _ if from == to => Some(org) == owner || Some(org) == requester,
         "cancelled" => Some(org) == requester || Some(org) == owner,
         _ => Some(org) == owner,
     };
