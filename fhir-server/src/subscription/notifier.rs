@@ -26,8 +26,11 @@ use crate::store::{EventRow, SubscriptionRow, Visibility};
 pub const ERROR_AFTER: i64 = 3;
 /// Failures in a row after which a subscription is `off`.
 pub const OFF_AFTER: i64 = 10;
-/// How long a delivery lease lasts.
-const LEASE: Duration = Duration::from_secs(60);
+/// How much longer than its delivery timeout a subscription's lease lasts.
+/// A process that dies with a lease delays that subscription by at most
+/// this and the timeout: then another process (or the same, restarted)
+/// takes it over.
+const LEASE_MARGIN: Duration = Duration::from_secs(15);
 
 fn instant(t: chrono::DateTime<chrono::Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
@@ -65,7 +68,8 @@ async fn round(state: &Arc<AppState>, http: &reqwest::Client, me: &str) -> anyho
                 continue;
             }
         }
-        let until = instant(now + chrono::Duration::from_std(LEASE)?);
+        let lease = Duration::from_secs(sub.timeout.max(1) as u64) + LEASE_MARGIN;
+        let until = instant(now + chrono::Duration::from_std(lease)?);
         if !state
             .store
             .lease(&sub.id, me, &instant(now), &until)
