@@ -6,129 +6,15 @@
 //! resource; each subscription event is delivered once). SQLite and
 //! PostgreSQL (`CARER_FHIR_TEST_POSTGRES`, as `scripts/test` arranges).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod process;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-fn cache() -> PathBuf {
-    fhir_core::package::cache::cache_dir()
-}
-
-/// A fresh database for `name`: a SQLite file in `dir`, or a fresh schema
-/// of the test PostgreSQL database (None when it is not configured).
-fn database(pg: bool, name: &str, dir: &Path) -> Option<String> {
-    if !pg {
-        return Some(format!("sqlite:{}", dir.join("db.sqlite").display()));
-    }
-    let Ok(url) = std::env::var("CARER_FHIR_TEST_POSTGRES") else {
-        assert!(
-            std::env::var_os("CARER_FHIR_REQUIRE_POSTGRES").is_none(),
-            "CARER_FHIR_REQUIRE_POSTGRES is set but CARER_FHIR_TEST_POSTGRES is not"
-        );
-        eprintln!("skipped: set CARER_FHIR_TEST_POSTGRES (scripts/test does)");
-        return None;
-    };
-    let schema = format!("p_{name}");
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let pool = sqlx::PgPool::connect(&url).await.unwrap();
-        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-            .execute(&pool)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {schema}"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    });
-    let sep = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{sep}options=-c%20search_path%3D{schema}"))
-}
-
-/// A running server process and its base URL.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn serve(db: &str, dir: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_carer-fhir"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--insecure-open",
-            "--database",
-            db,
-            "--cache",
-        ])
-        .arg(cache())
-        .args(extra)
-        .current_dir(dir)
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    // A watchdog: whatever goes wrong, the process is gone in 120 s.
-    std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_secs(120));
-        let _ = Command::new("kill").args(["-KILL", &pid]).status();
-    });
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut address = None;
-    for _ in 0..400 {
-        let mut line = String::new();
-        if stderr.read_line(&mut line).unwrap_or(0) == 0 {
-            break;
-        }
-        if let Some(rest) = line.split("address=").nth(1) {
-            address = rest.split_whitespace().next().map(str::to_string);
-            break;
-        }
-    }
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in stderr.lines() {});
-    Server {
-        child,
-        base: format!(
-            "http://{}",
-            address.expect("the server says where it listens")
-        ),
-    }
-}
-
-impl Server {
-    fn kill9(mut self) {
-        Command::new("kill")
-            .args(["-KILL", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
+use process::{client, database, serve};
 
 fn post(
     c: &reqwest::blocking::Client,
