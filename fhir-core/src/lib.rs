@@ -16,6 +16,8 @@
 //! - [`fhirpath`]: the FHIRPath engine ([`fhirpath::Expression`]), with type
 //!   knowledge from StructureDefinitions ([`fhirpath::ModelInfo`]).
 //! - [`patch`]: FHIRPath Patch.
+//! - [`narrative`]: a generator of resources' human-readable `text`
+//!   ([`narrative::generate`], [`narrative::add`]).
 //! - [`validation`]: validation against base R4 and profiles
 //!   ([`validation::Validator`], [`validation::Outcome`]), with snapshot
 //!   generation for differential-only profiles.
@@ -38,6 +40,7 @@ pub mod caf;
 pub mod error;
 pub mod fhirpath;
 pub mod format;
+pub mod narrative;
 pub mod package;
 pub mod patch;
 pub mod validation;

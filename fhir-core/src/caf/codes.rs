@@ -241,3 +241,19 @@ pub const ETHNIC_CATEGORIES: &[(&str, &str)] = &[
     ("Z", "Not stated"),
     ("99", "Not known"),
 ];
+/// The codes of the guide's `workplace-adjustment` code system: what an
+/// employer agrees with a working carer.
+pub const WORKPLACE_ADJUSTMENTS: &[&str] = &[
+    "flexible-hours",
+    "compressed-hours",
+    "reduced-hours",
+    "home-working",
+    "phone-access",
+    "carers-leave",
+    "emergency-time-off",
+    "planned-appointments",
+    "shift-notice",
+    "parking",
+    "carers-network",
+    "other",
+];

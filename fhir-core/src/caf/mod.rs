@@ -37,6 +37,7 @@ mod flag;
 mod identification;
 mod identifiers;
 mod json;
+pub mod passport;
 mod quality_of_life;
 mod questionnaire;
 mod record;
@@ -61,6 +62,10 @@ pub use flag::{CarerFlag, CarerFlagBuilder, CarerFlagReader};
 pub use identification::Identification;
 pub use identifiers::{
     NhsNumber, OdsCode, OrganisationId, SchoolUrn, DFE_URN_SYSTEM, NHS_NUMBER_SYSTEM, ODS_SYSTEM,
+};
+pub use passport::{
+    WorkingCarerFlag, WorkingCarerFlagBuilder, WorkingCarerFlagReader, WorkingCarersPassport,
+    WorkingCarersPassportBuilder, WorkingCarersPassportReader,
 };
 pub use quality_of_life::{CarerQualityOfLife, CarerQualityOfLifeReader};
 pub use questionnaire::{

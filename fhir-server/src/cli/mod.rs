@@ -8,6 +8,7 @@ mod convert;
 mod fhirpath;
 mod import;
 mod packages;
+mod passport;
 mod validate;
 
 use std::path::PathBuf;
@@ -46,6 +47,12 @@ pub enum Command {
     /// --profile; prints one OperationOutcome per file. Exit 0: no errors,
     /// 1: errors found, 2: unusable input.
     Validate(validate::Args),
+    /// Sign or verify a working carer's passport (the employer's JWS).
+    Passport {
+        /// Sign, or verify.
+        #[command(subcommand)]
+        command: passport::Command,
+    },
     /// Run the FHIR R4 REST server until SIGINT or SIGTERM.
     Serve {
         /// Address to listen on.
@@ -148,6 +155,7 @@ pub fn main() -> ExitCode {
         Command::Packages { command } => packages::run(command),
         Command::Import(args) => import::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Passport { command } => passport::run(command),
         Command::Serve {
             bind,
             database,

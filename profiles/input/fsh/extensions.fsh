@@ -113,10 +113,12 @@ Description: "The carer's personal budget (Care Act 2014 s26): the cost to the l
 Extension: ReviewDate
 Id: review-date
 Title: "Review date"
-Description: "When the plan is next to be reviewed (Care Act 2014 s27)."
+Description: "When the plan (Care Act 2014 s27) or the working carer's passport is next to be reviewed."
 * insert ExtensionStatus
 * ^context[0].type = #element
 * ^context[0].expression = "CarePlan"
+* ^context[1].type = #element
+* ^context[1].expression = "Composition"
 * value[x] only date
 * value[x] 1..1
 
