@@ -11,10 +11,11 @@ use std::path::Path;
 use fhir_core::caf::rules::AgeCheck;
 use fhir_core::caf::rules::{self, Achievement, Eligibility, Outcome};
 use fhir_core::caf::{
-    codes, CafConsent, CafRecord, Carer, CarerAssessment, CarerAssessmentQuestionnaire,
-    CarerAssessmentResponse, CarerDisability, CarerEligibility, CarerFlag, CarerQualityOfLife,
-    CarerRelationship, CarerSexualOrientation, CarerStatus, CarerSupportPlan, ContingencyContact,
-    ContingencyPlan, Identification, OrganisationId, QuestionnaireVariant, CANONICAL,
+    codes, CafConsent, CafRecord, CarePassport, Carer, CarerAssessment,
+    CarerAssessmentQuestionnaire, CarerAssessmentResponse, CarerDisability, CarerEligibility,
+    CarerFlag, CarerQualityOfLife, CarerRelationship, CarerSexualOrientation, CarerStatus,
+    CarerSupportPlan, ContingencyContact, ContingencyPlan, Identification, OrganisationId,
+    QuestionnaireVariant, CANONICAL,
 };
 use fhir_core::validation::{Severity, Validator};
 use serde_json::Value;
@@ -406,6 +407,20 @@ fn built_resources_validate_against_our_profiles_and_uk_core() {
                 Some(Outcome::Recreation),
                 "2025-11-15",
             ),
+        ),
+        (
+            "care passport",
+            CarePassport::builder()
+                .person("Patient/arthur-jones")
+                .recorded_by(rel)
+                .date("2025-10-10T10:00:00Z")
+                .review_date("2026-04-01")
+                .section("must-know", "I have dementia & take donepezil at 8pm.")
+                .unwrap()
+                .section("communication", "Speak slowly.")
+                .unwrap()
+                .build()
+                .unwrap(),
         ),
         (
             "consent by an attorney to tell the carer",

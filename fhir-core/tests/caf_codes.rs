@@ -68,6 +68,7 @@ fn code_lists_equal_the_guides_code_systems() {
             codes::REPRESENTATIVE_AUTHORITIES,
         ),
         ("carer-qol-item", codes::CARER_QOL_ITEMS),
+        ("workplace-adjustment", codes::WORKPLACE_ADJUSTMENTS),
     ] {
         assert_eq!(owned(list), code_system(id), "codes for {id}");
     }
@@ -79,6 +80,10 @@ fn code_lists_equal_the_guides_value_sets() {
         |id: &str| -> Vec<String> { value_set(id).into_iter().map(|(c, _)| c).collect() };
     assert_eq!(owned(codes::FAMILY_ROLES), codes_of("family-role"));
     assert_eq!(owned(codes::CAF_PURPOSES), codes_of("caf-purpose"));
+    assert_eq!(
+        owned(codes::CARE_PASSPORT_SECTIONS),
+        codes_of("care-passport-section")
+    );
     assert_eq!(
         owned(codes::HOURS_CARING_BANDS),
         codes_of("hours-caring-band")

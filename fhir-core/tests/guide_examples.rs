@@ -53,6 +53,7 @@ const PROFILES: &[&str] = &[
     "WorkingCarersPassport",
     "WorkingCarersPassportComposition",
     "WorkingCarerFlag",
+    "CarePassport",
 ];
 
 /// Resources the guide defines rather than exemplifies.

@@ -257,3 +257,12 @@ pub const WORKPLACE_ADJUSTMENTS: &[&str] = &[
     "carers-network",
     "other",
 ];
+/// The section codes of the guide's `care-passport-section` value set.
+pub const CARE_PASSPORT_SECTIONS: &[&str] = &[
+    "must-know",
+    "communication",
+    "daily-needs",
+    "likes-dislikes",
+    "adjustments",
+    "carer",
+];

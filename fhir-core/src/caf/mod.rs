@@ -27,6 +27,7 @@
 //! ```
 
 mod assessment;
+mod care_passport;
 mod carer;
 pub mod codes;
 mod consent;
@@ -48,6 +49,7 @@ mod status;
 mod support_plan;
 
 pub use assessment::{CarerAssessment, CarerAssessmentBuilder, CarerAssessmentReader};
+pub use care_passport::{CarePassport, CarePassportBuilder, CarePassportReader};
 pub use carer::{Carer, CarerBuilder, CarerReader};
 pub use consent::{CafConsent, CafConsentBuilder, CafConsentReader};
 pub use contingency_plan::{
