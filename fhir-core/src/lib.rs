@@ -22,8 +22,11 @@
 //!   ([`validation::Validator`], [`validation::Outcome`]), with snapshot
 //!   generation for differential-only profiles.
 //! - [`caf`]: the carer data set: typed builders and readers for the carer
-//!   guide's profiles, [`caf::NhsNumber`] and [`caf::OdsCode`], and the rules
-//!   ([`caf::rules::eligibility`] under reg 3, [`caf::rules::carer_qol_score`]).
+//!   guide's profiles, [`caf::NhsNumber`], [`caf::OdsCode`] and
+//!   [`caf::OrganisationId`], the rules ([`caf::rules::eligibility`] under
+//!   reg 3, [`caf::rules::carer_qol_score`], [`caf::rules::hours_band`],
+//!   [`caf::rules::young_carer_age`]), and the working carer's passport's
+//!   signature ([`caf::passport::sign`], [`caf::passport::verify`]).
 //! - [`error`]: the one error type of this layer, [`Error`], which always
 //!   carries a [`Location`].
 //!
