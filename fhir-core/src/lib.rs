@@ -16,12 +16,17 @@
 //! - [`fhirpath`]: the FHIRPath engine ([`fhirpath::Expression`]), with type
 //!   knowledge from StructureDefinitions ([`fhirpath::ModelInfo`]).
 //! - [`patch`]: FHIRPath Patch.
+//! - [`narrative`]: a generator of resources' human-readable `text`
+//!   ([`narrative::generate`], [`narrative::add`]).
 //! - [`validation`]: validation against base R4 and profiles
 //!   ([`validation::Validator`], [`validation::Outcome`]), with snapshot
 //!   generation for differential-only profiles.
 //! - [`caf`]: the carer data set: typed builders and readers for the carer
-//!   guide's profiles, [`caf::NhsNumber`] and [`caf::OdsCode`], and the rules
-//!   ([`caf::rules::eligibility`] under reg 3, [`caf::rules::carer_qol_score`]).
+//!   guide's profiles, [`caf::NhsNumber`], [`caf::OdsCode`] and
+//!   [`caf::OrganisationId`], the rules ([`caf::rules::eligibility`] under
+//!   reg 3, [`caf::rules::carer_qol_score`], [`caf::rules::hours_band`],
+//!   [`caf::rules::young_carer_age`]), and the working carer's passport's
+//!   signature ([`caf::passport::sign`], [`caf::passport::verify`]).
 //! - [`error`]: the one error type of this layer, [`Error`], which always
 //!   carries a [`Location`].
 //!
@@ -38,6 +43,7 @@ pub mod caf;
 pub mod error;
 pub mod fhirpath;
 pub mod format;
+pub mod narrative;
 pub mod package;
 pub mod patch;
 pub mod validation;

@@ -8,11 +8,14 @@ mod support;
 
 use std::path::Path;
 
+use fhir_core::caf::rules::AgeCheck;
 use fhir_core::caf::rules::{self, Achievement, Eligibility, Outcome};
 use fhir_core::caf::{
-    codes, CafConsent, CafRecord, CarerAssessment, CarerAssessmentQuestionnaire,
-    CarerAssessmentResponse, CarerEligibility, CarerFlag, CarerRelationship, CarerStatus,
-    CarerSupportPlan, ContingencyContact, ContingencyPlan, QuestionnaireVariant, CANONICAL,
+    codes, CafConsent, CafRecord, CarePassport, Carer, CarerAssessment,
+    CarerAssessmentQuestionnaire, CarerAssessmentResponse, CarerDisability, CarerEligibility,
+    CarerFlag, CarerQualityOfLife, CarerRelationship, CarerSexualOrientation, CarerStatus,
+    CarerSupportPlan, ContingencyContact, ContingencyPlan, Identification, OrganisationId,
+    QuestionnaireVariant, CANONICAL,
 };
 use fhir_core::validation::{Severity, Validator};
 use serde_json::Value;
@@ -256,7 +259,190 @@ fn built_resources_validate_against_our_profiles_and_uk_core() {
                 .unwrap(),
         ),
     ];
+    let school = OrganisationId::School("123456".parse().unwrap());
+    let guide_0_2: Vec<(&str, Value)> = vec![
+        (
+            "relationship identified by a school, band only",
+            CarerRelationship::builder()
+                .cared_for("Patient/priya")
+                .started("2024-01-15")
+                .family_role("CHILD")
+                .carer_type("young-carer")
+                .hours_band("10-19")
+                .identified(
+                    Identification::new("school-college")
+                        .on("2025-09-15")
+                        .by(school.clone()),
+                )
+                .build()
+                .unwrap(),
+        ),
+        (
+            "daughter-in-law identified at discharge",
+            CarerRelationship::builder()
+                .cared_for("Patient/grace")
+                .started("2026-02-10")
+                .family_role("DAUINLAW")
+                .hours_per_week(35.0)
+                .identified(
+                    Identification::new("hospital-discharge")
+                        .on("2026-02-10")
+                        .by(OrganisationId::Ods("RX1".parse().unwrap())),
+                )
+                .build()
+                .unwrap(),
+        ),
+        (
+            "status identified by a hospital",
+            CarerStatus::builder()
+                .carer("Patient/ngozi")
+                .snomed("302767002")
+                .effective("2026-02-10")
+                .identifier("RX1-ngozi-1")
+                .identified(
+                    Identification::new("hospital-discharge")
+                        .by(OrganisationId::Ods("RX1".parse().unwrap())),
+                )
+                .build()
+                .unwrap(),
+        ),
+        (
+            "carer",
+            Carer::builder()
+                .nhs_number("9991234004".parse().unwrap())
+                .name("Jones", "Mary")
+                .gender("female")
+                .birth_date("1958-03-14")
+                .ethnic_category("A")
+                .language("en-GB", true)
+                .interpreter_required(false)
+                .general_practitioner("A81001".parse().unwrap())
+                .build()
+                .unwrap(),
+        ),
+        (
+            "carer who stated nothing",
+            Carer::builder().build().unwrap(),
+        ),
+        (
+            "sexual orientation declined",
+            CarerSexualOrientation::builder()
+                .carer(mary)
+                .declined()
+                .effective("2025-11-01")
+                .build()
+                .unwrap(),
+        ),
+        (
+            "disability",
+            CarerDisability::builder()
+                .carer(mary)
+                .limitation("limited-a-little")
+                .disability_type("05")
+                .general_health("fair")
+                .effective("2025-11-01")
+                .build()
+                .unwrap(),
+        ),
+        (
+            "quality of life",
+            CarerQualityOfLife::from_response(
+                &qr,
+                mary,
+                "QuestionnaireResponse/q1",
+                "2025-11-01T10:30:00Z",
+            )
+            .unwrap(),
+        ),
+        (
+            "review",
+            CarerAssessment::builder()
+                .carer(mary)
+                .relationship(rel)
+                .owner("616".parse().unwrap())
+                .authored_on("2026-10-15")
+                .status("completed")
+                .reviews("CarePlan/p1")
+                .response("QuestionnaireResponse/q2")
+                .quality_of_life("Observation/qol2")
+                .build()
+                .unwrap(),
+        ),
+        (
+            "joint assessment requested by a school",
+            CarerAssessment::builder()
+                .carer(mary)
+                .relationship(rel)
+                .kind("joint-assessment")
+                .caring_relationship("RelatedPerson/r2")
+                .assessed_with("Patient/arthur-jones")
+                .requester(school)
+                .owner("616".parse().unwrap())
+                .authored_on("2025-10-03")
+                .build()
+                .unwrap(),
+        ),
+        (
+            "support plan serving goals",
+            CarerSupportPlan::builder()
+                .carer(mary)
+                .goal("Goal/g1")
+                .activity_for(
+                    "sitting-service",
+                    Some("direct-payment"),
+                    "Wednesdays",
+                    &["Goal/g1"],
+                )
+                .unwrap()
+                .activity("peer-support-group", None, "Carers' choir")
+                .unwrap()
+                .build()
+                .unwrap(),
+        ),
+        (
+            "goal",
+            CarerSupportPlan::outcome_goal(
+                mary,
+                "An afternoon a week for herself",
+                Some(Outcome::Recreation),
+                "2025-11-15",
+            ),
+        ),
+        (
+            "care passport",
+            CarePassport::builder()
+                .person("Patient/arthur-jones")
+                .recorded_by(rel)
+                .date("2025-10-10T10:00:00Z")
+                .review_date("2026-04-01")
+                .section("must-know", "I have dementia & take donepezil at 8pm.")
+                .unwrap()
+                .section("communication", "Speak slowly.")
+                .unwrap()
+                .build()
+                .unwrap(),
+        ),
+        (
+            "consent by an attorney to tell the carer",
+            CafConsent::builder()
+                .patient("Patient/arthur-jones")
+                .representative("RelatedPerson/sam", "lpa-health-welfare")
+                .date_time("2025-10-10T14:00:00Z")
+                .person(rel)
+                .organisation("A81001".parse().unwrap())
+                .purpose("CAREMGT")
+                .unwrap()
+                .identifier("c-2")
+                .build()
+                .unwrap(),
+        ),
+    ];
     let mut failures = Vec::new();
+    for (name, r) in &guide_0_2 {
+        for e in errors(&validator, r) {
+            failures.push(format!("{name}: {e}"));
+        }
+    }
     let record = CafRecord::builder(
         serde_json::json!({"resourceType": "Patient", "id": "mary-jones",
             "meta": {"profile": ["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"]}}),
@@ -416,4 +602,146 @@ fn readers_read_the_guides_examples() {
     for code in rec.section_codes() {
         assert!(!rec.section(code).is_empty(), "section {code} resolves");
     }
+}
+
+/// What guide 0.2 added reads from its examples as the FSH says.
+#[test]
+fn readers_read_the_guide_0_2_examples() {
+    let mary = example("Patient-mary-jones.json");
+    let m = Carer::read(&mary);
+    assert_eq!(m.ethnic_category(), Some("A"));
+    assert_eq!(m.preferred_language(), Some("en-GB"));
+    assert_eq!(m.interpreter_required(), Some(false));
+    assert_eq!(m.age_on("2025-10-03"), Some(67));
+    assert!(Carer::read(&example("Patient-liam-patel.json")).ethnic_category_not_stated());
+
+    let rel = example("RelatedPerson-mary-cares-for-arthur.json");
+    let r = CarerRelationship::read(&rel);
+    assert_eq!(r.hours_band(), Some("50-plus"));
+    let how = r.identification().expect("identified");
+    assert_eq!(how.source, "gp-practice");
+    assert_eq!(
+        how.organisation,
+        Some(OrganisationId::Ods("A81001".parse().unwrap()))
+    );
+    let liam = example("RelatedPerson-liam-cares-for-priya.json");
+    let how = CarerRelationship::read(&liam)
+        .identification()
+        .expect("identified");
+    assert_eq!(how.source, "school-college");
+    assert_eq!(
+        how.organisation,
+        Some(OrganisationId::School("123456".parse().unwrap()))
+    );
+    let jean = example("RelatedPerson-mary-cares-for-jean.json");
+    assert_eq!(
+        CarerRelationship::read(&jean).hours_band(),
+        Some("9-or-less")
+    );
+
+    let status = example("Observation-mary-is-a-carer.json");
+    let s = CarerStatus::read(&status);
+    assert_eq!(
+        s.identification().map(|i| i.source),
+        Some("gp-practice".into())
+    );
+    assert!(s.identifier().is_some());
+
+    let so = example("Observation-mary-sexual-orientation.json");
+    assert!(CarerSexualOrientation::read(&so).is_not_stated());
+    let d = example("Observation-mary-disability.json");
+    let d = CarerDisability::read(&d);
+    assert!(d.is_disabled());
+    assert_eq!(d.disability_types(), ["05"]);
+    assert_eq!(d.general_health(), Some("fair"));
+
+    // The guide's quality-of-life example is what fhir-core derives from
+    // the response it names, item by item.
+    let qr = example("QuestionnaireResponse-mary-self-assessment.json");
+    let derived = CarerQualityOfLife::from_response(&qr, "Patient/mary-jones", "x", "y").unwrap();
+    let first = example("Observation-mary-qol-2025.json");
+    let (a, b) = (
+        CarerQualityOfLife::read(&derived),
+        CarerQualityOfLife::read(&first),
+    );
+    assert_eq!(a.total(), b.total());
+    for item in codes::CARER_QOL_ITEMS {
+        assert_eq!(a.level(item), b.level(item), "{item}");
+    }
+    let review_qr = example("QuestionnaireResponse-mary-review-response.json");
+    let second = example("Observation-mary-qol-2026.json");
+    assert_eq!(
+        CarerQualityOfLife::read(&second).total(),
+        rules::carer_qol_score(&review_qr)
+    );
+    let both = [second.clone(), first.clone()];
+    let trend = CarerQualityOfLife::trend(&both);
+    assert_eq!(trend.iter().map(|(_, t)| *t).collect::<Vec<_>>(), [5, 8]);
+
+    let review = example("Task-mary-review.json");
+    let t = CarerAssessment::read(&review);
+    assert_eq!(t.kind(), Some("review"));
+    assert_eq!(t.reviews(), Some("CarePlan/mary-support-plan"));
+    assert_eq!(t.quality_of_life(), Some("Observation/mary-qol-2026"));
+    let joint = example("Task-mary-joint-assessment.json");
+    let j = CarerAssessment::read(&joint);
+    assert_eq!(j.caring_relationships().len(), 2);
+    assert_eq!(j.assessed_with(), ["Patient/arthur-jones"]);
+
+    let plan = example("CarePlan-mary-support-plan.json");
+    let p = CarerSupportPlan::read(&plan);
+    assert_eq!(p.goals().len(), 2);
+    assert_eq!(p.activity_goals(0), ["Goal/mary-goal-time-for-herself"]);
+
+    let consent = example("Consent-arthur-consent-tell-mary.json");
+    let c = CafConsent::read(&consent);
+    assert!(c.permits_person("RelatedPerson/mary-cares-for-arthur", "2026-01-01"));
+    assert_eq!(c.representative_authority(), Some("lpa-health-welfare"));
+    assert_eq!(c.performer(), Some("RelatedPerson/sam-jones"));
+}
+
+/// The two identification flows: the hospital's carer is a daughter-in-law
+/// identified at discharge; the school's young carer flag agrees with his
+/// age, as the rule checks.
+#[test]
+fn the_identification_flows_read_as_their_sources_say() {
+    let discharge = example("Bundle-flow-hospital-discharge.json");
+    let entries = discharge["entry"].as_array().unwrap();
+    let rel = &entries[2]["resource"];
+    let r = CarerRelationship::read(rel);
+    assert_eq!(r.family_role(), Some("DAUINLAW"));
+    assert_eq!(
+        r.identification().map(|i| i.source),
+        Some("hospital-discharge".into())
+    );
+    let referral = CarerAssessment::read(&entries[7]["resource"]);
+    assert_eq!(referral.business_status(), Some("requested"));
+    assert_eq!(
+        referral.requester(),
+        Some(OrganisationId::Ods("RX1".parse().unwrap()))
+    );
+    assert_eq!(entries[8]["resource"]["resourceType"], "Communication");
+
+    let school = example("Bundle-flow-young-carer-school.json");
+    let entries = school["entry"].as_array().unwrap();
+    let liam = &entries[0]["resource"];
+    let flag = &entries[4]["resource"];
+    assert_eq!(CarerFlag::read(flag).code(), Some("young-carer"));
+    assert_eq!(
+        rules::young_carer_age(flag, liam),
+        AgeCheck::Consistent { age: 14 }
+    );
+    let task = CarerAssessment::read(&entries[6]["resource"]);
+    assert_eq!(task.kind(), Some("young-carers-needs-assessment"));
+    assert_eq!(
+        task.requester(),
+        Some(OrganisationId::School("123456".parse().unwrap()))
+    );
+    // The same flag on Liam at 18 would be wrong.
+    let mut older = flag.clone();
+    older["period"]["start"] = "2029-06-20".into();
+    assert_eq!(
+        rules::young_carer_age(&older, liam),
+        AgeCheck::TooOld { age: 18 }
+    );
 }

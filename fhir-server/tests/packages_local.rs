@@ -50,12 +50,12 @@ fn uk_core_and_the_guide_install_as_complete_packages() {
 
     let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/fsh-generated/resources");
     let done = install_local(&guide, None, &[], dir.path()).unwrap();
-    assert_eq!(done.id.to_string(), "uk.carer-fhir.caf#0.1.0");
+    assert_eq!(done.id.to_string(), "uk.carer-fhir.caf#0.2.0");
     assert_eq!(done.snapshots, 0, "SUSHI's output has its snapshots");
 
     let mut registry = Registry::new();
     let report = registry.load(&done.dir).unwrap();
-    assert_eq!(report.package.as_deref(), Some("uk.carer-fhir.caf#0.1.0"));
+    assert_eq!(report.package.as_deref(), Some("uk.carer-fhir.caf#0.2.0"));
     let sd = registry
         .structure_definition("https://fhir.carer-fhir.uk/StructureDefinition/CarerRelationship")
         .expect("the profile loads from the installed package");

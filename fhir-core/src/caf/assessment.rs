@@ -5,8 +5,11 @@
 use serde_json::{json, Value};
 
 use super::codes::{ASSESSMENT_STATUSES, ASSESSMENT_TYPES};
-use super::json::{check_code, coding, first_code, meta, reference, reference_of, require};
-use super::{code_system, OdsCode, CANONICAL, ODS_SYSTEM};
+use super::json::{
+    check_code, coding, ext, extensions, first_code, meta, missing, reference, reference_of,
+    require,
+};
+use super::{code_system, OdsCode, OrganisationId, CANONICAL, ODS_SYSTEM};
 use crate::error::Result;
 
 /// The `CarerAssessment` profile (Task): the assessment episode.
@@ -102,6 +105,37 @@ impl<'a> CarerAssessmentReader<'a> {
     pub fn support_plan(&self) -> Option<&'a str> {
         self.io("output", "support-plan")
     }
+    /// The CarerQualityOfLife measured at this assessment or review.
+    pub fn quality_of_life(&self) -> Option<&'a str> {
+        self.io("output", "quality-of-life")
+    }
+    /// For a review: the support plan reviewed (`basedOn`).
+    pub fn reviews(&self) -> Option<&'a str> {
+        reference_of(&self.0["basedOn"][0])
+    }
+    /// Who asked for the assessment, when named by identifier (a GP
+    /// practice or hospital by ODS code, a school by DfE URN).
+    pub fn requester(&self) -> Option<OrganisationId> {
+        OrganisationId::from_reference(&self.0["requester"])
+    }
+    /// Every caring relationship the assessment concerns: `focus`, then the
+    /// `assessment-relationship` extensions.
+    pub fn caring_relationships(&self) -> Vec<&'a str> {
+        reference_of(&self.0["focus"])
+            .into_iter()
+            .chain(
+                extensions(self.0, "assessment-relationship")
+                    .filter_map(|e| reference_of(&e["valueReference"])),
+            )
+            .collect()
+    }
+    /// The family members assessed with the carer (joint or whole-family
+    /// assessment).
+    pub fn assessed_with(&self) -> Vec<&'a str> {
+        extensions(self.0, "assessed-with")
+            .filter_map(|e| reference_of(&e["valueReference"]))
+            .collect()
+    }
 
     /// The reference in the input or output of this type.
     fn io(&self, key: &str, code: &str) -> Option<&'a str> {
@@ -132,6 +166,21 @@ impl<'a> CarerAssessmentReader<'a> {
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(t["status"], "completed");
+/// // A review of a support plan, with the quality of life measured again:
+/// let review = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
+///     .authored_on("2026-10-15").reviews("CarePlan/p1").quality_of_life("Observation/q2")
+///     .build().unwrap();
+/// assert_eq!(CarerAssessment::read(&review).kind(), Some("review"));
+/// // A joint assessment with the person cared for, covering two caring relationships:
+/// let joint = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
+///     .authored_on("2025-10-03").kind("joint-assessment").relationship("RelatedPerson/r1")
+///     .caring_relationship("RelatedPerson/r2").assessed_with("Patient/arthur").build().unwrap();
+/// let read = CarerAssessment::read(&joint);
+/// assert_eq!(read.caring_relationships(), ["RelatedPerson/r1", "RelatedPerson/r2"]);
+/// assert_eq!(read.assessed_with(), ["Patient/arthur"]);
+/// // ... which must say who else is assessed:
+/// assert!(CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
+///     .authored_on("2025-10-03").kind("joint-assessment").build().is_err());
 /// // A declined assessment is a rejected Task:
 /// let declined = CarerAssessment::builder().carer("Patient/mary").owner("616".parse().unwrap())
 ///     .authored_on("2025-10-03").status("declined").build().unwrap();
@@ -149,6 +198,11 @@ pub struct CarerAssessmentBuilder {
     response: Option<String>,
     eligibility: Option<String>,
     support_plan: Option<String>,
+    quality_of_life: Option<String>,
+    reviews: Option<String>,
+    requester: Option<OrganisationId>,
+    relationships: Vec<String>,
+    assessed_with: Vec<String>,
 }
 
 impl CarerAssessmentBuilder {
@@ -202,14 +256,50 @@ impl CarerAssessmentBuilder {
         self.support_plan = Some(r.into());
         self
     }
+    /// The CarerQualityOfLife measured at this assessment or review.
+    pub fn quality_of_life(mut self, r: &str) -> Self {
+        self.quality_of_life = Some(r.into());
+        self
+    }
+    /// Makes this a review (Care Act 2014 s27) of the CarerSupportPlan `plan`.
+    pub fn reviews(mut self, plan: &str) -> Self {
+        self.reviews = Some(plan.into());
+        self.kind = "review".into();
+        self
+    }
+    /// Who asked: a GP practice or hospital (ODS code), a school (DfE URN).
+    pub fn requester(mut self, who: impl Into<OrganisationId>) -> Self {
+        self.requester = Some(who.into());
+        self
+    }
+    /// A further caring relationship the assessment concerns (a carer who
+    /// cares for several people); repeatable.
+    pub fn caring_relationship(mut self, r: &str) -> Self {
+        self.relationships.push(r.into());
+        self
+    }
+    /// A family member assessed with the carer (the person cared for in a
+    /// joint assessment, another family member in a whole-family one);
+    /// repeatable.
+    pub fn assessed_with(mut self, who: &str) -> Self {
+        self.assessed_with.push(who.into());
+        self
+    }
 
     /// The resource.
     ///
     /// # Errors
-    /// When an element is missing or a code is unknown.
+    /// When an element is missing, a code is unknown, or a joint
+    /// assessment names nobody assessed with the carer.
     pub fn build(self) -> Result<Value> {
         let carer = require(self.carer, "Task.for", "the carer")?;
         let owner = require(self.owner, "Task.owner", "the local authority")?;
+        if self.kind == "joint-assessment" && self.assessed_with.is_empty() {
+            return Err(missing(
+                "Task.extension('assessed-with')",
+                "who else a joint assessment assesses",
+            ));
+        }
         let authored = require(self.authored_on, "Task.authoredOn", "when")?;
         check_code("Task.code", "assessment type", &self.kind, ASSESSMENT_TYPES)?;
         check_code(
@@ -253,8 +343,30 @@ impl CarerAssessmentBuilder {
         if let Some(r) = &self.support_plan {
             output.push(io("support-plan", r));
         }
+        if let Some(r) = &self.quality_of_life {
+            output.push(io("quality-of-life", r));
+        }
         if !output.is_empty() {
             t["output"] = Value::Array(output);
+        }
+        if let Some(plan) = &self.reviews {
+            t["basedOn"] = json!([reference(plan)]);
+        }
+        if let Some(who) = &self.requester {
+            t["requester"] = who.reference();
+        }
+        let extension: Vec<Value> = self
+            .relationships
+            .iter()
+            .map(|r| ext("assessment-relationship", "valueReference", reference(r)))
+            .chain(
+                self.assessed_with
+                    .iter()
+                    .map(|w| ext("assessed-with", "valueReference", reference(w))),
+            )
+            .collect();
+        if !extension.is_empty() {
+            t["extension"] = Value::Array(extension);
         }
         Ok(t)
     }

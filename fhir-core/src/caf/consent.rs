@@ -4,8 +4,11 @@
 
 use serde_json::{json, Value};
 
-use super::codes::CAF_PURPOSES;
-use super::json::{check_code, coding, meta, missing, period_of, reference, reference_of, require};
+use super::codes::{CAF_PURPOSES, REPRESENTATIVE_AUTHORITIES};
+use super::json::{
+    check_code, coding, extension_value, first_code, meta, missing, period_of, reference,
+    reference_of, require,
+};
 use super::{code_system, OdsCode, ODS_SYSTEM};
 use crate::error::Result;
 
@@ -70,6 +73,32 @@ impl<'a> CafConsentReader<'a> {
     /// Who consented (the person or a legitimate representative).
     pub fn performer(&self) -> Option<&'a str> {
         reference_of(&self.0["performer"][0])
+    }
+    /// The authority a representative consented under (see
+    /// [`REPRESENTATIVE_AUTHORITIES`]); `None` when the person consented.
+    pub fn representative_authority(&self) -> Option<&'a str> {
+        extension_value(self.0, "representative-authority", "valueCodeableConcept")
+            .and_then(first_code)
+    }
+    /// The people who may be told (the carer, by their RelatedPerson
+    /// record), by reference.
+    pub fn people(&self) -> Vec<&'a str> {
+        self.0["provision"]["actor"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| reference_of(&a["reference"]))
+            .collect()
+    }
+    /// Whether this consent lets the person `reference` (a RelatedPerson,
+    /// as [`CafConsentReader::people`] lists them) be told on `date`.
+    pub fn permits_person(&self, reference: &str, date: &str) -> bool {
+        let (start, end) = self.period();
+        self.is_active()
+            && self.is_permit()
+            && self.people().contains(&reference)
+            && start.is_none_or(|s| s <= date)
+            && end.is_none_or(|e| date <= e)
     }
     /// True while the consent stands (status `active`; revoked is `inactive`).
     pub fn is_active(&self) -> bool {
@@ -146,6 +175,18 @@ impl<'a> CafConsentReader<'a> {
 /// let no = CafConsent::builder().patient("Patient/mary").date_time("2025-10-03")
 ///     .organisation("RX1".parse().unwrap()).purpose("CAREMGT").unwrap().deny().build().unwrap();
 /// assert_eq!(no["provision"]["type"], "deny");
+/// // Arthur's attorney consents that Mary, his carer, may be told:
+/// let tell_mary = CafConsent::builder().patient("Patient/arthur")
+///     .representative("RelatedPerson/sam", "lpa-health-welfare")
+///     .date_time("2025-10-10").person("RelatedPerson/mary-cares-for-arthur")
+///     .purpose("CAREMGT").unwrap().build().unwrap();
+/// let read = CafConsent::read(&tell_mary);
+/// assert!(read.permits_person("RelatedPerson/mary-cares-for-arthur", "2026-01-01"));
+/// assert_eq!(read.representative_authority(), Some("lpa-health-welfare"));
+/// // A representative must say under what authority:
+/// assert!(CafConsent::builder().patient("Patient/arthur").performer("RelatedPerson/sam")
+///     .date_time("2025-10-10").person("RelatedPerson/r1").purpose("CAREMGT").unwrap()
+///     .build().is_err());
 /// // Purposes outside caf-purpose (marketing, say) are refused:
 /// assert!(CafConsent::builder().purpose("HMARKT").is_err());
 /// ```
@@ -158,6 +199,9 @@ pub struct CafConsentBuilder {
     start: Option<String>,
     end: Option<String>,
     organisations: Vec<OdsCode>,
+    people: Vec<String>,
+    authority: Option<String>,
+    identifier: Option<String>,
     purposes: Vec<String>,
     classes: Vec<String>,
 }
@@ -168,7 +212,8 @@ impl CafConsentBuilder {
         self.patient = Some(patient.into());
         self
     }
-    /// Who consented, when not the person (a legitimate representative).
+    /// Who consented, when not the person; a representative also needs the
+    /// authority they act under ([`CafConsentBuilder::representative`]).
     pub fn performer(mut self, who: &str) -> Self {
         self.performer = Some(who.into());
         self
@@ -189,9 +234,30 @@ impl CafConsentBuilder {
         self.end = end.map(str::to_string);
         self
     }
-    /// An organisation the data may go to (at least one).
+    /// An organisation the data may go to (at least one organisation or
+    /// person).
     pub fn organisation(mut self, ods: OdsCode) -> Self {
         self.organisations.push(ods);
+        self
+    }
+    /// A person who may be told: the carer, by a reference to their
+    /// RelatedPerson record on the person's.
+    pub fn person(mut self, related_person: &str) -> Self {
+        self.people.push(related_person.into());
+        self
+    }
+    /// Consent given by a legitimate representative (`who`, a RelatedPerson)
+    /// under `authority` (see [`REPRESENTATIVE_AUTHORITIES`]: a lasting
+    /// power of attorney, a deputyship).
+    pub fn representative(mut self, who: &str, authority: &str) -> Self {
+        self.performer = Some(who.into());
+        self.authority = Some(authority.into());
+        self
+    }
+    /// A business identifier, so that recording the consent again (a
+    /// conditional create on it) finds the first.
+    pub fn identifier(mut self, id: &str) -> Self {
+        self.identifier = Some(id.into());
         self
     }
     /// A purpose, an HL7 v3 ActReason code of the caf-purpose value set (at least one).
@@ -217,22 +283,41 @@ impl CafConsentBuilder {
     /// The resource.
     ///
     /// # Errors
-    /// When an element is missing.
+    /// When an element is missing, or a representative consented without
+    /// an authority (or with an unknown one).
     pub fn build(self) -> Result<Value> {
         let patient = require(self.patient, "Consent.patient", "whose data")?;
         let when = require(self.date_time, "Consent.dateTime", "when consent was given")?;
-        if self.organisations.is_empty() {
-            return Err(missing("Consent.provision.actor", "an organisation"));
+        if self.organisations.is_empty() && self.people.is_empty() {
+            return Err(missing(
+                "Consent.provision.actor",
+                "an organisation or person to share with",
+            ));
         }
+        let by_other = self.performer.as_deref().is_some_and(|p| p != patient);
+        if by_other && self.authority.is_none() {
+            return Err(missing(
+                "Consent.extension('representative-authority')",
+                "the authority a representative consented under",
+            ));
+        }
+        if let Some(a) = &self.authority {
+            check_code(
+                "Consent.extension('representative-authority')",
+                "representative authority",
+                a,
+                REPRESENTATIVE_AUTHORITIES,
+            )?;
+        }
+        let ircp = json!({"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]});
         if self.purposes.is_empty() {
             return Err(missing("Consent.provision.purpose", "a purpose"));
         }
         let mut provision = json!({
             "type": if self.permit { "permit" } else { "deny" },
-            "actor": self.organisations.iter().map(|o| json!({
-                "role": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
-                "reference": o.reference()
-            })).collect::<Vec<_>>(),
+            "actor": self.organisations.iter().map(|o| json!({"role": ircp, "reference": o.reference()}))
+                .chain(self.people.iter().map(|p| json!({"role": ircp, "reference": reference(p)})))
+                .collect::<Vec<_>>(),
             "purpose": self.purposes.iter().map(|p| json!({"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": p})).collect::<Vec<_>>(),
         });
         if let Some(s) = &self.start {
@@ -248,7 +333,7 @@ impl CafConsentBuilder {
                 .map(|c| json!({"system": "http://hl7.org/fhir/resource-types", "code": c}))
                 .collect();
         }
-        Ok(json!({
+        let mut c = json!({
             "resourceType": "Consent",
             "meta": meta("CafConsent", "Consent"),
             "status": "active",
@@ -262,6 +347,18 @@ impl CafConsentBuilder {
             "performer": [reference(self.performer.as_deref().unwrap_or(&patient))],
             "policyRule": coding("http://terminology.hl7.org/CodeSystem/v3-ActCode", "OPTIN"),
             "provision": provision,
-        }))
+        });
+        if let Some(a) = &self.authority {
+            c["extension"] = json!([super::json::ext(
+                "representative-authority",
+                "valueCodeableConcept",
+                coding(&code_system("representative-authority"), a)
+            )]);
+        }
+        if let Some(id) = &self.identifier {
+            c["identifier"] =
+                json!([{"system": format!("{}/Id/caf-consent", super::CANONICAL), "value": id}]);
+        }
+        Ok(c)
     }
 }

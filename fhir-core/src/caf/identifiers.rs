@@ -1,4 +1,6 @@
-//! NHS numbers and ODS codes: the two identifiers every CAF record carries.
+//! NHS numbers and ODS codes, the two identifiers every CAF record carries,
+//! and the other ways the guide names an organisation (a school's DfE URN,
+//! any other identifier).
 
 use std::fmt;
 use std::str::FromStr;
@@ -134,6 +136,139 @@ impl FromStr for OdsCode {
 impl fmt::Display for OdsCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// The identifier system of the Department for Education's Unique Reference
+/// Numbers of schools and colleges. UK Core publishes none, so the guide
+/// defines it.
+pub const DFE_URN_SYSTEM: &str = "https://fhir.carer-fhir.uk/Id/dfe-urn";
+
+/// A school's or college's Unique Reference Number (DfE URN): six digits,
+/// 100000 to 999999.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::SchoolUrn;
+/// let urn: SchoolUrn = "123456".parse().unwrap();
+/// assert_eq!(urn.as_str(), "123456");
+/// assert!("12345".parse::<SchoolUrn>().is_err());
+/// assert!("012345".parse::<SchoolUrn>().is_err());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SchoolUrn(String);
+
+impl SchoolUrn {
+    /// The six digits.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for SchoolUrn {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let urn = s.trim();
+        if urn.len() == 6 && urn.bytes().all(|b| b.is_ascii_digit()) && !urn.starts_with('0') {
+            Ok(SchoolUrn(urn.to_string()))
+        } else {
+            Err(Error::new(
+                ErrorKind::Invalid,
+                format!("{s:?} is not a DfE URN: six digits, 100000 to 999999"),
+            ))
+        }
+    }
+}
+
+impl fmt::Display for SchoolUrn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An organisation named by identifier: an NHS or council organisation by
+/// ODS code, a school or college by DfE URN, or any other organisation by
+/// another identifier (a charity or company number, an employer's own).
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::OrganisationId;
+/// let school = OrganisationId::School("123456".parse().unwrap());
+/// let r = school.reference();
+/// assert_eq!(r["identifier"]["system"], "https://fhir.carer-fhir.uk/Id/dfe-urn");
+/// assert_eq!(OrganisationId::from_reference(&r), Some(school));
+/// let other = OrganisationId::Other {
+///     system: "https://find-and-update.company-information.service.gov.uk".into(),
+///     value: "01234567".into(),
+/// };
+/// assert_eq!(OrganisationId::from_reference(&other.reference()), Some(other));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OrganisationId {
+    /// By ODS code (GP practices, NHS trusts, councils).
+    Ods(OdsCode),
+    /// By DfE Unique Reference Number (schools and colleges).
+    School(SchoolUrn),
+    /// By another identifier.
+    Other {
+        /// The identifier's system (an absolute URI).
+        system: String,
+        /// The identifier's value.
+        value: String,
+    },
+}
+
+impl OrganisationId {
+    /// The identifier's system.
+    pub fn system(&self) -> &str {
+        match self {
+            OrganisationId::Ods(_) => ODS_SYSTEM,
+            OrganisationId::School(_) => DFE_URN_SYSTEM,
+            OrganisationId::Other { system, .. } => system,
+        }
+    }
+
+    /// The identifier's value.
+    pub fn value(&self) -> &str {
+        match self {
+            OrganisationId::Ods(c) => c.as_str(),
+            OrganisationId::School(u) => u.as_str(),
+            OrganisationId::Other { value, .. } => value,
+        }
+    }
+
+    /// A Reference to the organisation by identifier.
+    pub fn reference(&self) -> serde_json::Value {
+        serde_json::json!({ "identifier": { "system": self.system(), "value": self.value() } })
+    }
+
+    /// The organisation a Reference names by identifier; `None` when it
+    /// has no identifier, or an ODS code or URN that does not parse.
+    pub fn from_reference(reference: &serde_json::Value) -> Option<OrganisationId> {
+        let id = &reference["identifier"];
+        let system = id["system"].as_str()?;
+        let value = id["value"].as_str()?;
+        Some(match system {
+            ODS_SYSTEM => OrganisationId::Ods(value.parse().ok()?),
+            DFE_URN_SYSTEM => OrganisationId::School(value.parse().ok()?),
+            _ => OrganisationId::Other {
+                system: system.to_string(),
+                value: value.to_string(),
+            },
+        })
+    }
+}
+
+impl From<OdsCode> for OrganisationId {
+    fn from(code: OdsCode) -> Self {
+        OrganisationId::Ods(code)
+    }
+}
+
+impl From<SchoolUrn> for OrganisationId {
+    fn from(urn: SchoolUrn) -> Self {
+        OrganisationId::School(urn)
     }
 }
 

@@ -27,13 +27,19 @@
 //! ```
 
 mod assessment;
+mod care_passport;
+mod carer;
 pub mod codes;
 mod consent;
 mod contingency_plan;
 mod eligibility;
+mod equality;
 mod flag;
+mod identification;
 mod identifiers;
 mod json;
+pub mod passport;
+mod quality_of_life;
 mod questionnaire;
 mod record;
 mod relationship;
@@ -43,13 +49,27 @@ mod status;
 mod support_plan;
 
 pub use assessment::{CarerAssessment, CarerAssessmentBuilder, CarerAssessmentReader};
+pub use care_passport::{CarePassport, CarePassportBuilder, CarePassportReader};
+pub use carer::{Carer, CarerBuilder, CarerReader};
 pub use consent::{CafConsent, CafConsentBuilder, CafConsentReader};
 pub use contingency_plan::{
     ContingencyContact, ContingencyPlan, ContingencyPlanBuilder, ContingencyPlanReader,
 };
 pub use eligibility::{CarerEligibility, CarerEligibilityReader};
+pub use equality::{
+    CarerDisability, CarerDisabilityBuilder, CarerDisabilityReader, CarerSexualOrientation,
+    CarerSexualOrientationBuilder, CarerSexualOrientationReader,
+};
 pub use flag::{CarerFlag, CarerFlagBuilder, CarerFlagReader};
-pub use identifiers::{NhsNumber, OdsCode, NHS_NUMBER_SYSTEM, ODS_SYSTEM};
+pub use identification::Identification;
+pub use identifiers::{
+    NhsNumber, OdsCode, OrganisationId, SchoolUrn, DFE_URN_SYSTEM, NHS_NUMBER_SYSTEM, ODS_SYSTEM,
+};
+pub use passport::{
+    WorkingCarerFlag, WorkingCarerFlagBuilder, WorkingCarerFlagReader, WorkingCarersPassport,
+    WorkingCarersPassportBuilder, WorkingCarersPassportReader,
+};
+pub use quality_of_life::{CarerQualityOfLife, CarerQualityOfLifeReader};
 pub use questionnaire::{
     CarerAssessmentQuestionnaire, CarerAssessmentQuestionnaireReader, QuestionnaireVariant,
 };

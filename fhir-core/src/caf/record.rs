@@ -206,7 +206,7 @@ impl CafRecordBuilder {
                 "Task" | "QuestionnaireResponse" | "Observation" => {
                     ("assessments", "Assessments and determinations")
                 }
-                "CarePlan" => ("plans", "Plans"),
+                "CarePlan" | "Goal" => ("plans", "Plans"),
                 "Consent" => ("consents", "Consents"),
                 _ => return None,
             })

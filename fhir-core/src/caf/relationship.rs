@@ -3,12 +3,13 @@
 
 use serde_json::{json, Value};
 
-use super::codes::{CARER_TYPES, CARE_ACTIVITIES, FAMILY_ROLES};
+use super::codes::{CARER_TYPES, CARE_ACTIVITIES, FAMILY_ROLES, HOURS_CARING_BANDS};
 use super::json::{
     check_code, coding, ext, extension_value, extensions, first_code, invalid, meta, period_of,
     reference, reference_of, require,
 };
-use super::{code_system, NhsNumber, CANONICAL, NHS_NUMBER_SYSTEM};
+use super::rules::hours_band;
+use super::{code_system, Identification, NhsNumber, CANONICAL, NHS_NUMBER_SYSTEM};
 use crate::error::Result;
 
 /// The `CarerRelationship` profile (RelatedPerson): a carer and the person
@@ -59,10 +60,21 @@ impl CarerRelationship {
 ///     .care_activity("personal-care")
 ///     .carer_type("older-carer")
 ///     .name("Jones", "Mary")
+///     .identified(fhir_core::caf::Identification::new("gp-practice")
+///         .on("2025-10-03").by(fhir_core::caf::OrganisationId::Ods("A81001".parse().unwrap())))
 ///     .build()
 ///     .unwrap();
 /// assert_eq!(rel["patient"]["reference"], "Patient/arthur-jones");
 /// assert_eq!(rel["active"], true);
+/// // The Census band is derived from the hours, so carers can be counted by it:
+/// assert_eq!(CarerRelationship::read(&rel).hours_band(), Some("50-plus"));
+/// // When only the band is known:
+/// let banded = CarerRelationship::builder().cared_for("Patient/jean").started("2024-03-01")
+///     .hours_band("9-or-less").build().unwrap();
+/// assert_eq!(CarerRelationship::read(&banded).hours_band(), Some("9-or-less"));
+/// // Hours and band must agree:
+/// assert!(CarerRelationship::builder().cared_for("Patient/jean").started("2024-03-01")
+///     .hours_per_week(6.0).hours_band("10-19").build().is_err());
 /// // Each requirement is checked, and the error says where:
 /// let err = CarerRelationship::builder().started("2022-09-01").build().unwrap_err();
 /// assert_eq!(err.location.path.as_deref(), Some("RelatedPerson.patient"));
@@ -77,6 +89,8 @@ pub struct CarerRelationshipBuilder {
     started: Option<String>,
     ended: Option<String>,
     hours: Option<f64>,
+    band: Option<String>,
+    identification: Option<Identification>,
     main_carer: Option<bool>,
     lives_with: Option<bool>,
     activities: Vec<String>,
@@ -125,6 +139,18 @@ impl CarerRelationshipBuilder {
         self.hours = Some(hours);
         self
     }
+    /// The Census 2021 band of the hours caring (see [`HOURS_CARING_BANDS`]),
+    /// when the hours themselves are not known; with the hours, it is
+    /// derived from them and must agree.
+    pub fn hours_band(mut self, code: &str) -> Self {
+        self.band = Some(code.into());
+        self
+    }
+    /// Where, when and by whom the carer was identified.
+    pub fn identified(mut self, how: Identification) -> Self {
+        self.identification = Some(how);
+        self
+    }
     /// Whether this is the main carer.
     pub fn main_carer(mut self, yes: bool) -> Self {
         self.main_carer = Some(yes);
@@ -155,7 +181,9 @@ impl CarerRelationshipBuilder {
     ///
     /// # Errors
     /// When the person cared for or the start is missing, the end precedes
-    /// the start, the hours are outside 0–168, or a code is unknown.
+    /// the start, the hours are outside 0–168 or disagree with the band, a
+    /// code is unknown, or the identification names a setting's
+    /// organisation wrongly.
     pub fn build(self) -> Result<Value> {
         let cared_for = require(
             self.cared_for,
@@ -183,6 +211,35 @@ impl CarerRelationshipBuilder {
                 "valueQuantity",
                 json!({"value": h, "unit": "hours per week", "system": "http://unitsofmeasure.org", "code": "h/wk"}),
             ));
+        }
+        let band = match (self.hours, self.band.as_deref()) {
+            (Some(h), Some(b)) if hours_band(h) != b => {
+                return Err(invalid(
+                    "RelatedPerson.extension('hours-caring-band')",
+                    format!("{h} hours a week is in the {} band, not {b}", hours_band(h)),
+                ))
+            }
+            (Some(h), _) => Some(hours_band(h)),
+            (None, Some(b)) => {
+                check_code(
+                    "RelatedPerson.extension('hours-caring-band')",
+                    "hours caring band",
+                    b,
+                    HOURS_CARING_BANDS,
+                )?;
+                Some(b)
+            }
+            (None, None) => None,
+        };
+        if let Some(b) = band {
+            extension.push(ext(
+                "hours-caring-band",
+                "valueCodeableConcept",
+                coding(&code_system("hours-caring-band"), b),
+            ));
+        }
+        if let Some(how) = &self.identification {
+            extension.push(how.to_extension("RelatedPerson.extension('carer-identification')")?);
         }
         if let Some(b) = self.main_carer {
             extension.push(ext("main-carer", "valueBoolean", json!(b)));
@@ -311,6 +368,26 @@ impl<'a> CarerRelationshipReader<'a> {
     /// Hours caring per week.
     pub fn hours_per_week(&self) -> Option<f64> {
         extension_value(self.0, "hours-caring-per-week", "valueQuantity")?["value"].as_f64()
+    }
+    /// The Census 2021 band of the hours caring: the recorded band, or the
+    /// band of the recorded hours.
+    pub fn hours_band(&self) -> Option<&'a str> {
+        extension_value(self.0, "hours-caring-band", "valueCodeableConcept")
+            .and_then(first_code)
+            .or_else(|| self.hours_per_week().map(hours_band))
+    }
+    /// Where, when and by whom the carer was identified.
+    pub fn identification(&self) -> Option<Identification> {
+        Identification::read(self.0)
+    }
+    /// The carer's family role (an HL7 v3 RoleCode such as `DAUINLAW`).
+    pub fn family_role(&self) -> Option<&'a str> {
+        self.0["relationship"]
+            .as_array()?
+            .iter()
+            .flat_map(|r| r["coding"].as_array().into_iter().flatten())
+            .find(|c| c["system"] == "http://terminology.hl7.org/CodeSystem/v3-RoleCode")?["code"]
+            .as_str()
     }
     /// Whether this is the main carer.
     pub fn main_carer(&self) -> Option<bool> {

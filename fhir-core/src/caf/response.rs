@@ -102,6 +102,23 @@ impl<'a> CarerAssessmentResponseReader<'a> {
     pub fn qol_score(&self) -> Option<u8> {
         rules::carer_qol_score(self.0)
     }
+    /// Whether the carer said that children under 18 in the household help
+    /// with caring (`household.children-help`): young carers nobody knows
+    /// of, to be offered a young carer's needs assessment.
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::{CarerAssessmentResponse, QuestionnaireVariant};
+    /// let qr = CarerAssessmentResponse::builder(QuestionnaireVariant::Adult)
+    ///     .carer("Patient/ngozi").authored("2026-03-01")
+    ///     .boolean("household.children-help", true).unwrap()
+    ///     .text("household.children-help-details", "My son, 14, sits with his grandmother.").unwrap()
+    ///     .build().unwrap();
+    /// assert_eq!(CarerAssessmentResponse::read(&qr).children_help_with_caring(), Some(true));
+    /// ```
+    pub fn children_help_with_caring(&self) -> Option<bool> {
+        rules::boolean(self.0, "household.children-help")
+    }
 }
 
 /// Builds a `CarerAssessmentResponse`.

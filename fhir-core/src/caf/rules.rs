@@ -502,3 +502,108 @@ pub fn carer_qol_score(response: &Value) -> Option<u8> {
         Some(total + score)
     })
 }
+
+/// The Census 2021 band (a code of the guide's `hours-caring-band` value
+/// set) of a number of hours caring a week: under 10 is `9-or-less` (the
+/// Census counts whole hours), then `10-19`, `20-34`, `35-49` and
+/// `50-plus`.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::hours_band;
+/// assert_eq!(hours_band(9.0), "9-or-less");
+/// assert_eq!(hours_band(9.5), "9-or-less");
+/// assert_eq!(hours_band(10.0), "10-19");
+/// assert_eq!(hours_band(50.0), "50-plus");
+/// ```
+pub fn hours_band(hours: f64) -> &'static str {
+    if hours < 10.0 {
+        "9-or-less"
+    } else if hours < 20.0 {
+        "10-19"
+    } else if hours < 35.0 {
+        "20-34"
+    } else if hours < 50.0 {
+        "35-49"
+    } else {
+        "50-plus"
+    }
+}
+
+/// What [`young_carer_age`] finds.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::AgeCheck;
+/// assert!(AgeCheck::Consistent { age: 14 }.is_consistent());
+/// assert!(!AgeCheck::TooOld { age: 19 }.is_consistent());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeCheck {
+    /// The flag agrees with the carer's age on the day it was raised.
+    Consistent {
+        /// The carer's age then.
+        age: u32,
+    },
+    /// A "young carer" flag on someone 18 or over when it was raised.
+    TooOld {
+        /// The carer's age then.
+        age: u32,
+    },
+    /// An "is a carer" flag on someone under 18, who should carry the
+    /// "young carer" flag (and be offered a young carer's needs assessment).
+    ShouldBeYoungCarer {
+        /// The carer's age then.
+        age: u32,
+    },
+    /// The age cannot be told: no full birth date, or no flag start.
+    Unknown,
+    /// Not a flag the age bears on (`has-a-carer`).
+    NotApplicable,
+}
+
+impl AgeCheck {
+    /// True unless the flag and the age disagree.
+    pub fn is_consistent(self) -> bool {
+        !matches!(
+            self,
+            AgeCheck::TooOld { .. } | AgeCheck::ShouldBeYoungCarer { .. }
+        )
+    }
+}
+
+/// Checks a CarerFlag against the age of the carer whose record it is on
+/// (`carer`, their Patient): a "young carer" flag is for someone under 18
+/// (Children Act 1989 s17ZA) on the day it was raised (`period.start`), and
+/// someone under 18 flagged "is a carer" should be flagged "young carer".
+/// A profile invariant cannot do this: the flag does not hold the birth
+/// date.
+///
+/// # Examples
+/// ```
+/// use fhir_core::caf::rules::{young_carer_age, AgeCheck};
+/// use fhir_core::caf::{Carer, CarerFlag};
+/// let liam = Carer::builder().birth_date("2011-06-20").build().unwrap();
+/// let flag = CarerFlag::builder().code("young-carer").subject("Patient/liam")
+///     .relationship("RelatedPerson/r").start("2025-09-15").build().unwrap();
+/// assert_eq!(young_carer_age(&flag, &liam), AgeCheck::Consistent { age: 14 });
+/// let later = CarerFlag::builder().code("young-carer").subject("Patient/liam")
+///     .relationship("RelatedPerson/r").start("2029-07-01").build().unwrap();
+/// assert_eq!(young_carer_age(&later, &liam), AgeCheck::TooOld { age: 18 });
+/// ```
+pub fn young_carer_age(flag: &Value, carer: &Value) -> AgeCheck {
+    let code = flag["code"]["coding"][0]["code"].as_str();
+    if !matches!(code, Some("young-carer" | "is-a-carer")) {
+        return AgeCheck::NotApplicable;
+    }
+    let age = flag["period"]["start"]
+        .as_str()
+        .zip(carer["birthDate"].as_str())
+        .and_then(|(on, born)| super::carer::age_on(born, on));
+    match (code, age) {
+        (_, None) => AgeCheck::Unknown,
+        (Some("young-carer"), Some(age)) if age >= 18 => AgeCheck::TooOld { age },
+        (Some("is-a-carer"), Some(age)) if age < 18 => AgeCheck::ShouldBeYoungCarer { age },
+        (_, Some(age)) => AgeCheck::Consistent { age },
+    }
+}

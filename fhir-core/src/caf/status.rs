@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 
 use super::codes::CARER_STATUS_CODES;
 use super::json::{first_code, invalid, meta, reference, reference_of, require};
+use super::{Identification, CANONICAL};
 use crate::error::Result;
 
 /// SNOMED CT "Is no longer a carer".
@@ -75,7 +76,23 @@ impl<'a> CarerStatusReader<'a> {
     pub fn effective(&self) -> Option<&'a str> {
         self.0["effectiveDateTime"].as_str()
     }
+    /// Where, when and by whom the carer was identified.
+    pub fn identification(&self) -> Option<Identification> {
+        Identification::read(self.0)
+    }
+    /// The business identifier (system `https://fhir.carer-fhir.uk/Id/carer-status`).
+    pub fn identifier(&self) -> Option<&'a str> {
+        self.0["identifier"]
+            .as_array()?
+            .iter()
+            .find(|i| i["system"] == STATUS_ID_SYSTEM.as_str())?["value"]
+            .as_str()
+    }
 }
+
+/// The system of CarerStatus business identifiers.
+static STATUS_ID_SYSTEM: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("{CANONICAL}/Id/carer-status"));
 
 /// Builds a `CarerStatus`.
 ///
@@ -104,6 +121,8 @@ pub struct CarerStatusBuilder {
     relationship: Option<String>,
     code: Option<String>,
     effective: Option<String>,
+    identification: Option<Identification>,
+    identifier: Option<String>,
 }
 
 impl CarerStatusBuilder {
@@ -131,11 +150,23 @@ impl CarerStatusBuilder {
         self.effective = Some(when.into());
         self
     }
+    /// Where, when and by whom the carer was identified.
+    pub fn identified(mut self, how: Identification) -> Self {
+        self.identification = Some(how);
+        self
+    }
+    /// A business identifier, so that recording the status again (a
+    /// conditional create on it) finds the first.
+    pub fn identifier(mut self, id: &str) -> Self {
+        self.identifier = Some(id.into());
+        self
+    }
 
     /// The resource.
     ///
     /// # Errors
-    /// When the carer, code or date is missing, or the code is not a carer status.
+    /// When the carer, code or date is missing, the code is not a carer
+    /// status, or the identification names a setting's organisation wrongly.
     pub fn build(self) -> Result<Value> {
         let carer = require(self.carer, "Observation.subject", "the carer")?;
         let code = require(self.code, "Observation.code", "the carer status code")?;
@@ -161,6 +192,13 @@ impl CarerStatusBuilder {
         });
         if let Some(rel) = &self.relationship {
             r["focus"] = json!([reference(rel)]);
+        }
+        if let Some(how) = &self.identification {
+            r["extension"] =
+                json!([how.to_extension("Observation.extension('carer-identification')")?]);
+        }
+        if let Some(id) = &self.identifier {
+            r["identifier"] = json!([{"system": STATUS_ID_SYSTEM.as_str(), "value": id}]);
         }
         Ok(r)
     }

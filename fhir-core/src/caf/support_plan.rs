@@ -10,6 +10,7 @@ use super::json::{
     check_code, coding, ext, extension_value, first_code, invalid, meta, reference, reference_of,
     require,
 };
+use super::rules::Outcome;
 use crate::error::Result;
 
 /// The `CarerSupportPlan` profile (CarePlan for the carer).
@@ -37,6 +38,44 @@ impl CarerSupportPlan {
     /// See [`CarerSupportPlanReader`] for an example.
     pub fn read(resource: &Value) -> CarerSupportPlanReader<'_> {
         CarerSupportPlanReader(resource)
+    }
+
+    /// An outcome the carer wished to achieve, as a Goal on `carer`: what
+    /// they said (`description`), and the reg 3(2)(b) outcome it concerns
+    /// when there is one (as its category).
+    ///
+    /// # Examples
+    /// ```
+    /// use fhir_core::caf::{rules::Outcome, CarerSupportPlan};
+    /// let mut goal = CarerSupportPlan::outcome_goal("Patient/mary",
+    ///     "An afternoon a week for herself", Some(Outcome::Recreation), "2025-11-15");
+    /// goal["id"] = "g1".into();
+    /// let plan = CarerSupportPlan::builder().carer("Patient/mary").goal("Goal/g1")
+    ///     .activity_for("sitting-service", Some("direct-payment"), "Wednesdays", &["Goal/g1"])
+    ///     .unwrap()
+    ///     .build().unwrap();
+    /// let read = CarerSupportPlan::read(&plan);
+    /// assert_eq!(read.goals(), ["Goal/g1"]);
+    /// assert_eq!(read.activity_goals(0), ["Goal/g1"]);
+    /// assert_eq!(goal["category"][0]["coding"][0]["code"], "recreation");
+    /// ```
+    pub fn outcome_goal(
+        carer: &str,
+        description: &str,
+        outcome: Option<Outcome>,
+        start: &str,
+    ) -> Value {
+        let mut g = json!({
+            "resourceType": "Goal",
+            "lifecycleStatus": "active",
+            "description": {"text": description},
+            "subject": reference(carer),
+            "startDate": start,
+        });
+        if let Some(o) = outcome {
+            g["category"] = json!([coding(&code_system("reg3-outcome"), o.code())]);
+        }
+        g
     }
 }
 
@@ -130,6 +169,24 @@ impl<'a> CarerSupportPlanReader<'a> {
     pub fn activities(&self) -> Vec<PlannedSupport<'a>> {
         planned_support(self.0)
     }
+    /// The outcomes the carer wished to achieve (references to Goals).
+    pub fn goals(&self) -> Vec<&'a str> {
+        self.0["goal"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(reference_of)
+            .collect()
+    }
+    /// The goals the activity at `index` serves.
+    pub fn activity_goals(&self, index: usize) -> Vec<&'a str> {
+        self.0["activity"][index]["detail"]["goal"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(reference_of)
+            .collect()
+    }
 }
 
 /// Builds a `CarerSupportPlan`.
@@ -160,6 +217,7 @@ pub struct CarerSupportPlanBuilder {
     start: Option<String>,
     review: Option<String>,
     budget: Option<f64>,
+    goals: Vec<String>,
     activities: Vec<Value>,
 }
 
@@ -194,6 +252,41 @@ impl CarerSupportPlanBuilder {
         self.budget = Some(pounds);
         self
     }
+    /// An outcome the carer wished to achieve (a reference to a Goal, such
+    /// as [`CarerSupportPlan::outcome_goal`] builds).
+    pub fn goal(mut self, goal: &str) -> Self {
+        self.goals.push(goal.into());
+        self
+    }
+
+    /// A support activity that serves the `goals` named (each also given
+    /// to [`CarerSupportPlanBuilder::goal`]).
+    ///
+    /// # Errors
+    /// When a code is unknown, or a goal is not one of the plan's.
+    pub fn activity_for(
+        self,
+        support: &str,
+        delivery: Option<&str>,
+        description: &str,
+        goals: &[&str],
+    ) -> Result<Self> {
+        let at = format!("CarePlan.activity[{}].detail.goal", self.activities.len());
+        if let Some(g) = goals.iter().find(|g| !self.goals.iter().any(|p| p == *g)) {
+            return Err(invalid(
+                &at,
+                format!("{g} is not one of the plan's goals (CarePlan.goal)"),
+            ));
+        }
+        let mut this = self.activity(support, delivery, description)?;
+        if !goals.is_empty() {
+            if let Some(last) = this.activities.last_mut() {
+                last["detail"]["goal"] = goals.iter().map(|g| reference(g)).collect();
+            }
+        }
+        Ok(this)
+    }
+
     /// A support activity: support type, delivery mechanism, description.
     ///
     /// # Errors
@@ -271,6 +364,9 @@ impl CarerSupportPlanBuilder {
         }
         if let Some(e) = &self.eligibility {
             p["supportingInfo"] = json!([reference(e)]);
+        }
+        if !self.goals.is_empty() {
+            p["goal"] = self.goals.iter().map(|g| reference(g)).collect();
         }
         if !self.activities.is_empty() {
             p["activity"] = Value::Array(self.activities);

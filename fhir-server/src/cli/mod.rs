@@ -9,6 +9,7 @@ mod convert;
 mod fhirpath;
 mod import;
 mod packages;
+mod passport;
 mod token;
 mod validate;
 
@@ -48,6 +49,12 @@ pub enum Command {
     /// --profile; prints one OperationOutcome per file. Exit 0: no errors,
     /// 1: errors found, 2: unusable input.
     Validate(validate::Args),
+    /// Sign or verify a working carer's passport (the employer's JWS).
+    Passport {
+        /// Sign, or verify.
+        #[command(subcommand)]
+        command: passport::Command,
+    },
     /// Run the FHIR R4 REST server until SIGINT or SIGTERM.
     Serve {
         /// Address to listen on.
@@ -185,6 +192,7 @@ pub fn main() -> ExitCode {
         Command::Packages { command } => packages::run(command),
         Command::Import(args) => import::run(args),
         Command::Validate(args) => validate::run(args),
+        Command::Passport { command } => passport::run(command),
         Command::Serve {
             bind,
             database,

@@ -18,10 +18,17 @@ pub enum Command {
     /// is installed already); then install each SOURCE given (a package
     /// folder or .tgz, or a folder of conformance resources such as UK Core's
     /// repository or our guide's SUSHI output) as NAME#VERSION, generating
-    /// the snapshots its profiles lack.
+    /// the snapshots its profiles lack. A SOURCE that is not a path but
+    /// NAME#VERSION (VERSION may be `latest`) is fetched from the FHIR
+    /// package registry, with the packages it depends on.
     Install {
-        /// Package folders, .tgz archives or folders of conformance resources.
+        /// Package folders, .tgz archives, folders of conformance resources,
+        /// or NAME#VERSION to fetch from the registry.
         sources: Vec<PathBuf>,
+        /// The FHIR package registry (default: $FHIR_PACKAGE_REGISTRY, else
+        /// https://packages.fhir.org).
+        #[arg(long)]
+        registry: Option<String>,
         /// The identity to install SOURCE as, NAME#VERSION (default: its
         /// package.json, else its ImplementationGuide's packageId and version).
         #[arg(long = "as", value_name = "NAME#VERSION")]
@@ -82,6 +89,7 @@ pub(super) fn run(command: Command) -> Result<(), Failure> {
             sources,
             as_id,
             depends,
+            registry,
         } => {
             if as_id.is_some() && sources.len() != 1 {
                 return Err(Failure::input(anyhow::anyhow!(
@@ -129,6 +137,32 @@ pub(super) fn run(command: Command) -> Result<(), Failure> {
                 }
             }
             for source in &sources {
+                // A name, not a path: fetch it from the registry.
+                let by_name = (!source.exists())
+                    .then(|| source.to_str()?.parse::<PackageId>().ok())
+                    .flatten();
+                if let Some(id) = by_name {
+                    let url = packages::registry::registry_url(registry.as_deref());
+                    let fetched = packages::registry::install_from_registry(
+                        &id, &url, &cache_dir, force, &reporter,
+                    )
+                    .map_err(Failure::from)?;
+                    for f in fetched {
+                        match f {
+                            packages::registry::Fetched::Installed(done) => println!(
+                                "installed {} from {url} in {}: {} resources, {} snapshots generated",
+                                done.id,
+                                done.dir.display(),
+                                done.resources,
+                                done.snapshots
+                            ),
+                            packages::registry::Fetched::AlreadyInstalled(id) => {
+                                println!("{id} is already installed")
+                            }
+                        }
+                    }
+                    continue;
+                }
                 reporter.bar.suspend(|| {
                     eprintln!(
                         "[{:>5.1}s] Installing {}",

@@ -17,6 +17,7 @@ pub mod local;
 pub mod npm;
 pub mod r4_repair;
 pub mod r4_schema;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::io::Read;

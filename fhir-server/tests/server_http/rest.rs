@@ -670,7 +670,7 @@ async fn the_five_carer_flows_as_transactions(db: Db, name: &str) {
     let q = "QuestionnaireResponse?questionnaire=https://fhir.carer-fhir.uk/Questionnaire/carer-assessment";
     for (query, want) in [
         (q.to_string(), 1),
-        (format!("{q}|0.1.0"), 1),
+        (format!("{q}|0.2.0"), 1),
         (format!("{q}|9.9.9"), 0),
     ] {
         let (_, b) = api.get(&query).await;

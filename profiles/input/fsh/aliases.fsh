@@ -24,3 +24,4 @@ Alias: $UKCoreBundle = https://fhir.hl7.org.uk/StructureDefinition/UKCore-Bundle
 Alias: $UKCoreComposition = https://fhir.hl7.org.uk/StructureDefinition/UKCore-Composition
 Alias: $UKCorePatient = https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient
 Alias: $UKCoreOrganization = https://fhir.hl7.org.uk/StructureDefinition/UKCore-Organization
+Alias: $UKCorePractitioner = https://fhir.hl7.org.uk/StructureDefinition/UKCore-Practitioner

@@ -35,13 +35,21 @@ Description: "What a carer does for the person they care for."
 CodeSystem: HoursCaringBand
 Id: hours-caring-band
 Title: "Hours caring band"
-Description: "Bands of hours caring per week used for reporting (the Census and the CLD return report carers in bands)."
+Description: "Bands of hours of unpaid care a week, as the 2021 Census of England and Wales asks them, so that carers caring 9 hours or less and 50 hours or more can be counted. The 0.1.0 band '0 to 19' is kept, deprecated, for data recorded with it; ConceptMap HoursCaringBandLegacy says how it relates to the Census bands."
 * ^caseSensitive = true
 * ^content = #complete
-* #0-19 "0 to 19 hours a week"
-* #20-34 "20 to 34 hours a week"
-* #35-49 "35 to 49 hours a week"
-* #50-plus "50 or more hours a week"
+* ^property[0].code = #status
+* ^property[0].uri = "http://hl7.org/fhir/concept-properties#status"
+* ^property[0].type = #code
+* ^property[0].description = "deprecated: kept for data recorded with the guide's 0.1.0 bands; not for new records."
+* #9-or-less "9 hours a week or less" "Census 2021: 9 hours a week or less."
+* #10-19 "10 to 19 hours a week" "Census 2021: 10 to 19 hours a week."
+* #20-34 "20 to 34 hours a week" "Census 2021: 20 to 34 hours a week."
+* #35-49 "35 to 49 hours a week" "Census 2021: 35 to 49 hours a week."
+* #50-plus "50 or more hours a week" "Census 2021: 50 or more hours a week."
+* #0-19 "0 to 19 hours a week (deprecated)" "The guide's 0.1.0 band: the Census bands 9-or-less and 10-19 together."
+  * ^property[0].code = #status
+  * ^property[0].valueCode = #deprecated
 
 CodeSystem: AssessmentType
 Id: assessment-type
@@ -54,6 +62,7 @@ Description: "The statutory assessments of a carer's needs."
 * #young-carers-needs-assessment "Young carer's needs assessment" "Children Act 1989 s17ZA."
 * #parent-carers-needs-assessment "Parent carer's needs assessment" "Children Act 1989 s17ZD."
 * #transition-assessment "Transition assessment" "Assessment of a young carer approaching 18 (Care Act 2014 s63)."
+* #review "Review" "Review of a carer's support plan and of the outcomes it serves (Care Act 2014 s27), with the carer's quality of life measured again."
 
 CodeSystem: AssessmentStatus
 Id: assessment-status
@@ -170,12 +179,18 @@ Description: "The support a carer's plan or a contingency plan provides."
 * #break "Break from caring" "A short break or respite for the carer, with replacement care for the person cared for."
 * #sitting-service "Sitting service" "Someone sits with the person cared for so the carer can go out."
 * #information-advice "Information and advice" "Information, advice, signposting and universal services."
-* #emotional-support "Emotional support" "Counselling, peer support or a carers' group."
+* #emotional-support "Emotional support" "Counselling or one-to-one emotional support."
 * #training "Carer training" "Training in caring tasks (moving and handling, medication)."
 * #equipment "Equipment and adaptations" "Equipment or technology that helps the carer."
 * #health-check "Carer health check" "A health check for the carer from their GP practice."
 * #bereavement-support "Bereavement support" "Support after the person cared for has died."
 * #emergency-respite "Emergency respite" "Replacement care that starts when the carer suddenly cannot care."
+* #employment-support "Employment support" "Help to stay in, return to or find paid work alongside caring: advice on flexible working and carer's leave, talking to an employer, training for work."
+* #advocacy "Advocacy" "An advocate who helps the carer take part in assessment and planning and have their views heard (Care Act 2014 s67)."
+* #grant-payment "Grant or small payment" "A one-off carer's grant or small payment (for a short break, a course, equipment, driving lessons), not a personal budget."
+* #hospital-discharge-support "Support around a hospital stay" "Support while the person cared for is in hospital or being discharged: being involved in discharge planning, information, practical help on the return home."
+* #peer-support-group "Peer support group" "A carers' group or peer support network, in person or online."
+* #digital-resources "Digital resources" "Online information, courses, apps and tools for carers."
 
 CodeSystem: DeliveryMechanism
 Id: delivery-mechanism
@@ -218,6 +233,7 @@ Description: "The roles of a carer's assessment task's inputs and outputs."
 * #assessment-response "Assessment response" "The questionnaire response the assessment rests on."
 * #eligibility "Eligibility determination" "The reg 3 determination."
 * #support-plan "Support plan" "The carer's support plan."
+* #quality-of-life "Quality of life" "The carer's quality-of-life score at this assessment or review."
 
 CodeSystem: CafObservation
 Id: caf-observation
@@ -226,6 +242,10 @@ Description: "Codes of observations the CAF records that SNOMED CT has no single
 * ^caseSensitive = true
 * ^content = #complete
 * #carer-eligibility "Carer's eligibility determination" "The determination of a carer's eligibility for support (reg 3)."
+* #disability "Disability and long-term conditions" "Whether the person has a long-term condition that limits day-to-day activities, the kinds of disability, and their general health."
+* #disability-type "Kind of disability" "A kind of disability (NHS Data Dictionary DISABILITY CODE)."
+* #general-health "General health" "The person's own rating of their health in general."
+* #carer-qol "Carer's quality of life" "The carer quality-of-life score (0 to 12) from the six items."
 
 CodeSystem: CafDocument
 Id: caf-document
@@ -259,3 +279,32 @@ Description: "What starts a contingency plan."
 * #carer-died "Carer died"
 * #carer-unreachable "Carer cannot be reached" "The carer cannot be reached when expected."
 * #family-emergency "Family emergency" "The carer must attend to another emergency."
+
+CodeSystem: IdentificationSource
+Id: identification-source
+Title: "Where a carer was identified"
+Description: "The setting in which a carer was first recognised as a carer: the strategy and the review ask every setting a carer meets (GP practice, hospital, school or college, carers' organisation, employer, social care) to identify carers, and the places carers are identified to be counted."
+* ^caseSensitive = true
+* ^content = #complete
+* #gp-practice "GP practice" "Identified by their GP practice."
+* #hospital-admission "Hospital, at admission" "Identified by a hospital when the person they care for was admitted."
+* #hospital-discharge "Hospital, at discharge" "Identified by a hospital ward when the person they care for was discharged."
+* #hospital "Hospital, at another time" "Identified by a hospital during a stay or outpatient visit."
+* #school-college "School or college" "Identified by the school or college they attend (young carers and young adult carers)."
+* #carers-organisation "Carers' organisation" "Identified by a carers' support organisation."
+* #employer "Employer" "Identified by their employer (working carers)."
+* #social-care "Social care" "Identified by local authority social care, during the assessment or review of the person they care for."
+* #self-identified "Self-identified" "The carer came forward themselves."
+
+CodeSystem: RepresentativeAuthority
+Id: representative-authority
+Title: "Authority of a legitimate representative"
+Description: "The legal authorities under which someone may make decisions, consent included, for a person who lacks capacity (Mental Capacity Act 2005) or for a child."
+* ^caseSensitive = true
+* ^content = #complete
+* #lpa-health-welfare "Lasting power of attorney for health and welfare" "An attorney under a registered lasting power of attorney for health and welfare."
+* #lpa-property-affairs "Lasting power of attorney for property and financial affairs" "An attorney under a registered lasting power of attorney for property and financial affairs."
+* #epa "Enduring power of attorney" "An attorney under a registered enduring power of attorney (made before October 2007; property and affairs only)."
+* #deputy-personal-welfare "Deputy for personal welfare" "A deputy appointed by the Court of Protection for personal welfare."
+* #deputy-property-affairs "Deputy for property and affairs" "A deputy appointed by the Court of Protection for property and affairs."
+* #parental-responsibility "Parental responsibility" "A person with parental responsibility for a child."

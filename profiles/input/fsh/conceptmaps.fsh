@@ -71,7 +71,16 @@ RuleSet: SupportTypeToCld(system, direct, involving, info)
 * insert MapTo(7, #bereavement-support, {direct}, #wider)
 * group[0].element[8].code = #health-check
 * group[0].element[8].target[0].equivalence = #unmatched
-* group[0].element[8].target[0].comment = "A GP practice carer health check is NHS care, not local-authority carer support: not reported in CLD."
+* group[0].element[8].target[0].comment = "A GP practice carer health check is NHS care, not local-authority carer support: CLD has no value for it."
+* insert MapTo(9, #employment-support, {direct}, #wider)
+* insert MapTo(10, #advocacy, {direct}, #wider)
+* insert MapTo(11, #grant-payment, {direct}, #wider)
+* insert MapTo(12, #hospital-discharge-support, {direct}, #wider)
+* insert MapTo(13, #peer-support-group, {direct}, #wider)
+* group[0].element[14].code = #digital-resources
+* group[0].element[14].target[0].code = #{info}
+* group[0].element[14].target[0].equivalence = #wider
+* group[0].element[14].target[0].comment = "Counted as information and advice only when the council provides or commissions the resource; a carer's own use of a public website is not a CLD service."
 
 RuleSet: MapTo(i, code, target, equivalence)
 * group[0].element[{i}].code = {code}
@@ -95,3 +104,23 @@ Description: "Our delivery mechanisms to CLD Delivery_Mechanism values (Releases
 * insert MapTo(2, #managed-personal-budget, "CASSR Managed Personal Budget", #equivalent)
 * insert MapTo(3, #commissioned-support, "CASSR Commissioned Support", #equivalent)
 * insert MapTo(4, #information-advice, "No Direct Support", #equivalent)
+
+Instance: HoursCaringBandLegacy
+InstanceOf: ConceptMap
+Usage: #definition
+Title: "Hours caring band: 0.1.0 bands to the Census 2021 bands"
+Description: "How the deprecated 0.1.0 band '0 to 19 hours' relates to the Census 2021 bands: it covers two of them, so a record in it cannot be counted as under 10 hours without the hours themselves."
+* url = "https://fhir.carer-fhir.uk/ConceptMap/hours-caring-band-legacy"
+* name = "HoursCaringBandLegacy"
+* status = #active
+* sourceCanonical = "https://fhir.carer-fhir.uk/CodeSystem/hours-caring-band"
+* targetCanonical = Canonical(HoursCaringBandVS)
+* group[0].source = "https://fhir.carer-fhir.uk/CodeSystem/hours-caring-band"
+* group[0].target = "https://fhir.carer-fhir.uk/CodeSystem/hours-caring-band"
+* group[0].element[0].code = #0-19
+* group[0].element[0].target[0].code = #9-or-less
+* group[0].element[0].target[0].equivalence = #narrower
+* group[0].element[0].target[0].comment = "Only where the hours recorded were 9 or fewer."
+* group[0].element[0].target[1].code = #10-19
+* group[0].element[0].target[1].equivalence = #narrower
+* group[0].element[0].target[1].comment = "Only where the hours recorded were 10 to 19."

@@ -113,10 +113,12 @@ Description: "The carer's personal budget (Care Act 2014 s26): the cost to the l
 Extension: ReviewDate
 Id: review-date
 Title: "Review date"
-Description: "When the plan is next to be reviewed (Care Act 2014 s27)."
+Description: "When the plan (Care Act 2014 s27) or the working carer's passport is next to be reviewed."
 * insert ExtensionStatus
 * ^context[0].type = #element
 * ^context[0].expression = "CarePlan"
+* ^context[1].type = #element
+* ^context[1].expression = "Composition"
 * value[x] only date
 * value[x] 1..1
 
@@ -177,3 +179,75 @@ Description: "For conformance testing: the carer-fhir runner (`conformance-tests
 * ^context[0].expression = "TestScript.fixture"
 * value[x] only integer
 * value[x] 1..1
+
+Extension: HoursCaringBandExtension
+Id: hours-caring-band
+Title: "Hours caring band"
+Description: "The Census 2021 band of the hours a week the carer spends caring for this person: recorded beside the hours (fhir-core's builder derives it from them) or alone when only the band is known, so that carers can be counted by band."
+* insert ExtensionStatus
+* ^context[0].type = #element
+* ^context[0].expression = "RelatedPerson"
+* value[x] only CodeableConcept
+* value[x] 1..1
+* value[x] from HoursCaringBandVS (required)
+
+Invariant: carer-idsrc-1
+Description: "A GP practice or hospital is named by its ODS code, a school or college by its DfE URN or ODS code."
+Expression: "extension('organization').value.identifier.exists() implies ((extension('source').value.coding.code in ('gp-practice' | 'hospital-admission' | 'hospital-discharge' | 'hospital')) implies extension('organization').value.identifier.system = 'https://fhir.nhs.uk/Id/ods-organization-code') and ((extension('source').value.coding.code = 'school-college') implies extension('organization').value.identifier.system in ('https://fhir.carer-fhir.uk/Id/dfe-urn' | 'https://fhir.nhs.uk/Id/ods-organization-code'))"
+Severity: #error
+
+Extension: CarerIdentification
+Id: carer-identification
+Title: "Where and by whom the carer was identified"
+Description: "The setting in which the carer was identified as a carer (GP practice, hospital at admission or discharge, school or college, carers' organisation, employer, social care, or the carer themselves), when, and which organisation: by ODS code, a school's DfE Unique Reference Number, or another identifier."
+* insert ExtensionStatus
+* ^context[0].type = #element
+* ^context[0].expression = "RelatedPerson"
+* ^context[1].type = #element
+* ^context[1].expression = "Observation"
+* obeys carer-idsrc-1
+* extension contains source 1..1 and date 0..1 and organization 0..1
+* extension[source] ^short = "The setting"
+* extension[source].value[x] only CodeableConcept
+* extension[source].value[x] 1..1
+* extension[source].value[x] from IdentificationSourceVS (required)
+* extension[date] ^short = "When the carer was identified"
+* extension[date].value[x] only dateTime
+* extension[date].value[x] 1..1
+* extension[organization] ^short = "Which organisation identified the carer (by identifier)"
+* extension[organization].value[x] only Reference(Organization)
+* extension[organization].value[x] 1..1
+* extension[organization].valueReference.identifier 1..1
+* extension[organization].valueReference.identifier.system 1..1
+* extension[organization].valueReference.identifier.value 1..1
+
+Extension: AssessmentRelationship
+Id: assessment-relationship
+Title: "Caring relationship assessed"
+Description: "A caring relationship a carer's assessment concerns, besides the one in Task.focus: a carer who cares for several people has one CarerRelationship for each, and one assessment looks at all of them. Repeated for each."
+* insert ExtensionStatus
+* ^context[0].type = #element
+* ^context[0].expression = "Task"
+* value[x] only Reference(CarerRelationship)
+* value[x] 1..1
+
+Extension: AssessedWith
+Id: assessed-with
+Title: "Assessed with"
+Description: "A family member assessed together with the carer: the person cared for in a joint assessment (Care Act 2014 s12(5)), or another member of the family in a whole-family assessment (a parent, a young carer, a sibling). Repeated for each."
+* insert ExtensionStatus
+* ^context[0].type = #element
+* ^context[0].expression = "Task"
+* value[x] only Reference($UKCorePatient or RelatedPerson)
+* value[x] 1..1
+
+Extension: RepresentativeAuthorityExtension
+Id: representative-authority
+Title: "Authority of the representative who consented"
+Description: "Under what authority someone consented for the person (Mental Capacity Act 2005): a lasting or enduring power of attorney, a Court of Protection deputyship, or parental responsibility."
+* insert ExtensionStatus
+* ^context[0].type = #element
+* ^context[0].expression = "Consent"
+* value[x] only CodeableConcept
+* value[x] 1..1
+* value[x] from RepresentativeAuthorityVS (required)

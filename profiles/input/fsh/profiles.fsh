@@ -5,6 +5,17 @@ RuleSet: ProfileStatus
 * ^status = #active
 * ^experimental = false
 
+// UK Core's differentials restate the children of some extension slices;
+// the snapshots carer-fhir generates for them then leave the slice's url
+// unfixed, and a slice with an unfixed url matches every extension, so a
+// validator files our extensions under it. Each profile on such a parent
+// states the url the slice's type already implies.
+RuleSet: UkCoreObservationSliceUrls
+* extension ^slicing.discriminator.type = #value
+* extension ^slicing.discriminator.path = "url"
+* extension ^slicing.rules = #open
+* extension[triggeredByR5].url = "http://hl7.org/fhir/5.0/StructureDefinition/extension-Observation.triggeredBy" (exactly)
+
 Invariant: carer-nhs-1
 Description: "An NHS number is ten digits whose last is the modulus 11 check digit of the other nine."
 Expression: "value.matches('^[0-9]{10}$') and ((11 - ((value.substring(0,1).toInteger() * 10 + value.substring(1,1).toInteger() * 9 + value.substring(2,1).toInteger() * 8 + value.substring(3,1).toInteger() * 7 + value.substring(4,1).toInteger() * 6 + value.substring(5,1).toInteger() * 5 + value.substring(6,1).toInteger() * 4 + value.substring(7,1).toInteger() * 3 + value.substring(8,1).toInteger() * 2) mod 11)) mod 11) = value.substring(9,1).toInteger()"
@@ -25,20 +36,27 @@ Description: "A period's end is not before its start."
 Expression: "(start.exists() and end.exists()) implies start <= end"
 Severity: #error
 
+Invariant: carer-hours-2
+Description: "The hours caring band agrees with the hours caring per week, when both are recorded."
+Expression: "(extension('https://fhir.carer-fhir.uk/StructureDefinition/hours-caring-per-week').value.value.exists() and extension('https://fhir.carer-fhir.uk/StructureDefinition/hours-caring-band').value.coding.code.exists()) implies (extension('https://fhir.carer-fhir.uk/StructureDefinition/hours-caring-per-week').value.value.select(iif($this < 10, '9-or-less', iif($this < 20, '10-19', iif($this < 35, '20-34', iif($this < 50, '35-49', '50-plus'))))) = extension('https://fhir.carer-fhir.uk/StructureDefinition/hours-caring-band').value.coding.code.first())"
+Severity: #error
+
 Profile: CarerRelationship
 Parent: $UKCoreRelatedPerson
 Id: CarerRelationship
 Title: "Carer relationship"
-Description: "A carer and the person they care for: the RelatedPerson on the cared-for person's record (patient), linked to the carer's own Patient record, saying when caring started and ended and what it involves."
+Description: "A carer and the person they care for: the RelatedPerson on the cared-for person's record (patient), linked to the carer's own Patient record, saying when caring started and ended, what it involves, and where and by whom the carer was identified."
 * insert ProfileStatus
-* obeys carer-ended-1
+* obeys carer-ended-1 and carer-hours-2
 * extension contains
     CarerPatient named carerPatient 0..1 MS and
     HoursCaringPerWeek named hoursCaringPerWeek 0..1 MS and
     MainCarer named mainCarer 0..1 MS and
     LivesWithCaredFor named livesWithCaredFor 0..1 and
     CareActivityExtension named careActivity 0..* and
-    CarerTypeExtension named carerType 0..* MS
+    CarerTypeExtension named carerType 0..* MS and
+    HoursCaringBandExtension named hoursCaringBand 0..1 MS and
+    CarerIdentification named identification 0..1 MS
 * identifier MS
 * identifier ^slicing.discriminator.type = #value
 * identifier ^slicing.discriminator.path = "system"
@@ -76,8 +94,9 @@ Profile: CarerStatus
 Parent: $UKCoreObservation
 Id: CarerStatus
 Title: "Carer status"
-Description: "On the carer's own record: that they are a carer (and of whom), or that they are no longer a carer."
+Description: "On the carer's own record: that they are a carer (and of whom), or that they are no longer a carer, and where and by whom they were identified."
 * insert ProfileStatus
+* insert UkCoreObservationSliceUrls
 * status MS
 * category 1..* MS
 * category ^slicing.discriminator.type = #pattern
@@ -93,6 +112,9 @@ Description: "On the carer's own record: that they are a carer (and of whom), or
 * focus 0..1 MS
 * focus only Reference(CarerRelationship)
 * focus ^short = "The caring relationship this status is about"
+* extension contains CarerIdentification named identification 0..1 MS
+* identifier MS
+* identifier ^short = "A business identifier (for conditional creates, so that recording it twice finds the first)"
 * effective[x] 1..1 MS
 * effective[x] only dateTime or Period
 * value[x] 0..0
@@ -154,12 +176,21 @@ Description: "The answers of one carer's assessment. The source tells self-asses
 * source only Reference($UKCorePatient or RelatedPerson or Practitioner or PractitionerRole)
 * source ^short = "Who answered: the carer themselves (self-assessment) or a practitioner"
 
+Invariant: caf-joint-1
+Description: "A joint assessment names who else was assessed (assessed-with)."
+Expression: "code.coding.where(code = 'joint-assessment').exists() implies extension('https://fhir.carer-fhir.uk/StructureDefinition/assessed-with').exists()"
+Severity: #error
+
 Profile: CarerAssessment
 Parent: $UKCoreTask
 Id: CarerAssessment
 Title: "Carer's assessment"
-Description: "The episode of a carer's assessment, from offer to completion: who is assessed, by which local authority, on which answers, with what determination and plan."
+Description: "The episode of a carer's assessment, from offer to completion: who is assessed, by which local authority, on which answers, with what determination and plan; every person cared for whom it concerns, and in a joint or whole-family assessment the family members assessed together. A review (code review) is based on the support plan it reviews."
 * insert ProfileStatus
+* obeys caf-joint-1
+* extension contains
+    AssessmentRelationship named caringRelationship 0..* MS and
+    AssessedWith named assessedWith 0..* MS
 * identifier MS
 * status MS
 * businessStatus 1..1 MS
@@ -173,7 +204,10 @@ Description: "The episode of a carer's assessment, from offer to completion: who
 * for only Reference($UKCorePatient)
 * for ^short = "The carer assessed"
 * authoredOn 1..1 MS
+* basedOn MS
+* basedOn ^short = "For a review: the CarerSupportPlan under review"
 * requester MS
+* requester ^short = "Who asked: the carer, a GP practice or hospital (ODS code), a school (DfE URN)"
 * owner 1..1 MS
 * owner ^short = "The local authority responsible (by ODS code)"
 * owner.identifier 1..1
@@ -191,7 +225,9 @@ Description: "The episode of a carer's assessment, from offer to completion: who
 * output ^slicing.discriminator.type = #pattern
 * output ^slicing.discriminator.path = "type"
 * output ^slicing.rules = #open
-* output contains eligibility 0..1 MS and supportPlan 0..1 MS
+* output contains eligibility 0..1 MS and supportPlan 0..1 MS and qualityOfLife 0..1 MS
+* output[qualityOfLife].type = TaskIo#quality-of-life
+* output[qualityOfLife].value[x] only Reference(CarerQualityOfLife)
 * output[eligibility].type = TaskIo#eligibility
 * output[eligibility].value[x] only Reference(CarerEligibility)
 * output[supportPlan].type = TaskIo#support-plan
@@ -214,6 +250,7 @@ Id: CarerEligibility
 Title: "Carer's eligibility determination"
 Description: "Whether a carer's needs meet the eligibility criteria (Care and Support (Eligibility Criteria) Regulations 2015 reg 3), derived from an assessment response by fhir-core's rules: one component per condition and per reg 3(2)(b) outcome, the determination as the value, the reasons as notes."
 * insert ProfileStatus
+* insert UkCoreObservationSliceUrls
 * status MS
 * code = CafObservation#carer-eligibility
 * subject 1..1 MS
@@ -282,11 +319,15 @@ Description: "The carer's support plan (Care Act 2014 s25): breaks, sitting serv
 * author MS
 * supportingInfo MS
 * supportingInfo ^short = "The eligibility determination the plan meets"
+* goal MS
+* goal ^short = "The outcomes the carer wished to achieve (Goals), which the activities serve"
 * activity MS
 * activity.detail 1..1 MS
 * activity.detail.extension contains DeliveryMechanismExtension named deliveryMechanism 0..1 MS
 * activity.detail.code 1..1 MS
 * activity.detail.code from SupportTypeVS (required)
+* activity.detail.goal MS
+* activity.detail.goal ^short = "The outcomes (of CarePlan.goal) this support serves"
 
 Invariant: caf-plan-b-1
 Description: "A contingency plan names at least one person or service who agreed to act."
@@ -338,12 +379,24 @@ Description: "What happens when the carer suddenly cannot care: the triggers, wh
 * activity.detail.code from SupportTypeVS (required)
 * activity.detail.status ^short = "on-hold until the plan is triggered"
 
+Invariant: caf-consent-2
+Description: "An organisation is named by its ODS code; a person (a carer to be told) by a reference to their record."
+Expression: "reference.identifier.exists() implies reference.identifier.system = 'https://fhir.nhs.uk/Id/ods-organization-code'"
+Severity: #error
+
+Invariant: caf-consent-3
+Description: "When someone other than the person consented, the authority they acted under (a lasting power of attorney, a deputyship) is recorded."
+Expression: "performer.where(reference.exists() and reference != %resource.patient.reference).exists() implies extension('https://fhir.carer-fhir.uk/StructureDefinition/representative-authority').exists()"
+Severity: #error
+
 Profile: CafConsent
 Parent: $UKCoreConsent
 Id: CafConsent
 Title: "CAF consent"
-Description: "Consent to share CAF data: whose data, who consented (the person or a legitimate representative), permit or deny, which organisations (by ODS code), for which purposes, which kinds of record, and for how long. Revoked by setting status inactive."
+Description: "Consent to share CAF data: whose data, who consented (the person, or a legitimate representative such as an attorney under a lasting power of attorney or a deputy, with the authority they acted under), permit or deny, who may be told (organisations by ODS code, and people such as the carer, by their RelatedPerson record), for which purposes, which kinds of record, and for how long. Revoked by setting status inactive."
 * insert ProfileStatus
+* obeys caf-consent-3
+* extension contains RepresentativeAuthorityExtension named representativeAuthority 0..1 MS
 * status MS
 * scope = $consentscope#patient-privacy
 * category 1..* MS
@@ -358,17 +411,16 @@ Description: "Consent to share CAF data: whose data, who consented (the person o
 * dateTime 1..1 MS
 * performer 1..* MS
 * performer only Reference($UKCorePatient or RelatedPerson)
-* performer ^short = "Who consented: the person, or their legitimate representative"
+* performer ^short = "Who consented: the person, or their legitimate representative (then representative-authority says under what authority)"
 * policyRule 1..1
 * policyRule = $v3-ActCode#OPTIN
 * provision 1..1 MS
 * provision.type 1..1 MS
 * provision.period MS
 * provision.actor 1..* MS
-* provision.actor.reference.identifier 1..1
-* provision.actor.reference.identifier.system 1..1
-* provision.actor.reference.identifier.system = $ods (exactly)
-* provision.actor.reference.identifier.value 1..1
+* provision.actor obeys caf-consent-2
+* provision.actor.reference only Reference(Organization or RelatedPerson)
+* provision.actor.reference ^short = "An organisation by ODS code, or a person (the carer) by their RelatedPerson record"
 * provision.purpose 1..* MS
 * provision.purpose from CafPurposeVS (required)
 * provision.class MS

@@ -35,6 +35,7 @@ RuleSet: CaringRole
 * insert ChoiceQuestion(caring-role.activities, What do you do for the person you care for?, CareActivityVS, true)
 * insert Question(caring-role.lives-with, #boolean, Do you live with the person you care for?)
 * insert Question(caring-role.other-help, #text, Does anyone else help with caring? Who and how?)
+* insert Question(caring-role.others-cared-for, #text, Do you care for anyone else? Who?)
 
 RuleSet: WillingAble
 * insert Group(willing-able, Continuing to care)
@@ -111,8 +112,8 @@ Instance: carer-assessment
 InstanceOf: CarerAssessmentQuestionnaire
 Usage: #definition
 Title: "Carer's assessment"
-Description: "The assessment of an adult carer's needs for support (Care Act 2014 s10), for self-assessment or with a practitioner: the caring role, able and willing to continue, wellbeing, outcomes wished, the reg 3 conditions and outcomes, work and education, people to involve, emergency planning, and carer quality of life."
-* insert QuestionnaireCommon(carer-assessment, 0.1.0)
+Description: "The assessment of an adult carer's needs for support (Care Act 2014 s10), for self-assessment or with a practitioner: the caring role (and anyone else cared for), able and willing to continue, wellbeing, outcomes wished, the reg 3 conditions and outcomes, work and education, people to involve, emergency planning, whether children in the household help with caring (to find young carers no one knows of), and carer quality of life."
+* insert QuestionnaireCommon(carer-assessment, 0.2.0)
 * name = "CarerAssessment"
 * title = "Carer's assessment"
 * insert CaringRole
@@ -121,6 +122,9 @@ Description: "The assessment of an adult carer's needs for support (Care Act 201
 * insert Reg3
 * insert WorkEducation
 * insert InvolveAndEmergency
+* insert Group(household, Children in your household)
+* insert Question(household.children-help, #boolean, Do any children or young people under 18 in your household help with caring?)
+* insert Question(household.children-help-details, #text, Who are they and what do they do?)
 * insert Qol
 
 Instance: young-carer-assessment
@@ -128,7 +132,7 @@ InstanceOf: CarerAssessmentQuestionnaire
 Usage: #definition
 Title: "Young carer's needs assessment"
 Description: "The needs assessment of a young carer (Children Act 1989 s17ZA): as the adult form, but asking whether the caring is appropriate for the young carer and about their education, without the reg 3 section (young carers' needs are not determined by reg 3)."
-* insert QuestionnaireCommon(young-carer-assessment, 0.1.0)
+* insert QuestionnaireCommon(young-carer-assessment, 0.2.0)
 * name = "YoungCarerAssessment"
 * title = "Young carer's needs assessment"
 * insert CaringRole
@@ -146,7 +150,7 @@ InstanceOf: CarerAssessmentQuestionnaire
 Usage: #definition
 Title: "Parent carer's needs assessment"
 Description: "The needs assessment of a parent carer of a disabled child (Children Act 1989 s17ZD): as the adult form, with the needs of the child and of the family, without the reg 3 section."
-* insert QuestionnaireCommon(parent-carer-assessment, 0.1.0)
+* insert QuestionnaireCommon(parent-carer-assessment, 0.2.0)
 * name = "ParentCarerAssessment"
 * title = "Parent carer's needs assessment"
 * insert CaringRole

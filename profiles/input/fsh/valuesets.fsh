@@ -21,9 +21,13 @@ Description: "All care activities."
 ValueSet: HoursCaringBandVS
 Id: hours-caring-band
 Title: "Hours caring band"
-Description: "All hours-caring bands."
+Description: "The five Census 2021 bands, for new records (not the deprecated 0.1.0 band)."
 * insert OurValueSet
-* include codes from system HoursCaringBand
+* HoursCaringBand#9-or-less "9 hours a week or less"
+* HoursCaringBand#10-19 "10 to 19 hours a week"
+* HoursCaringBand#20-34 "20 to 34 hours a week"
+* HoursCaringBand#35-49 "35 to 49 hours a week"
+* HoursCaringBand#50-plus "50 or more hours a week"
 
 ValueSet: AssessmentTypeVS
 Id: assessment-type
@@ -130,7 +134,7 @@ Description: "The sections of a CAF record."
 ValueSet: FamilyRoleVS
 Id: family-role
 Title: "Family role of a carer"
-Description: "Family roles a carer may have towards the person cared for (a subset of HL7 v3 RoleCode)."
+Description: "Family roles a carer may have towards the person cared for (a subset of HL7 v3 RoleCode), in-laws and step-family included: a daughter-in-law caring for her husband's mother is DAUINLAW."
 * insert OurValueSet
 * $v3-RoleCode#SPS "spouse"
 * $v3-RoleCode#DOMPART "domestic partner"
@@ -140,6 +144,21 @@ Description: "Family roles a carer may have towards the person cared for (a subs
 * $v3-RoleCode#GRPRN "grandparent"
 * $v3-RoleCode#GRNDCHILD "grandchild"
 * $v3-RoleCode#EXT "extended family member"
+* $v3-RoleCode#CHLDINLAW "child-in-law"
+* $v3-RoleCode#DAUINLAW "daughter in-law"
+* $v3-RoleCode#SONINLAW "son in-law"
+* $v3-RoleCode#PRNINLAW "parent in-law"
+* $v3-RoleCode#MTHINLAW "mother-in-law"
+* $v3-RoleCode#FTHINLAW "father-in-law"
+* $v3-RoleCode#SIBINLAW "sibling in-law"
+* $v3-RoleCode#SISINLAW "sister-in-law"
+* $v3-RoleCode#BROINLAW "brother-in-law"
+* $v3-RoleCode#STPCHLD "step child"
+* $v3-RoleCode#STPPRN "step parent"
+* $v3-RoleCode#NIENEPH "niece/nephew"
+* $v3-RoleCode#AUNT "aunt"
+* $v3-RoleCode#UNCLE "uncle"
+* $v3-RoleCode#COUSN "cousin"
 * $v3-RoleCode#FRND "unrelated friend"
 * $v3-RoleCode#NBOR "neighbor"
 
@@ -173,3 +192,17 @@ Description: "The purposes for which a carer's CAF data may be shared (HL7 v3 Ac
 * $v3-ActReason#ETREAT "emergency treatment"
 * $v3-ActReason#COC "coordination of care"
 * $v3-ActReason#PUBHLTH "public health"
+
+ValueSet: IdentificationSourceVS
+Id: identification-source
+Title: "Where a carer was identified"
+Description: "All identification sources."
+* insert OurValueSet
+* include codes from system IdentificationSource
+
+ValueSet: RepresentativeAuthorityVS
+Id: representative-authority
+Title: "Authority of a legitimate representative"
+Description: "All representative authorities."
+* insert OurValueSet
+* include codes from system RepresentativeAuthority

@@ -27,6 +27,8 @@ Description: "Mary's CAF data set: who she cares for, her status and flags, her 
 * insert Entry(10, CarePlan, arthur-plan-b, arthur-plan-b)
 * insert Entry(11, RelatedPerson, sam-jones, sam-jones)
 * insert Entry(12, Consent, mary-consent, mary-consent)
+* insert Entry(13, Goal, mary-goal-time-for-herself, mary-goal-time-for-herself)
+* insert Entry(14, Goal, mary-goal-keep-in-touch, mary-goal-keep-in-touch)
 
 Instance: mary-caf-composition
 InstanceOf: CafRecordComposition
@@ -57,6 +59,8 @@ Description: "The Composition that heads Mary's CAF record."
 * section[3].code = CafDocument#plans "Plans"
 * section[3].entry[0] = Reference(mary-support-plan)
 * section[3].entry[1] = Reference(arthur-plan-b)
+* section[3].entry[2] = Reference(mary-goal-time-for-herself)
+* section[3].entry[3] = Reference(mary-goal-keep-in-touch)
 * section[4].title = "Consents"
 * section[4].code = CafDocument#consents "Consents"
 * section[4].entry[0] = Reference(mary-consent)

@@ -15,7 +15,9 @@ Description: "A young carer's relationship."
 * meta.profile[+] = Canonical($UKCoreRelatedPerson)
 * extension[carerPatient].valueReference = Reference(liam-patel)
 * extension[hoursCaringPerWeek].valueQuantity = 15 'h/wk' "hours per week"
+* extension[hoursCaringBand].valueCodeableConcept = HoursCaringBand#10-19 "10 to 19 hours a week"
 * extension[livesWithCaredFor].valueBoolean = true
+* insert SchoolIdentified(2025-09-15)
 * extension[carerType][0].valueCodeableConcept = CarerType#young-carer "Young carer"
 * identifier[nhsNumber].value = "9991234020"
 * active = true
@@ -90,6 +92,11 @@ Title: "Mary's support plan"
 Description: "A weekly sitting service and a yearly break paid by direct payment, and information about carers' groups."
 * meta.profile[+] = Canonical($UKCoreCarePlan)
 * insert MarySupportPlan(Patient/mary-jones, RelatedPerson/mary-cares-for-arthur, Observation/mary-eligibility)
+* goal[0] = Reference(mary-goal-time-for-herself)
+* goal[1] = Reference(mary-goal-keep-in-touch)
+* activity[0].detail.goal[0] = Reference(mary-goal-time-for-herself)
+* activity[1].detail.goal[0] = Reference(mary-goal-time-for-herself)
+* activity[1].detail.goal[1] = Reference(mary-goal-keep-in-touch)
 
 Instance: sam-jones
 InstanceOf: RelatedPerson
@@ -98,6 +105,7 @@ Description: "Mary and Arthur's son, who agreed to step in."
 * meta.profile[+] = Canonical($UKCoreRelatedPerson)
 * patient = Reference(arthur-jones)
 * relationship[0] = $v3-RoleCode#SON "natural son"
+* relationship[1] = $v3-RoleCode#HPOWATT "healthcare power of attorney"
 * name[0].family = "Jones"
 * name[0].given[0] = "Sam"
 * telecom[0].system = #phone
@@ -121,9 +129,24 @@ Description: "Mary agrees that her GP practice and the council may share her CAF
 // that the flow Bundles (flows.fsh) reuse them with urn:uuid and conditional
 // references.
 
+RuleSet: GpIdentified
+* extension[identification].extension[source].valueCodeableConcept = IdentificationSource#gp-practice "GP practice"
+* extension[identification].extension[date].valueDateTime = "2025-10-03"
+* extension[identification].extension[organization].valueReference.identifier.system = $ods
+* extension[identification].extension[organization].valueReference.identifier.value = "A81001"
+
+RuleSet: SchoolIdentified(date)
+* extension[identification].extension[source].valueCodeableConcept = IdentificationSource#school-college "School or college"
+* extension[identification].extension[date].valueDateTime = "{date}"
+* extension[identification].extension[organization].valueReference.identifier.system = "https://fhir.carer-fhir.uk/Id/dfe-urn"
+* extension[identification].extension[organization].valueReference.identifier.value = "123456"
+* extension[identification].extension[organization].valueReference.display = "Example Park Academy"
+
 RuleSet: MaryRelationship(carer, caredFor)
 * extension[carerPatient].valueReference.reference = "{carer}"
 * extension[hoursCaringPerWeek].valueQuantity = 50 'h/wk' "hours per week"
+* extension[hoursCaringBand].valueCodeableConcept = HoursCaringBand#50-plus "50 or more hours a week"
+* insert GpIdentified
 * extension[mainCarer].valueBoolean = true
 * extension[livesWithCaredFor].valueBoolean = true
 * extension[careActivity][0].valueCodeableConcept = CareActivity#personal-care "Personal care"
@@ -140,6 +163,9 @@ RuleSet: MaryRelationship(carer, caredFor)
 * period.start = "2022-09-01"
 
 RuleSet: MaryStatus(carer, rel)
+* insert GpIdentified
+* identifier[0].system = "https://fhir.carer-fhir.uk/Id/carer-status"
+* identifier[0].value = "A81001-mary-jones-carer-2025-10-03"
 * status = #final
 * category[socialHistory] = $obs-category#social-history "Social History"
 * code = $sct#824401000000105 "Carer of person with dementia"
@@ -148,7 +174,7 @@ RuleSet: MaryStatus(carer, rel)
 * effectiveDateTime = "2025-10-03"
 
 RuleSet: MarySelfAssessment(carer)
-* questionnaire = "https://fhir.carer-fhir.uk/Questionnaire/carer-assessment|0.1.0"
+* questionnaire = "https://fhir.carer-fhir.uk/Questionnaire/carer-assessment|0.2.0"
 * status = #completed
 * subject.reference = "{carer}"
 * source.reference = "{carer}"
@@ -273,6 +299,8 @@ RuleSet: ArthurPlanB(carer, caredFor, rel, contact)
 * activity[0].detail.description = "Emergency respite at home, up to 72 hours, starts only when this plan is triggered."
 
 RuleSet: MaryConsent(carer)
+* identifier[0].system = "https://fhir.carer-fhir.uk/Id/caf-consent"
+* identifier[0].value = "A81001-mary-jones-2025-10-03"
 * status = #active
 * scope = $consentscope#patient-privacy
 * category[cafSharing].coding[0] = CafConsentCategory#caf-sharing "Consent to share CAF data"
@@ -295,3 +323,92 @@ RuleSet: MaryConsent(carer)
 * provision.class[1] = http://hl7.org/fhir/resource-types#Task
 * provision.class[2] = http://hl7.org/fhir/resource-types#CarePlan
 * provision.class[3] = http://hl7.org/fhir/resource-types#Observation
+
+Instance: mary-sexual-orientation
+InstanceOf: CarerSexualOrientation
+Title: "Mary declined to state her sexual orientation"
+Description: "Asked at her carer's assessment, Mary preferred not to say: recorded as 'declined to state', which the NHS standard counts as Z, not as missing."
+* meta.profile[+] = Canonical($UKCoreObservation)
+* status = #final
+* category[socialHistory] = $obs-category#social-history "Social History"
+* code = $loinc#76690-7 "Sexual orientation"
+* subject = Reference(mary-jones)
+* effectiveDateTime = "2025-11-01"
+* valueCodeableConcept = $sct#699042003 "Declined to state sexual orientation"
+
+Instance: mary-disability
+InstanceOf: CarerDisability
+Title: "Mary's arthritis limits her a little"
+Description: "Mary has a long-term condition (arthritis) that limits her day-to-day activities a little; she rates her health as fair."
+* meta.profile[+] = Canonical($UKCoreObservation)
+* status = #final
+* category[socialHistory] = $obs-category#social-history "Social History"
+* code = CafObservation#disability "Disability and long-term conditions"
+* subject = Reference(mary-jones)
+* effectiveDateTime = "2025-11-01"
+* valueCodeableConcept = ActivityLimitation#limited-a-little "Yes, limited a little"
+* component[disabilityType][0].code = CafObservation#disability-type
+* component[disabilityType][0].valueCodeableConcept = NhsDisabilityCode#05 "Mobility and gross motor"
+* component[generalHealth].code = CafObservation#general-health
+* component[generalHealth].valueCodeableConcept = GeneralHealth#fair "Fair"
+
+Instance: mary-cares-for-jean
+InstanceOf: CarerRelationship
+Title: "Mary also cares for her sister"
+Description: "Mary shops and cleans for her sister Jean, about six hours a week: a second caring relationship, assessed with the first."
+* meta.profile[+] = Canonical($UKCoreRelatedPerson)
+* extension[carerPatient].valueReference = Reference(mary-jones)
+* extension[hoursCaringPerWeek].valueQuantity = 6 'h/wk' "hours per week"
+* extension[hoursCaringBand].valueCodeableConcept = HoursCaringBand#9-or-less "9 hours a week or less"
+* extension[careActivity][0].valueCodeableConcept = CareActivity#practical-help "Practical help"
+* extension[carerType][0].valueCodeableConcept = CarerType#older-carer "Older carer"
+* identifier[nhsNumber].value = "9991234004"
+* active = true
+* patient = Reference(jean-evans)
+* relationship[carerRole] = $ukcore-role#Carer "Carer of patient"
+* relationship[familyRole] = $v3-RoleCode#SIB "sibling"
+* period.start = "2024-03-01"
+
+Instance: mary-joint-assessment
+InstanceOf: CarerAssessment
+Title: "Mary and Arthur's joint assessment"
+Description: "Mary's carer's assessment combined with Arthur's needs assessment (Care Act 2014 s12(5)); it covers both people Mary cares for, Arthur and her sister Jean."
+* meta.profile[+] = Canonical($UKCoreTask)
+* extension[caringRelationship][0].valueReference = Reference(mary-cares-for-jean)
+* extension[assessedWith][0].valueReference = Reference(arthur-jones)
+* identifier[0].system = "https://fhir.carer-fhir.uk/Id/assessment"
+* identifier[0].value = "LA616-2025-0043"
+* status = #in-progress
+* businessStatus = AssessmentStatus#in-progress "In progress"
+* intent = #order
+* code = AssessmentType#joint-assessment "Joint assessment"
+* focus = Reference(mary-cares-for-arthur)
+* for = Reference(mary-jones)
+* authoredOn = "2025-10-03"
+* owner.identifier.system = $ods
+* owner.identifier.value = "616"
+
+Instance: arthur-consent-tell-mary
+InstanceOf: CafConsent
+Title: "Arthur's son consents, as his attorney, to Mary being told"
+Description: "Arthur lacks capacity to decide; his son Sam holds a lasting power of attorney for health and welfare and consents that Mary, his carer, and his GP practice may be told about his care."
+* meta.profile[+] = Canonical($UKCoreConsent)
+* extension[representativeAuthority].valueCodeableConcept = RepresentativeAuthority#lpa-health-welfare "Lasting power of attorney for health and welfare"
+* identifier[0].system = "https://fhir.carer-fhir.uk/Id/caf-consent"
+* identifier[0].value = "A81001-arthur-jones-2025-10-10"
+* status = #active
+* scope = $consentscope#patient-privacy
+* category[cafSharing].coding[0] = CafConsentCategory#caf-sharing "Consent to share CAF data"
+* category[cafSharing].coding[1] = $loinc#59284-0 "Patient Consent"
+* patient = Reference(arthur-jones)
+* dateTime = "2025-10-10T14:00:00Z"
+* performer[0] = Reference(sam-jones)
+* policyRule = $v3-ActCode#OPTIN
+* provision.type = #permit
+* provision.period.start = "2025-10-10"
+* provision.actor[0].role = http://terminology.hl7.org/CodeSystem/v3-ParticipationType#IRCP "information recipient"
+* provision.actor[0].reference = Reference(mary-cares-for-arthur)
+* provision.actor[1].role = http://terminology.hl7.org/CodeSystem/v3-ParticipationType#IRCP "information recipient"
+* provision.actor[1].reference.identifier.system = $ods
+* provision.actor[1].reference.identifier.value = "A81001"
+* provision.purpose[0] = $v3-ActReason#CAREMGT "care management"

@@ -21,11 +21,11 @@ RuleSet: FlagBody(code, display, subject, rel, id, status)
 * subject.reference = "{subject}"
 * period.start = "2025-10-03"
 
-// Flow 1: identify.
+// Flow 1: identify. Every entry is conditional, so flow 1 is idempotent.
 Instance: flow-1-identify
 InstanceOf: Bundle
 Title: "Flow 1: a GP records that Mary cares for Arthur"
-Description: "Creates (or finds) both patients by NHS number, the caring relationship, Mary's carer status, a flag on each record and Mary's consent to share, all or nothing."
+Description: "Creates (or finds) both patients by NHS number, the caring relationship, Mary's carer status, a flag on each record and Mary's consent to share, all or nothing. Every entry is a conditional create on a business identifier, so sending the Bundle again changes nothing."
 Usage: #example
 * type = #transaction
 * insert Post(0, 6b1f0c9e-1d43-4d1e-9a51-000000000001, Patient)
@@ -38,6 +38,7 @@ Usage: #example
 * entry[2].request.ifNoneExist = "identifier=https://fhir.carer-fhir.uk/Id/carer-relationship|a1f6c1de-0b2e-4c57-9e57-5f4f0b1c2d01"
 * entry[2].resource = flow1-relationship
 * insert Post(3, 6b1f0c9e-1d43-4d1e-9a51-000000000004, Observation)
+* entry[3].request.ifNoneExist = "identifier=https://fhir.carer-fhir.uk/Id/carer-status|A81001-mary-jones-carer-2025-10-03"
 * entry[3].resource = flow1-status
 * insert Post(4, 6b1f0c9e-1d43-4d1e-9a51-000000000005, Flag)
 * entry[4].request.ifNoneExist = "identifier=https://fhir.carer-fhir.uk/Id/carer-flag|mary-is-a-carer"
@@ -46,12 +47,13 @@ Usage: #example
 * entry[5].request.ifNoneExist = "identifier=https://fhir.carer-fhir.uk/Id/carer-flag|arthur-has-a-carer"
 * entry[5].resource = flow1-flag-arthur
 * insert Post(6, 6b1f0c9e-1d43-4d1e-9a51-000000000007, Consent)
+* entry[6].request.ifNoneExist = "identifier=https://fhir.carer-fhir.uk/Id/caf-consent|A81001-mary-jones-2025-10-03"
 * entry[6].resource = flow1-consent
 
 Instance: flow1-mary
-InstanceOf: Patient
+InstanceOf: Carer
 Usage: #inline
-* insert UkPatient(9991234004)
+* insert CarerPatient(9991234004)
 * name[0].family = "Jones"
 * name[0].given[0] = "Mary"
 * gender = #female

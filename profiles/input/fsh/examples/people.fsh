@@ -6,11 +6,20 @@ RuleSet: UkPatient(nhs)
 * identifier[0].system = $nhs-number
 * identifier[0].value = "{nhs}"
 
+RuleSet: CarerPatient(nhs)
+* meta.profile[+] = Canonical($UKCorePatient)
+* identifier[nhsNumber].system = $nhs-number
+* identifier[nhsNumber].value = "{nhs}"
+
 Instance: mary-jones
-InstanceOf: Patient
+InstanceOf: Carer
 Title: "Mary Jones, a carer"
-Description: "An older carer who cares for her husband."
-* insert UkPatient(9991234004)
+Description: "An older carer who cares for her husband; White British, English speaking, no interpreter needed."
+* insert CarerPatient(9991234004)
+* extension[ethnicCategory].valueCodeableConcept = https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland#A "White - British"
+* extension[patientInterpreterRequired].valueBoolean = false
+* communication[0].language = urn:ietf:bcp:47#en-GB "English (United Kingdom)"
+* communication[0].preferred = true
 * name[0].family = "Jones"
 * name[0].given[0] = "Mary"
 * gender = #female
@@ -31,10 +40,11 @@ Description: "Mary's husband, who has dementia."
 * generalPractitioner[0].identifier.value = "A81001"
 
 Instance: liam-patel
-InstanceOf: Patient
+InstanceOf: Carer
 Title: "Liam Patel, a young carer"
-Description: "A 15-year-old who cares for his mother."
-* insert UkPatient(9991234020)
+Description: "A 15-year-old who cares for his mother; he did not state his ethnic category."
+* insert CarerPatient(9991234020)
+* extension[ethnicCategory].valueCodeableConcept = https://fhir.hl7.org.uk/CodeSystem/UKCore-EthnicCategoryEngland#Z "Not stated"
 * name[0].family = "Patel"
 * name[0].given[0] = "Liam"
 * gender = #male
@@ -49,3 +59,13 @@ Description: "Liam's mother, who has multiple sclerosis."
 * name[0].given[0] = "Priya"
 * gender = #female
 * birthDate = "1979-01-30"
+
+Instance: jean-evans
+InstanceOf: Patient
+Title: "Jean Evans, Mary's sister"
+Description: "Mary's older sister, who lives nearby; Mary shops and cleans for her."
+* insert UkPatient(9991234063)
+* name[0].family = "Evans"
+* name[0].given[0] = "Jean"
+* gender = #female
+* birthDate = "1949-07-08"
