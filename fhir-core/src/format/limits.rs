@@ -90,6 +90,13 @@ pub(crate) fn with_stack<R>(f: impl FnOnce() -> R) -> R {
     stacker::maybe_grow(STACK_RED_ZONE, STACK_SEGMENT, f)
 }
 
+/// Runs `f` with at least `need` bytes of stack: on this thread's when it
+/// has that much left (the usual case, which costs nothing), else on a
+/// fresh segment.
+pub(crate) fn with_stack_of<R>(need: usize, f: impl FnOnce() -> R) -> R {
+    stacker::maybe_grow(need, need.saturating_mul(2).max(1 << 20), f)
+}
+
 /// A located error for a limit that was reached.
 pub(crate) fn error(message: impl Into<String>, location: Location) -> Error {
     Error {

@@ -283,6 +283,14 @@ fn write_xml(resource: &TypedResource) -> Result<String> {
         e
     })?;
     let divs = xml_quirks::protect_json(&mut value);
+    // A narrative goes into the XML as it is: one that is not well-formed
+    // XHTML would make the whole document unreadable.
+    if let Some(e) = divs.iter().find_map(|d| xhtml::parse(d).err()) {
+        return Err(Error::new(
+            ErrorKind::Serialize,
+            format!("cannot be written as XML: a narrative is not well-formed XHTML: {e}"),
+        ));
+    }
     if divs.is_empty() {
         let xml = fhir_model::to_xml_string(resource).map_err(|e| serialise(e.to_string()))?;
         return Ok(xml_quirks::drop_empty_elements(&xml));
@@ -560,7 +568,7 @@ fn parse_xml_typed(text: &str) -> Result<TypedResource> {
             },
         }
     })?;
-    let (protected, divs) = xml_quirks::protect(&text, &doc);
+    let (protected, divs) = xml_quirks::protect(&text, &doc)?;
     let (typed, mode) = read_xml_model(&protected, &doc)?;
     if divs.is_empty() {
         return Ok(typed);

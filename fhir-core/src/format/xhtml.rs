@@ -222,16 +222,9 @@ impl Problem {
 /// assert!(check(link)[0].message.contains("javascript"));
 /// ```
 pub fn check(div: &str) -> Vec<Problem> {
-    if let Err(e) = xml_scan::scan(div, xml_scan::NARRATIVE) {
-        return vec![Problem::new(Rule::WellFormed, e.to_string())];
-    }
-    let options = ParsingOptions {
-        allow_dtd: false,
-        ..ParsingOptions::default()
-    };
-    let doc = match Document::parse_with_options(div, options) {
+    let doc = match parse(div) {
         Ok(d) => d,
-        Err(e) => return vec![Problem::new(Rule::WellFormed, e.to_string())],
+        Err(message) => return vec![Problem::new(Rule::WellFormed, message)],
     };
     let mut problems = Vec::new();
     let root = doc.root_element();
@@ -262,6 +255,17 @@ pub fn check(div: &str) -> Vec<Problem> {
         ));
     }
     problems
+}
+
+/// A narrative's XHTML as a tree, once it is known to be within the
+/// limits (so that roxmltree's recursion is bounded), or why it is not.
+pub(crate) fn parse(div: &str) -> Result<Document<'_>, String> {
+    xml_scan::scan(div, xml_scan::NARRATIVE).map_err(|e| e.to_string())?;
+    let options = ParsingOptions {
+        allow_dtd: false,
+        ..ParsingOptions::default()
+    };
+    Document::parse_with_options(div, options).map_err(|e| e.to_string())
 }
 
 /// Whether a narrative passes `txt-1`: well-formed, an XHTML `div`, and
