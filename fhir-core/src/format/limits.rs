@@ -12,6 +12,8 @@
 //!
 //! The checks here run in one linear pass over the text (or over a
 //! [`Value`] built elsewhere, [`check_value`]) and never recurse.
+//! FHIRPath expressions have a limit of their own,
+//! [`crate::fhirpath::MAX_EXPRESSION_DEPTH`].
 //!
 //! # Examples
 //! ```
