@@ -36,6 +36,13 @@ fn validator() -> &'static Validator<'static> {
     VALIDATOR.get_or_init(|| Validator::with_model(registry(), model().clone()))
 }
 
+/// Loads base R4, its type knowledge and the validator: fuzzing calls this
+/// once before the first input, so that loading (seconds) is not taken for
+/// a slow input.
+pub fn init() {
+    validator();
+}
+
 /// Written XML carries no character XML 1.0 excludes.
 fn assert_xml_chars(xml: &str) {
     if let Some((at, c)) = limits::forbidden_char(xml) {
