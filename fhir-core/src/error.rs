@@ -88,6 +88,10 @@ pub enum ErrorKind {
     Package,
     /// A resource could not be written in the requested format.
     Serialize,
+    /// The input exceeds one of the limits in
+    /// [`crate::format::limits`] (nesting depth, element or attribute
+    /// count, string length); the message names the limit.
+    Limit,
     /// A value breaks a rule of its type or profile: an NHS number whose
     /// check digit is wrong, a builder missing an element its profile
     /// requires.

@@ -11,7 +11,9 @@
 //! the workarounds for fhirbolt's known defects; this crate is the raw layer.
 #![deny(missing_docs)]
 
+use fhirbolt::element::Element;
 use fhirbolt::serde::{DeserializationConfig, DeserializationMode, SerializationConfig};
+use fhirbolt::FhirReleases;
 
 pub use fhirbolt::model::r4::Resource;
 
@@ -78,6 +80,30 @@ pub fn to_json_string(resource: &Resource, pretty: bool) -> Result<String, serde
 /// As [`to_json_string`].
 pub fn to_json_value(resource: Resource) -> Result<serde_json::Value, serde_json::Error> {
     fhirbolt::json::to_json_value(resource, ser_config())
+}
+
+/// Checks that every element name in a JSON resource is one the R4 model
+/// has at that place, by reading it into fhirbolt's generic element model
+/// in strict mode. Unlike a typed read this needs no required element, so
+/// it tells a caller that a resource lacking one holds no unknown element
+/// either: fhirbolt's lax typed read, which such a resource needs, never
+/// consumes an unknown element and loops on it.
+///
+/// # Errors
+/// serde_json's error naming the first unknown element (`unknown field
+/// `x``), or another reason the value is not an R4 resource.
+pub fn check_names_json(value: serde_json::Value) -> Result<(), serde_json::Error> {
+    fhirbolt::json::from_json_value::<Element<{ FhirReleases::R4 }>>(value, de_config(Mode::Strict))
+        .map(|_| ())
+}
+
+/// As [`check_names_json`], for FHIR XML text.
+///
+/// # Errors
+/// fhirbolt's XML error naming the first unknown element.
+pub fn check_names_xml(text: &str) -> Result<(), fhirbolt::xml::Error> {
+    fhirbolt::xml::from_str::<Element<{ FhirReleases::R4 }>>(text, de_config(Mode::Strict))
+        .map(|_| ())
 }
 
 /// Reads a resource from FHIR XML text.

@@ -10,7 +10,7 @@ use super::eval::{err, singleton, singleton_integer, to_bool, union, Env, Frame}
 use super::parser::Expr;
 use super::quantity::Quantity;
 use super::temporal::{Kind, Precision, Temporal};
-use super::value::{equals, Collection, Item, Node};
+use super::value::{equals, Collection, EqualityIndex, Item, Node};
 use super::EvalError;
 
 type R<'a> = Result<Collection<'a>, EvalError>;
@@ -143,10 +143,8 @@ impl<'a> Env<'a> {
                 } else {
                     (&other, input)
                 };
-                boolean(
-                    sub.iter()
-                        .all(|a| sup.iter().any(|b| equals(a, b) == Some(true))),
-                )
+                let sup = EqualityIndex::of(sup);
+                boolean(sub.iter().all(|a| sup.contains(a, true)))
             }
             "count" => Ok(vec![Item::Integer(input.len() as i64)]),
             "distinct" => Ok(union(input.clone(), Vec::new())),
@@ -176,6 +174,11 @@ impl<'a> Env<'a> {
             "repeat" => {
                 arity(name, args, 1, 1)?;
                 let mut out: Collection<'a> = Vec::new();
+                // Elements already found, by address (an element is the
+                // same item only as itself); other items by equality. A
+                // set rather than a scan of `out` keeps this linear.
+                let mut nodes: std::collections::HashSet<*const Value> =
+                    std::collections::HashSet::new();
                 let mut queue = input.clone();
                 let mut rounds = 0;
                 while !queue.is_empty() && rounds < 1000 {
@@ -183,7 +186,11 @@ impl<'a> Env<'a> {
                     let mut next = Vec::new();
                     self.each(&queue, &args[0], frame, |_, r| {
                         for i in r {
-                            if !out.iter().any(|o| same_item(o, &i)) {
+                            let new = match &i {
+                                Item::Node(n) => n.value.is_none_or(|v| nodes.insert(v)),
+                                _ => !out.iter().any(|o| same_item(o, &i)),
+                            };
+                            if new {
                                 out.push(i.clone());
                                 next.push(i);
                             }
@@ -244,11 +251,12 @@ impl<'a> Env<'a> {
             }
             "intersect" => {
                 let other = self.arg(args, 0, focus, frame)?;
+                let other = EqualityIndex::of(&other);
+                let mut kept = EqualityIndex::new();
                 let mut out: Collection<'a> = Vec::new();
                 for i in input {
-                    if other.iter().any(|o| equals(i, o) == Some(true))
-                        && !out.iter().any(|o| equals(o, i) == Some(true))
-                    {
+                    if other.contains(i, true) && !kept.contains(i, false) {
+                        kept.insert(i);
                         out.push(i.clone());
                     }
                 }
@@ -256,9 +264,10 @@ impl<'a> Env<'a> {
             }
             "exclude" => {
                 let other = self.arg(args, 0, focus, frame)?;
+                let other = EqualityIndex::of(&other);
                 Ok(input
                     .iter()
-                    .filter(|i| !other.iter().any(|o| equals(i, o) == Some(true)))
+                    .filter(|i| !other.contains(i, true))
                     .cloned()
                     .collect())
             }
@@ -1158,25 +1167,17 @@ fn escape(escape: bool, target: &str, s: &str) -> String {
     out
 }
 
-/// The narrative safety rules of FHIR (`txt-1`..`txt-3`): no script,
-/// forms, event handlers or other active content.
+/// Whether a narrative passes FHIR's `txt-1` (what `htmlChecks()`
+/// answers): well-formed XHTML rooted in a `div`, using only the elements,
+/// attributes and URLs the narrative rules allow. See
+/// [`crate::format::xhtml`], which decides it by allow-lists.
+///
+/// # Examples
+/// ```
+/// use fhir_core::fhirpath::html_is_safe;
+/// assert!(html_is_safe(r#"<div xmlns="http://www.w3.org/1999/xhtml"><b>ok</b></div>"#));
+/// assert!(!html_is_safe(r#"<div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x()">no</p></div>"#));
+/// ```
 pub fn html_is_safe(xhtml: &str) -> bool {
-    let lower = xhtml.to_ascii_lowercase();
-    const BANNED_TAGS: &[&str] = &[
-        "<script", "<form", "<iframe", "<object", "<embed", "<applet", "<base", "<link", "<meta",
-        "<style", "<input", "<button",
-    ];
-    if BANNED_TAGS.iter().any(|t| lower.contains(t)) {
-        return false;
-    }
-    // Event handler attributes (onclick=, onload=) are active content.
-    let bytes = lower.as_bytes();
-    for (i, _) in lower.match_indices(" on") {
-        let rest = &bytes[i + 3..];
-        let n = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
-        if n > 0 && rest.get(n) == Some(&b'=') {
-            return false;
-        }
-    }
-    !lower.contains("javascript:")
+    crate::format::xhtml::passes_txt1(xhtml)
 }

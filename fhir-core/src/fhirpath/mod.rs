@@ -44,6 +44,7 @@ use serde_json::{json, Value};
 pub use functions::html_is_safe;
 pub use model::{ElementInfo, ModelInfo, TypeInfo};
 pub use parser::Expr;
+pub use parser::MAX_DEPTH as MAX_EXPRESSION_DEPTH;
 pub use quantity::Quantity;
 pub use temporal::{Kind as TemporalKind, Precision, Temporal};
 pub use value::{Collection, Item, Node};
@@ -148,7 +149,17 @@ pub struct Context<'a> {
 pub struct Expression {
     source: String,
     ast: Expr,
+    /// The depth of `ast`, which the stack evaluation needs grows with.
+    depth: usize,
 }
+
+/// Stack a parse or evaluation needs beyond its recursion.
+const STACK_BASE: usize = 128 << 10;
+
+/// Stack parsing takes per level of nesting, and evaluation per level of
+/// the tree, at most (unoptimised builds; optimised ones take far less).
+const STACK_PER_PARSE_LEVEL: usize = 8 << 10;
+const STACK_PER_EVAL_LEVEL: usize = 16 << 10;
 
 impl Expression {
     /// Parses an expression.
@@ -164,9 +175,16 @@ impl Expression {
     /// assert_eq!(e.column, 12);
     /// ```
     pub fn parse(source: &str) -> Result<Expression, ParseError> {
+        // The parser recurses by nesting, which is bounded by
+        // MAX_EXPRESSION_DEPTH and by the length of the source; it runs on
+        // a larger stack only when the thread's may not be enough.
+        let levels = source.len().min(MAX_EXPRESSION_DEPTH);
+        let need = STACK_BASE + levels * STACK_PER_PARSE_LEVEL;
+        let (ast, depth) = crate::format::limits::with_stack_of(need, || parser::parse(source))?;
         Ok(Expression {
             source: source.to_string(),
-            ast: parser::parse(source)?,
+            ast,
+            depth,
         })
     }
 
@@ -204,6 +222,19 @@ impl Expression {
     /// # Errors
     /// [`EvalError`] when evaluation fails.
     pub fn evaluate_on<'a>(
+        &self,
+        focus: Collection<'a>,
+        resource: Option<Item<'a>>,
+        ctx: &Context<'a>,
+    ) -> Result<Collection<'a>, EvalError> {
+        // Evaluation recurses by the depth of the expression (bounded by
+        // MAX_EXPRESSION_DEPTH); it runs on a larger stack only when the
+        // thread's may not be enough for this expression.
+        let need = STACK_BASE + self.depth * STACK_PER_EVAL_LEVEL;
+        crate::format::limits::with_stack_of(need, || self.evaluate_inner(focus, resource, ctx))
+    }
+
+    fn evaluate_inner<'a>(
         &self,
         focus: Collection<'a>,
         resource: Option<Item<'a>>,

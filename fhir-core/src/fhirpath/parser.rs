@@ -87,17 +87,26 @@ const CALENDAR_UNITS: &[&str] = &[
     "milliseconds",
 ];
 
-/// Parses a whole expression.
-pub fn parse(src: &str) -> Result<Expr, ParseError> {
+/// The deepest nesting of an expression's syntax tree: operators,
+/// invocations, indexes, parentheses and arguments all nest, and a chain
+/// (`a.b.c`, `x | y | z`) is as deep as it is long. The R4 specification's
+/// invariants and search parameters reach 34 (a union of search paths).
+/// Parsing and evaluating recurse by this depth, so it is bounded here
+/// rather than by the stack of whatever thread parses.
+pub const MAX_DEPTH: usize = 256;
+
+/// Parses a whole expression; returns it with the depth of its tree.
+pub fn parse(src: &str) -> Result<(Expr, usize), ParseError> {
     let tokens = tokenize(src)?;
     let mut p = Parser {
         src,
         tokens,
         pos: 0,
+        open: 0,
     };
-    let e = p.expression(0)?;
+    let (e, depth) = p.expression(0)?;
     match p.peek() {
-        Tok::End => Ok(e),
+        Tok::End => Ok((e, depth)),
         other => Err(p.error(format!("unexpected {}", describe(other)))),
     }
 }
@@ -119,7 +128,12 @@ struct Parser<'s> {
     src: &'s str,
     tokens: Vec<Token>,
     pos: usize,
+    /// How many `expression` calls are open (the parser's own recursion).
+    open: usize,
 }
+
+/// A parsed node and the depth of its tree.
+type Parsed = (Expr, usize);
 
 impl Parser<'_> {
     fn peek(&self) -> &Tok {
@@ -157,8 +171,33 @@ impl Parser<'_> {
         BINARY.iter().find(|(op, _)| *op == name).copied()
     }
 
-    fn expression(&mut self, min_power: u8) -> Result<Expr, ParseError> {
-        let mut lhs = self.unary()?;
+    /// The depth of a node over children of these depths, or the error
+    /// for a tree deeper than [`MAX_DEPTH`] (raised before the node is
+    /// built, so no over-deep tree exists even to be dropped).
+    fn deeper(&self, children: usize) -> Result<usize, ParseError> {
+        let depth = children + 1;
+        if depth > MAX_DEPTH {
+            return Err(self.error(format!(
+                "the expression nests more than {MAX_DEPTH} levels deep (the limit is fhirpath::MAX_EXPRESSION_DEPTH)"
+            )));
+        }
+        Ok(depth)
+    }
+
+    fn expression(&mut self, min_power: u8) -> Result<Parsed, ParseError> {
+        // Each open call holds at least one level of the tree it returns,
+        // so bounding them bounds this parser's recursion.
+        self.open += 1;
+        if self.open > MAX_DEPTH {
+            return Err(self.deeper(MAX_DEPTH).unwrap_err());
+        }
+        let result = self.binary_chain(min_power);
+        self.open -= 1;
+        result
+    }
+
+    fn binary_chain(&mut self, min_power: u8) -> Result<Parsed, ParseError> {
+        let (mut lhs, mut depth) = self.unary()?;
         while let Some((op, power)) = self.binary_op() {
             if power <= min_power {
                 break;
@@ -166,46 +205,52 @@ impl Parser<'_> {
             self.next();
             if op == "is" || op == "as" {
                 let ty = self.type_specifier()?;
+                depth = self.deeper(depth)?;
                 lhs = Expr::TypeOp(op, Box::new(lhs), ty);
                 continue;
             }
-            let rhs = self.expression(power)?;
+            let (rhs, rhs_depth) = self.expression(power)?;
+            depth = self.deeper(depth.max(rhs_depth))?;
             lhs = Expr::Binary(op, Box::new(lhs), Box::new(rhs));
         }
-        Ok(lhs)
+        Ok((lhs, depth))
     }
 
-    fn unary(&mut self) -> Result<Expr, ParseError> {
+    fn unary(&mut self) -> Result<Parsed, ParseError> {
         if let Tok::Sym(s @ ("+" | "-")) = self.peek() {
             let op: &'static str = s;
             self.next();
-            let operand = self.expression(UNARY_POWER)?;
-            return Ok(Expr::Unary(op, Box::new(operand)));
+            let (operand, depth) = self.expression(UNARY_POWER)?;
+            let depth = self.deeper(depth)?;
+            return Ok((Expr::Unary(op, Box::new(operand)), depth));
         }
         let term = self.term()?;
         self.postfix(term)
     }
 
-    fn postfix(&mut self, mut e: Expr) -> Result<Expr, ParseError> {
+    fn postfix(&mut self, (mut e, mut depth): Parsed) -> Result<Parsed, ParseError> {
         loop {
             match self.peek() {
                 Tok::Sym(".") => {
                     self.next();
                     let name = self.identifier()?;
                     if *self.peek() == Tok::Sym("(") {
-                        let args = self.arguments()?;
+                        let (args, args_depth) = self.arguments()?;
+                        depth = self.deeper(depth.max(args_depth))?;
                         e = Expr::Call(Some(Box::new(e)), name, args);
                     } else {
+                        depth = self.deeper(depth)?;
                         e = Expr::Member(Box::new(e), name);
                     }
                 }
                 Tok::Sym("[") => {
                     self.next();
-                    let index = self.expression(0)?;
+                    let (index, index_depth) = self.expression(0)?;
                     self.expect("]")?;
+                    depth = self.deeper(depth.max(index_depth))?;
                     e = Expr::Index(Box::new(e), Box::new(index));
                 }
-                _ => return Ok(e),
+                _ => return Ok((e, depth)),
             }
         }
     }
@@ -230,18 +275,22 @@ impl Parser<'_> {
         Ok(name)
     }
 
-    fn arguments(&mut self) -> Result<Vec<Expr>, ParseError> {
+    /// Arguments, and the depth of the deepest.
+    fn arguments(&mut self) -> Result<(Vec<Expr>, usize), ParseError> {
         self.expect("(")?;
         let mut args = Vec::new();
+        let mut depth = 0;
         if *self.peek() == Tok::Sym(")") {
             self.next();
-            return Ok(args);
+            return Ok((args, depth));
         }
         loop {
-            args.push(self.expression(0)?);
+            let (arg, arg_depth) = self.expression(0)?;
+            args.push(arg);
+            depth = depth.max(arg_depth);
             match self.next() {
                 Tok::Sym(",") => continue,
-                Tok::Sym(")") => return Ok(args),
+                Tok::Sym(")") => return Ok((args, depth)),
                 other => {
                     self.pos -= 1;
                     return Err(
@@ -252,8 +301,9 @@ impl Parser<'_> {
         }
     }
 
-    fn term(&mut self) -> Result<Expr, ParseError> {
+    fn term(&mut self) -> Result<Parsed, ParseError> {
         let at = self.pos;
+        let leaf = |e: Expr| Ok((e, 1));
         match self.next() {
             Tok::Sym("(") => {
                 let e = self.expression(0)?;
@@ -262,30 +312,31 @@ impl Parser<'_> {
             }
             Tok::Sym("{") => {
                 self.expect("}")?;
-                Ok(Expr::Empty)
+                leaf(Expr::Empty)
             }
-            Tok::Str(s) => Ok(Expr::String(s)),
-            Tok::Temporal(s) => Ok(Expr::Temporal(s)),
-            Tok::External(s) => Ok(Expr::External(s)),
-            Tok::Special(s) => Ok(Expr::Special(s)),
+            Tok::Str(s) => leaf(Expr::String(s)),
+            Tok::Temporal(s) => leaf(Expr::Temporal(s)),
+            Tok::External(s) => leaf(Expr::External(s)),
+            Tok::Special(s) => leaf(Expr::Special(s)),
             Tok::Number(n) => match self.peek().clone() {
                 Tok::Str(unit) => {
                     self.next();
-                    Ok(Expr::Quantity(n, unit))
+                    leaf(Expr::Quantity(n, unit))
                 }
                 Tok::Ident(unit) if CALENDAR_UNITS.contains(&unit.as_str()) => {
                     self.next();
-                    Ok(Expr::Quantity(n, unit))
+                    leaf(Expr::Quantity(n, unit))
                 }
-                _ => Ok(Expr::Number(n)),
+                _ => leaf(Expr::Number(n)),
             },
-            Tok::Ident(s) if s == "true" || s == "false" => Ok(Expr::Boolean(s == "true")),
+            Tok::Ident(s) if s == "true" || s == "false" => leaf(Expr::Boolean(s == "true")),
             Tok::Ident(s) | Tok::Delimited(s) => {
                 if *self.peek() == Tok::Sym("(") {
-                    let args = self.arguments()?;
-                    Ok(Expr::Call(None, s, args))
+                    let (args, depth) = self.arguments()?;
+                    let depth = self.deeper(depth)?;
+                    Ok((Expr::Call(None, s, args), depth))
                 } else {
-                    Ok(Expr::Identifier(s))
+                    leaf(Expr::Identifier(s))
                 }
             }
             other => {
@@ -309,20 +360,39 @@ mod tests {
 
     #[test]
     fn precedence_of_and_over_or() {
-        let e = parse("a or b and c").unwrap();
+        let (e, _) = parse("a or b and c").unwrap();
         assert!(matches!(e, Expr::Binary("or", _, _)));
     }
 
     #[test]
     fn unary_minus_binds_to_the_path() {
-        let e = parse("-1.abs()").unwrap();
+        let (e, _) = parse("-1.abs()").unwrap();
         assert!(matches!(e, Expr::Unary("-", _)));
     }
 
     #[test]
     fn keywords_can_name_elements_after_a_dot() {
-        let e = parse("Patient.contains.as").unwrap();
+        let (e, _) = parse("Patient.contains.as").unwrap();
         assert!(matches!(e, Expr::Member(_, ref n) if n == "as"));
+    }
+
+    #[test]
+    fn nesting_is_bounded_before_the_tree_is_built() {
+        for deep in [
+            format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("{}1", "-".repeat(100_000)),
+            format!("a{}", ".a".repeat(100_000)),
+            format!("1{}", " + 1".repeat(100_000)),
+            format!("{}{}", "f(".repeat(100_000), ")".repeat(100_000)),
+            format!("a{}", "[0]".repeat(100_000)),
+        ] {
+            // Through `Expression::parse`, which gives the parser the
+            // stack the deepest allowed nesting needs.
+            let e = crate::fhirpath::Expression::parse(&deep).unwrap_err();
+            assert!(e.message.contains("MAX_EXPRESSION_DEPTH"), "{}", e.message);
+        }
+        let chain = format!("a{}", ".a".repeat(MAX_DEPTH - 1));
+        assert!(crate::fhirpath::Expression::parse(&chain).is_ok());
     }
 
     #[test]

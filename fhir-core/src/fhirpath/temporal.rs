@@ -225,6 +225,22 @@ impl Temporal {
             .collect()
     }
 
+    /// What two values that [`Temporal::compare`] finds equal always
+    /// share: whether they are times of day, and the components compared
+    /// (moved to UTC where `compare` moves them). Used to find equal values
+    /// by hashing rather than by comparing every pair.
+    pub(crate) fn equality_components(&self) -> (bool, Vec<i64>) {
+        let n = if self.offset.is_some() {
+            self.normalised()
+        } else {
+            *self
+        };
+        (
+            self.kind == Kind::Time,
+            n.components().into_iter().map(|(_, v)| v).collect(),
+        )
+    }
+
     /// This value moved to UTC when it has a zone and a time.
     fn normalised(&self) -> Temporal {
         match (self.kind, self.offset) {

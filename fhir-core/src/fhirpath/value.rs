@@ -211,6 +211,121 @@ fn json_equal(a: Option<&Value>, b: Option<&Value>) -> bool {
     a == b
 }
 
+/// A hash that any two items [`equals`] finds equal share (`None` for an
+/// item equal to nothing), so that collections can be searched for equal
+/// items through a hash map rather than by comparing every pair: `union`,
+/// `distinct`, `intersect` and their kin stay linear in their input.
+/// Items with the same key still go through [`equals`].
+pub(crate) fn equality_key(item: &Item) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    if let Item::Node(x) = item {
+        let both_primitive =
+            system_type_of(x.ty).is_some() || x.value.is_some_and(|v| !v.is_object());
+        if !both_primitive && !is_quantity_type(x.ty) {
+            // Compared as JSON: equal values hash alike.
+            0u8.hash(&mut h);
+            x.value.map(json_hash).hash(&mut h);
+            return Some(h.finish());
+        }
+    }
+    match item.to_system()? {
+        Item::Boolean(b) => (1u8, b).hash(&mut h),
+        Item::String(s) => (2u8, s).hash(&mut h),
+        // Integers and decimals compare by value: 1 = 1.0.
+        i @ (Item::Integer(_) | Item::Decimal(_)) => {
+            (3u8, to_decimal(&i)?.normalize().to_string()).hash(&mut h)
+        }
+        Item::Temporal(t) => (4u8, t.equality_components()).hash(&mut h),
+        // Quantities compare across units; one bucket for them all.
+        Item::Quantity(_) => 5u8.hash(&mut h),
+        _ => return None,
+    }
+    Some(h.finish())
+}
+
+/// A hash of JSON that equal values share: object members are combined
+/// without regard to order, as JSON object equality ignores it.
+fn json_hash(v: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match v {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        Value::Number(n) => (2u8, n.to_string()).hash(&mut h),
+        Value::String(s) => (3u8, s).hash(&mut h),
+        Value::Array(a) => {
+            4u8.hash(&mut h);
+            for x in a {
+                json_hash(x).hash(&mut h);
+            }
+        }
+        Value::Object(m) => {
+            let mut sum = 0u64;
+            for (k, x) in m {
+                let mut e = std::collections::hash_map::DefaultHasher::new();
+                (k, json_hash(x)).hash(&mut e);
+                sum = sum.wrapping_add(e.finish());
+            }
+            (5u8, m.len(), sum).hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+/// The items of a collection, indexed by [`equality_key`] so that finding
+/// one equal to a given item costs one hash lookup.
+pub(crate) struct EqualityIndex<'c, 'a> {
+    items: Vec<&'c Item<'a>>,
+    buckets: std::collections::HashMap<u64, Vec<usize>>,
+}
+
+impl<'c, 'a> EqualityIndex<'c, 'a> {
+    /// An empty index.
+    pub(crate) fn new() -> Self {
+        EqualityIndex {
+            items: Vec::new(),
+            buckets: std::collections::HashMap::new(),
+        }
+    }
+
+    /// An index of every item of `items`.
+    pub(crate) fn of(items: &'c [Item<'a>]) -> Self {
+        let mut index = EqualityIndex::new();
+        for i in items {
+            index.insert(i);
+        }
+        index
+    }
+
+    /// Adds an item.
+    pub(crate) fn insert(&mut self, item: &'c Item<'a>) {
+        if let Some(k) = equality_key(item) {
+            self.buckets.entry(k).or_default().push(self.items.len());
+            self.items.push(item);
+        }
+    }
+
+    /// Whether an indexed item `o` has `equals(o, item)` true (or
+    /// `equals(item, o)` when `item_first`).
+    pub(crate) fn contains(&self, item: &Item, item_first: bool) -> bool {
+        let Some(k) = equality_key(item) else {
+            return false;
+        };
+        self.buckets.get(&k).is_some_and(|b| {
+            b.iter().any(|&j| {
+                let o = self.items[j];
+                let eq = if item_first {
+                    equals(item, o)
+                } else {
+                    equals(o, item)
+                };
+                eq == Some(true)
+            })
+        })
+    }
+}
+
 /// FHIRPath equivalence (`~`) of two items.
 pub fn equivalent(a: &Item, b: &Item) -> bool {
     if let (Item::Node(x), Item::Node(y)) = (a, b) {

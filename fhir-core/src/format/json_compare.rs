@@ -205,20 +205,43 @@ fn primitive_parse_failure(message: &str) -> Option<&'static str> {
     .map(|(_, expected)| expected)
 }
 
-/// At most this many strings are tried when locating an unparsable one.
-const MAX_STRINGS_TRIED: usize = 2000;
-
-/// Finds the string fhirbolt could not read as `expected`: the first, in
-/// document order, whose replacement by a value of that type makes the
-/// error go away. fhirbolt's message says nothing of where, and the model's
-/// types are not known here, so each candidate is tried (bounded; this runs
-/// only on input already refused).
+/// Finds the string fhirbolt could not read as `expected`. fhirbolt's
+/// message says nothing of where, and the model's types are not known
+/// here, so the reader itself is asked, by bisection: it stops at the
+/// first unreadable string in document order, so a copy of the resource
+/// cut after the `k`th string fails with the same message exactly when
+/// `k` reaches the culprit. That takes a logarithmic number of reads, so
+/// locating costs little more than reading (trying each string in turn
+/// would cost a read per string: quadratic). The string found is then
+/// confirmed: replaced by a value of the expected type, the error goes.
 fn locate_unparsable_string(
     root: &Value,
     message: &str,
     root_path: &str,
     expected: &str,
 ) -> (Option<String>, String) {
+    let unlocated = || {
+        (
+            None,
+            format!("a string where {expected} belongs could not be read"),
+        )
+    };
+    let same_error = |candidate: Value| {
+        fhir_model::from_json_value(candidate, fhir_model::Mode::Strict)
+            .err()
+            .is_some_and(|e| e.to_string() == message)
+    };
+    // The smallest k whose cut still fails: the culprit is string k - 1.
+    let (mut low, mut high) = (0usize, count_strings(root));
+    while low < high {
+        let mid = low + (high - low) / 2;
+        if same_error(cut_after(root, mid + 1)) {
+            high = mid;
+        } else {
+            low = mid + 1;
+        }
+    }
+    let n = low;
     let neutral = if expected == "a boolean" {
         Value::Bool(true)
     } else {
@@ -230,40 +253,80 @@ fn locate_unparsable_string(
     } else {
         "integer `0`"
     };
-    let strings = count_strings(root).min(MAX_STRINGS_TRIED);
-    for n in 0..strings {
-        let mut candidate = root.clone();
-        let Some(found) = replace_nth_string(&mut candidate, n, neutral.clone()) else {
-            break;
-        };
-        // The culprit's replacement makes this error go away, and does
-        // not cause one of its own (a string element given a boolean, say).
-        let fixed = match fhir_model::from_json_value(candidate, fhir_model::Mode::Strict) {
-            Ok(_) => true,
-            Err(e) => {
-                let e = e.to_string();
-                e != message && !e.contains(neutral_description)
+    let mut candidate = root.clone();
+    let Some(found) = replace_nth_string(&mut candidate, n, neutral) else {
+        return unlocated();
+    };
+    // The culprit's replacement makes this error go away, and does not
+    // cause one of its own (a string element given a boolean, say).
+    let fixed = match fhir_model::from_json_value(candidate, fhir_model::Mode::Strict) {
+        Ok(_) => true,
+        Err(e) => {
+            let e = e.to_string();
+            e != message && !e.contains(neutral_description)
+        }
+    };
+    if !fixed {
+        return unlocated();
+    }
+    let seen = std::cell::Cell::new(0usize);
+    let path = find(root, root_path, &|k, v| {
+        if !v.is_string() || k == Some("resourceType") {
+            return false;
+        }
+        seen.set(seen.get() + 1);
+        seen.get() == n + 1
+    });
+    (
+        path,
+        format!("wrong type: string {found:?}, expected {expected}"),
+    )
+}
+
+/// A copy of `v` that ends just after its `keep`th string (document
+/// order, `resourceType`s not counted and always kept): every property and
+/// array item after it is left out, and so is any array left empty.
+fn cut_after(v: &Value, keep: usize) -> Value {
+    fn walk(v: &Value, left: &mut usize) -> Option<Value> {
+        if *left == 0 {
+            return None;
+        }
+        match v {
+            Value::String(_) => {
+                *left -= 1;
+                Some(v.clone())
             }
-        };
-        if fixed {
-            let seen = std::cell::Cell::new(0usize);
-            let path = find(root, root_path, &|k, v| {
-                if !v.is_string() || k == Some("resourceType") {
-                    return false;
+            Value::Array(items) => {
+                let mut out = Vec::new();
+                for item in items {
+                    match walk(item, left) {
+                        Some(x) => out.push(x),
+                        None => break,
+                    }
                 }
-                seen.set(seen.get() + 1);
-                seen.get() == n + 1
-            });
-            return (
-                path,
-                format!("wrong type: string {found:?}, expected {expected}"),
-            );
+                (!out.is_empty()).then_some(Value::Array(out))
+            }
+            Value::Object(map) => {
+                let mut out = serde_json::Map::new();
+                for (k, x) in map {
+                    if k == "resourceType" {
+                        out.insert(k.clone(), x.clone());
+                        continue;
+                    }
+                    if *left == 0 {
+                        break;
+                    }
+                    if let Some(x) = walk(x, left) {
+                        out.insert(k.clone(), x);
+                    }
+                }
+                Some(Value::Object(out))
+            }
+            _ => Some(v.clone()),
         }
     }
-    (
-        None,
-        format!("a string where {expected} belongs could not be read"),
-    )
+    let mut left = keep;
+    walk(v, &mut left).unwrap_or_else(|| Value::Object(serde_json::Map::new()))
 }
 
 /// How many strings `v` holds, `resourceType`s not counted.

@@ -1,16 +1,21 @@
-//! fhirbolt's lax reader, run only under a deadline.
+//! fhirbolt's lax reader, run only when it cannot loop, and still under a
+//! deadline.
 //!
 //! Lax mode pads missing required elements, which is how resources that
 //! lack one (the spec's Questionnaires lack `linkId`) are read; the
 //! validator then reports the cardinality. But fhirbolt 0.4.0's lax mode
 //! never consumes the value of an element it does not know, and loops
-//! forever when that value is an array (JSON) or the element repeats (XML).
-//! So lax mode is used only when strict mode's sole complaint is a missing
-//! element, and always on a worker thread with a deadline: a caller gets an
-//! error instead of a hang. A thread that hits the deadline cannot be
-//! stopped and spins until the process ends; removing that requires a typed
-//! pre-pass that rejects unknown elements before fhirbolt sees the input
-//! (planned with the server, which must not accept input before it exists).
+//! forever on it (JSON arrays, XML elements). So lax mode is used only when
+//! strict mode's sole complaint is a missing element *and* fhirbolt's
+//! generic element model, read strictly (it checks every element name
+//! against the R4 model but needs no required element), finds no unknown
+//! element: `fhir_model::check_names_json` and `check_names_xml`, called
+//! by the readers in `format`. On such input lax mode ends.
+//!
+//! It still runs on a worker thread with a deadline, as a second line of
+//! defence: should some input get past the name check, the caller gets an
+//! error rather than a hang (the thread, which cannot be stopped, would
+//! then spin; `tests/no_spinning.rs` checks that none does).
 
 use std::sync::mpsc;
 use std::time::Duration;

@@ -10,12 +10,21 @@
 //! validation matter. This module therefore reads leniently about required
 //! elements (checking that nothing was lost) and leaves cardinality to the
 //! validator. See the [`parse_typed`] notes for the defects it works around.
+//!
+//! Every reader keeps to the [`limits`] (nesting, counts, string length)
+//! and refuses what FHIR forbids and plain parsers accept (duplicate JSON
+//! properties, control characters, `fhir_comments`) before fhirbolt sees
+//! the input; [`xhtml`] holds the narrative rules.
 
 mod json_compare;
 mod json_locate;
+mod json_read;
 mod lax;
+pub mod limits;
+pub mod xhtml;
 mod xml_compare;
 mod xml_quirks;
+mod xml_scan;
 
 use serde_json::Value;
 
@@ -149,10 +158,10 @@ impl Format {
 /// assert_eq!(e.location.path.as_deref(), Some("Patient.birthDate"));
 /// ```
 pub fn parse_typed(text: &str, format: Format) -> Result<TypedResource> {
-    match format {
+    limits::with_stack(|| match format {
         Format::Json => parse_json_typed(text),
         Format::Xml => parse_xml_typed(text),
-    }
+    })
 }
 
 /// Reads one resource and returns its FHIR JSON form.
@@ -172,9 +181,9 @@ pub fn parse_typed(text: &str, format: Format) -> Result<TypedResource> {
 /// assert_eq!(v["active"], serde_json::json!(true));
 /// ```
 pub fn parse(text: &str, format: Format) -> Result<Value> {
-    match format {
+    limits::with_stack(|| match format {
         Format::Json => {
-            let value = parse_json_value(text)?;
+            let value = read_json(text)?;
             check_json(&value).map_err(|e| with_position(e, text))?;
             Ok(value)
         }
@@ -183,7 +192,46 @@ pub fn parse(text: &str, format: Format) -> Result<Value> {
             fhir_model::to_json_value(typed)
                 .map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))
         }
+    })
+}
+
+/// Reads FHIR JSON text into a [`Value`] under the rules FHIR JSON adds to
+/// JSON and within the [`limits`], without checking it against the R4
+/// model (the validator does that, element by element): the text is one
+/// JSON object with a string `resourceType`, no object repeats a property,
+/// no string holds a control character ([`limits::forbidden_char`]),
+/// `fhir_comments` does not occur. A server that validates every body
+/// reads JSON with this rather than with serde_json alone.
+///
+/// # Errors
+/// [`ErrorKind::Syntax`] for text that is not JSON, [`ErrorKind::Structure`]
+/// for a rule, [`ErrorKind::Limit`] for a limit; with line, column and
+/// element path.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::read_json;
+/// let v = read_json(r#"{"resourceType":"Patient","active":true}"#).unwrap();
+/// assert_eq!(v["active"], true);
+/// let e = read_json(r#"{"resourceType":"Patient","active":true,"active":false}"#).unwrap_err();
+/// assert_eq!(e.location.path.as_deref(), Some("Patient.active"));
+/// ```
+pub fn read_json(text: &str) -> Result<Value> {
+    let value = json_read::read(text)?;
+    if !value.is_object() {
+        return Err(Error::new(
+            ErrorKind::Structure,
+            "a FHIR resource must be a JSON object",
+        ));
     }
+    if !value.get("resourceType").is_some_and(Value::is_string) {
+        return Err(Error {
+            kind: ErrorKind::Structure,
+            message: "not a FHIR resource: `resourceType` is missing or not a string".to_string(),
+            location: Location::at_path("$.resourceType"),
+        });
+    }
+    Ok(value)
 }
 
 /// Checks a JSON value against the R4 model and returns it normalised.
@@ -191,8 +239,12 @@ pub fn parse(text: &str, format: Format) -> Result<Value> {
 /// # Errors
 /// [`ErrorKind::Structure`] when the value does not fit the model.
 pub fn normalise(value: Value) -> Result<Value> {
-    let typed = check_json(&value)?;
-    fhir_model::to_json_value(typed).map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))
+    limits::with_stack(|| {
+        limits::check_fhir_json(&value)?;
+        let typed = check_json(&value)?;
+        fhir_model::to_json_value(typed)
+            .map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))
+    })
 }
 
 /// Reads a JSON value into the typed model.
@@ -200,7 +252,10 @@ pub fn normalise(value: Value) -> Result<Value> {
 /// # Errors
 /// [`ErrorKind::Structure`] when the value does not fit the model.
 pub fn typed_from_value(value: &Value) -> Result<TypedResource> {
-    check_json(value)
+    limits::with_stack(|| {
+        limits::check_value(value)?;
+        check_json(value)
+    })
 }
 
 /// Writes a typed resource as JSON or XML.
@@ -208,24 +263,43 @@ pub fn typed_from_value(value: &Value) -> Result<TypedResource> {
 /// # Errors
 /// [`ErrorKind::Serialize`] when fhirbolt cannot write the resource.
 pub fn write_typed(resource: &TypedResource, format: Format, pretty: bool) -> Result<String> {
-    let out = match format {
-        Format::Json => fhir_model::to_json_string(resource, pretty).map_err(|e| e.to_string()),
+    limits::with_stack(|| match format {
+        Format::Json => fhir_model::to_json_string(resource, pretty)
+            .map_err(|e| Error::new(ErrorKind::Serialize, e.to_string())),
         Format::Xml => write_xml(resource),
-    };
-    out.map_err(|m| Error::new(ErrorKind::Serialize, m))
+    })
 }
 
 /// fhirbolt's XML writer indents inside narrative XHTML; the narrative is
 /// written through placeholders so that it comes out exactly as it is held.
-fn write_xml(resource: &TypedResource) -> std::result::Result<String, String> {
-    let mut value = fhir_model::to_json_value(resource.clone()).map_err(|e| e.to_string())?;
+/// A string XML 1.0 cannot carry (a control character) is refused rather
+/// than written into a document no XML reader accepts.
+fn write_xml(resource: &TypedResource) -> Result<String> {
+    let serialise = |e: String| Error::new(ErrorKind::Serialize, e);
+    let mut value =
+        fhir_model::to_json_value(resource.clone()).map_err(|e| serialise(e.to_string()))?;
+    limits::check_fhir_json(&value).map_err(|mut e| {
+        e.message = format!("cannot be written as XML: {}", e.message);
+        e
+    })?;
     let divs = xml_quirks::protect_json(&mut value);
+    // A narrative goes into the XML as it is: one that is not well-formed
+    // XHTML would make the whole document unreadable.
+    if let Some(e) = divs.iter().find_map(|d| xhtml::parse(d).err()) {
+        return Err(Error::new(
+            ErrorKind::Serialize,
+            format!("cannot be written as XML: a narrative is not well-formed XHTML: {e}"),
+        ));
+    }
     if divs.is_empty() {
-        let xml = fhir_model::to_xml_string(resource).map_err(|e| e.to_string())?;
+        let xml = fhir_model::to_xml_string(resource).map_err(|e| serialise(e.to_string()))?;
         return Ok(xml_quirks::drop_empty_elements(&xml));
     }
-    let protected = fhir_model::from_json_value(value, Mode::Lax).map_err(|e| e.to_string())?;
-    let xml = fhir_model::to_xml_string(&protected).map_err(|e| e.to_string())?;
+    // fhirbolt's own output holds no unknown element, so lax mode (which
+    // pads the required elements a resource may lack) cannot loop on it.
+    let protected =
+        fhir_model::from_json_value(value, Mode::Lax).map_err(|e| serialise(e.to_string()))?;
+    let xml = fhir_model::to_xml_string(&protected).map_err(|e| serialise(e.to_string()))?;
     Ok(xml_quirks::restore_xml(
         &xml_quirks::drop_empty_elements(&xml),
         &divs,
@@ -258,7 +332,10 @@ pub fn write(value: &Value, format: Format, pretty: bool) -> Result<String> {
             };
             out.map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))
         }
-        Format::Xml => write_typed(&check_json(value)?, Format::Xml, pretty),
+        Format::Xml => limits::with_stack(|| {
+            limits::check_value(value)?;
+            write_typed(&check_json(value)?, Format::Xml, pretty)
+        }),
     }
 }
 
@@ -274,11 +351,11 @@ pub fn write(value: &Value, format: Format, pretty: bool) -> Result<String> {
 /// assert!(xml.contains(r#"<active value="true"/>"#));
 /// ```
 pub fn convert(text: &str, from: Format, to: Format, pretty: bool) -> Result<String> {
-    write_typed(&parse_typed(text, from)?, to, pretty)
+    limits::with_stack(|| write_typed(&parse_typed(text, from)?, to, pretty))
 }
 
 fn parse_json_typed(text: &str) -> Result<TypedResource> {
-    check_json(&parse_json_value(text)?).map_err(|e| with_position(e, text))
+    check_json(&read_json(text)?).map_err(|e| with_position(e, text))
 }
 
 /// Adds the line and column of the error's element path in the text.
@@ -295,25 +372,6 @@ fn with_position(mut e: Error, text: &str) -> Error {
         }
     }
     e
-}
-
-fn parse_json_value(text: &str) -> Result<Value> {
-    let value: Value =
-        serde_json::from_str(text).map_err(|e| json_error(ErrorKind::Syntax, &e, text))?;
-    if !value.is_object() {
-        return Err(Error::new(
-            ErrorKind::Structure,
-            "a FHIR resource must be a JSON object",
-        ));
-    }
-    if !value.get("resourceType").is_some_and(Value::is_string) {
-        return Err(Error {
-            kind: ErrorKind::Structure,
-            message: "not a FHIR resource: `resourceType` is missing or not a string".to_string(),
-            location: Location::at_path("$.resourceType"),
-        });
-    }
-    Ok(value)
 }
 
 /// Reads a JSON value with fhirbolt and checks that its rewrite says exactly
@@ -333,9 +391,14 @@ fn check_json(value: &Value) -> Result<TypedResource> {
         // deadline: see `lax`.
         Err(strict) => match lax_if_only_missing(value, &strict.to_string()) {
             Some(Ok(lax)) => (lax, Some(strict.to_string())),
-            _ => {
-                let (path, message) =
-                    json_compare::locate_message(value, &strict.to_string(), &root);
+            other => {
+                // An unknown element the element model found says more
+                // than the missing element strict mode stopped at.
+                let strict = match other {
+                    Some(Err(names)) => names,
+                    _ => strict.to_string(),
+                };
+                let (path, message) = json_compare::locate_message(value, &strict, &root);
                 return Err(Error {
                     kind: ErrorKind::Structure,
                     message,
@@ -370,15 +433,21 @@ fn check_json(value: &Value) -> Result<TypedResource> {
     }
 }
 
+/// fhirbolt's lax reading, when strict mode's only complaint is a missing
+/// required element and the element model finds no unknown element (lax
+/// mode loops on those; see `lax`). An unknown element is returned as the
+/// error to report instead.
 fn lax_if_only_missing(
     value: &Value,
     strict: &str,
 ) -> Option<std::result::Result<TypedResource, String>> {
-    if strict.starts_with("missing field") {
-        lax::json(value.clone())
-    } else {
-        None
+    if !strict.starts_with("missing field") {
+        return None;
     }
+    if let Err(e) = fhir_model::check_names_json(value.clone()) {
+        return Some(Err(e.to_string()));
+    }
+    lax::json(value.clone())
 }
 
 /// Checks the FHIR JSON rule that no array is empty, which plain JSON
@@ -475,6 +544,9 @@ fn tidy_message(message: &str) -> String {
 
 fn parse_xml_typed(text: &str) -> Result<TypedResource> {
     let text = normalise_xml_declaration(text);
+    // Limits first: roxmltree recurses by depth and checks attributes
+    // pairwise, so it must not see what the flat scan refuses.
+    xml_scan::scan(&text, xml_scan::DOCUMENT)?;
     // fhirbolt's XML errors carry no position; roxmltree's do, and its tree
     // also finds the narratives to protect and the elements errors name.
     let doc = roxmltree::Document::parse_with_options(
@@ -496,7 +568,7 @@ fn parse_xml_typed(text: &str) -> Result<TypedResource> {
             },
         }
     })?;
-    let (protected, divs) = xml_quirks::protect(&text, &doc);
+    let (protected, divs) = xml_quirks::protect(&text, &doc)?;
     let (typed, mode) = read_xml_model(&protected, &doc)?;
     if divs.is_empty() {
         return Ok(typed);
@@ -512,10 +584,18 @@ fn parse_xml_typed(text: &str) -> Result<TypedResource> {
 /// its lax reading, accepted only if writing it back loses nothing the input
 /// said. Returns the mode that succeeded.
 fn read_xml_model(text: &str, doc: &roxmltree::Document) -> Result<(TypedResource, Mode)> {
-    let strict = match fhir_model::from_xml_str(text, Mode::Strict) {
+    let mut strict = match fhir_model::from_xml_str(text, Mode::Strict) {
         Ok(r) => return Ok((r, Mode::Strict)),
         Err(e) => e.to_string(),
     };
+    // Lax mode loops on an unknown element, so before it is used (below,
+    // for a missing required element) the element model, which needs no
+    // required element, must find every name known.
+    if strict.starts_with("missing field") {
+        if let Err(e) = fhir_model::check_names_xml(text) {
+            strict = e.to_string();
+        }
+    }
     let message = tidy_message(&strict);
     let structure_error = |node: Option<roxmltree::Node>| {
         let mut e = Error::new(ErrorKind::Structure, message.clone());

@@ -22,6 +22,8 @@
 use roxmltree::Document;
 use serde_json::Value;
 
+use crate::error::{Location, Result};
+
 const FHIR_NS: &str = "http://hl7.org/fhir";
 const XHTML_NS: &str = "http://www.w3.org/1999/xhtml";
 const MARK: &str = "carer-fhir-narrative-";
@@ -30,7 +32,11 @@ const MARK: &str = "carer-fhir-narrative-";
 /// (an XHTML `div` whose parent is a FHIR element) with a placeholder div,
 /// and drops root attributes fhirbolt cannot read. Returns the new text and
 /// the original divs in placeholder order.
-pub fn protect(text: &str, doc: &Document) -> (String, Vec<String>) {
+///
+/// # Errors
+/// [`crate::ErrorKind::Limit`] for a narrative nested deeper than
+/// [`super::limits::MAX_XHTML_DEPTH`], as a JSON narrative would be.
+pub fn protect(text: &str, doc: &Document) -> Result<(String, Vec<String>)> {
     let mut divs = Vec::new();
     let mut out = String::with_capacity(text.len());
     let mut copied = 0;
@@ -49,6 +55,17 @@ pub fn protect(text: &str, doc: &Document) -> (String, Vec<String>) {
             continue;
         }
         let range = node.range();
+        if let Err(mut e) = super::xml_scan::scan(&text[range.clone()], super::xml_scan::NARRATIVE)
+        {
+            let pos = doc.text_pos_at(range.start);
+            e.location = Location {
+                path: Some(super::xml_compare::path_of(node)),
+                line: Some(pos.row as usize),
+                column: Some(pos.col as usize),
+                file: None,
+            };
+            return Err(e);
+        }
         out.push_str(&text[copied..range.start]);
         out.push_str(&placeholder(divs.len()));
         // XML 1.0 §2.11: a parser passes every line end on as a single
@@ -61,7 +78,7 @@ pub fn protect(text: &str, doc: &Document) -> (String, Vec<String>) {
         copied = range.end;
     }
     out.push_str(&text[copied..]);
-    (out, divs)
+    Ok((out, divs))
 }
 
 /// When the root element of a FHIR document carries attributes other than
@@ -224,7 +241,7 @@ mod tests {
     fn root_schema_location_is_dropped() {
         let xml = "<Parameters xmlns=\"http://hl7.org/fhir\" xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:schemaLocation=\"a b\">\n<id value=\"x\"/></Parameters>";
         let doc = Document::parse(xml).unwrap();
-        let (out, _) = protect(xml, &doc);
+        let (out, _) = protect(xml, &doc).unwrap();
         assert_eq!(
             out,
             "<Parameters xmlns=\"http://hl7.org/fhir\">\n<id value=\"x\"/></Parameters>"
@@ -243,7 +260,7 @@ mod tests {
     fn protects_and_restores_whitespace() {
         let xml = "<Basic xmlns=\"http://hl7.org/fhir\"><text><status value=\"generated\"/><div xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><b>A</b> <i>B</i>\n</div></text></Basic>";
         let doc = Document::parse(xml).unwrap();
-        let (protected, divs) = protect(xml, &doc);
+        let (protected, divs) = protect(xml, &doc).unwrap();
         assert!(protected.contains(MARK));
         assert_eq!(divs.len(), 1);
         let mut v = serde_json::json!({"text": {"div": format!("<div xmlns=\"{XHTML_NS}\">{MARK}0</div>")}});

@@ -114,6 +114,7 @@ fn restful_full_url(
 /// reference must resolve, and in documents every entry is reachable from
 /// the Composition.
 fn references(entries: &[Value], closed: bool, error: &mut impl FnMut(String, String)) {
+    let index = UrlIndex::of(entries);
     let mut edges: Vec<(usize, usize)> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let Some(resource) = e.get("resource") else {
@@ -123,7 +124,7 @@ fn references(entries: &[Value], closed: bool, error: &mut impl FnMut(String, St
         collect_references(resource, &format!("Bundle.entry[{i}].resource"), &mut found);
         let from = e.get("fullUrl").and_then(Value::as_str).unwrap_or("");
         for (path, reference) in found {
-            let mut matches = resolve(entries, from, &reference);
+            let mut matches = resolve(&index, from, &reference);
             // A versioned reference means the entry of that version.
             if let Some((_, version)) = reference.split_once("/_history/") {
                 matches.retain(|&m| {
@@ -170,16 +171,21 @@ fn references(entries: &[Value], closed: bool, error: &mut impl FnMut(String, St
     if !is_document {
         return;
     }
+    // Entries joined to the Composition by references either way: a
+    // breadth-first walk over the links (linear in entries and links).
+    let mut links: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
+    for &(a, b) in &edges {
+        links[a].push(b);
+        links[b].push(a);
+    }
     let mut reached = vec![false; entries.len()];
     reached[0] = true;
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for &(a, b) in &edges {
-            if reached[a] != reached[b] {
-                reached[a] = true;
+    let mut queue = std::collections::VecDeque::from([0usize]);
+    while let Some(a) = queue.pop_front() {
+        for &b in &links[a] {
+            if !reached[b] {
                 reached[b] = true;
-                changed = true;
+                queue.push_back(b);
             }
         }
     }
@@ -237,19 +243,54 @@ fn reference_type(reference: &str) -> Option<&str> {
         .filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()))
 }
 
-/// The entries a reference from the entry with fullUrl `from` can mean.
-fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
-    let full = |e: &Value| {
-        e.get("fullUrl")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
+/// The entries of a Bundle by fullUrl, and by the last two segments of
+/// their fullUrl (`Patient/1` of `http://server/fhir/Patient/1`), so that
+/// resolving a reference costs a lookup rather than a pass over every
+/// entry (which made a Bundle's validation quadratic in its entries).
+struct UrlIndex {
+    urls: Vec<String>,
+    by_url: std::collections::HashMap<String, Vec<usize>>,
+    by_tail: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl UrlIndex {
+    fn of(entries: &[Value]) -> UrlIndex {
+        let mut index = UrlIndex {
+            urls: Vec::with_capacity(entries.len()),
+            by_url: std::collections::HashMap::new(),
+            by_tail: std::collections::HashMap::new(),
+        };
+        for (i, e) in entries.iter().enumerate() {
+            let url = e.get("fullUrl").and_then(Value::as_str).unwrap_or("");
+            index.urls.push(url.to_string());
+            index.by_url.entry(url.to_string()).or_default().push(i);
+            if let Some(tail) = last_two_segments(url) {
+                index.by_tail.entry(tail.to_string()).or_default().push(i);
+            }
+        }
+        index
+    }
+
+    fn url(&self, url: &str) -> &[usize] {
+        self.by_url.get(url).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// `Patient/1` of `http://server/fhir/Patient/1` or of `Patient/1`.
+fn last_two_segments(url: &str) -> Option<&str> {
+    let last = url.rfind('/')?;
+    Some(match url[..last].rfind('/') {
+        Some(before) => &url[before + 1..],
+        None => url,
+    })
+}
+
+/// The entries a reference from the entry with fullUrl `from` can mean,
+/// in entry order.
+fn resolve(index: &UrlIndex, from: &str, reference: &str) -> Vec<usize> {
     if reference.contains(':') {
         let target = reference.split("/_history/").next().unwrap_or(reference);
-        return (0..entries.len())
-            .filter(|&i| full(&entries[i]) == target)
-            .collect();
+        return index.url(target).to_vec();
     }
     let plain = reference.split("/_history/").next().unwrap_or(reference);
     let (Some(_), Some(id)) = (reference_type(plain), plain.rsplit('/').next()) else {
@@ -257,23 +298,28 @@ fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
     };
     // Relative to the referring entry's server base, when it has one.
     if let Some(base) = restful_base(from) {
-        let target = format!("{base}/{plain}");
-        let exact: Vec<usize> = (0..entries.len())
-            .filter(|&i| full(&entries[i]) == target)
-            .collect();
+        let exact = index.url(&format!("{base}/{plain}"));
         if !exact.is_empty() {
-            return exact;
+            return exact.to_vec();
         }
     }
-    (0..entries.len())
-        .filter(|&i| {
-            let e = &entries[i];
-            let url = full(e);
-            // A resource's own type and id do not make it the target: its
-            // fullUrl is its identity in the bundle.
-            url == plain || url.ends_with(&format!("/{plain}")) || url == format!("urn:uuid:{id}")
-        })
-        .collect()
+    // A resource's own type and id do not make it the target: its fullUrl
+    // is its identity in the bundle. A fullUrl equal to `plain` or ending
+    // in `/plain` ends in plain's last two segments, so the candidates are
+    // those, and the entries whose fullUrl is `urn:uuid:id`.
+    let uuid = format!("urn:uuid:{id}");
+    let suffix = format!("/{plain}");
+    let mut found: Vec<usize> = last_two_segments(plain)
+        .and_then(|tail| index.by_tail.get(tail))
+        .map_or_else(Vec::new, Clone::clone);
+    found.extend_from_slice(index.url(&uuid));
+    found.retain(|&i| {
+        let url = index.urls[i].as_str();
+        url == plain || url.ends_with(&suffix) || url == uuid
+    });
+    found.sort_unstable();
+    found.dedup();
+    found
 }
 
 /// `http://server/fhir` of `http://server/fhir/Patient/1`.

@@ -213,6 +213,25 @@ impl<'r> Validator<'r> {
     /// assert!(validator.validate_against(&rel, &[profile]).has_errors()); // no relationship, no period
     /// ```
     pub fn validate_against(&self, resource: &Value, profiles: &[&str]) -> Outcome {
+        // A value beyond the reading limits (built by code, not read by
+        // this crate) is not walked: the walk recurses by depth and its
+        // cost grows with size. Within them, the walk runs on a stack
+        // sized for the deepest value they allow.
+        if let Err(e) = crate::format::limits::check_value(resource) {
+            return Outcome {
+                issues: vec![Issue {
+                    severity: Severity::Error,
+                    code: "too-costly",
+                    expression: e.location.path.unwrap_or_else(|| "$".to_string()),
+                    message: e.message,
+                }],
+            };
+        }
+        crate::format::limits::with_stack(|| self.walk_all(resource, profiles))
+    }
+
+    /// [`Validator::validate_against`] on a value within the limits.
+    fn walk_all(&self, resource: &Value, profiles: &[&str]) -> Outcome {
         let mut walk = walker::Walk {
             validator: self,
             root: resource,

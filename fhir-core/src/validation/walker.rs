@@ -139,7 +139,7 @@ impl<'v> Walk<'v> {
             .collect();
         // Properties no element defines.
         for key in obj.keys() {
-            if key == "resourceType" || key == "fhir_comments" {
+            if key == "resourceType" {
                 continue;
             }
             let name = key.strip_prefix('_').unwrap_or(key);
@@ -739,6 +739,18 @@ impl<'v> Walk<'v> {
         ty: &str,
         path: &str,
     ) {
+        // A primitive's `_name` object holds only its id and extensions
+        // (R4 JSON, "Representing primitive elements").
+        for key in e.as_object().into_iter().flat_map(|o| o.keys()) {
+            if key != "id" && key != "extension" {
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    &format!("{path}.{key}"),
+                    format!("Unrecognized property '{key}'"),
+                );
+            }
+        }
         if let Some(exts) = e.get("extension").and_then(Value::as_array) {
             let ty = ty.rsplit('.').next().unwrap_or(ty);
             let host = context::Host {
@@ -848,6 +860,15 @@ impl<'v> Walk<'v> {
                 format!(
                     "value is longer than permitted maximum length of 1 MB ({MAX_STRING} bytes)"
                 ),
+            );
+            return;
+        }
+        if let Some((_, c)) = v.as_str().and_then(crate::format::limits::forbidden_char) {
+            self.issue(
+                Severity::Error,
+                "invalid",
+                path,
+                format!("The value contains the character U+{:04X}: FHIR strings may not hold control characters other than tab, line feed and carriage return", c as u32),
             );
             return;
         }
@@ -989,39 +1010,27 @@ impl<'v> Walk<'v> {
         }
     }
 
-    /// Narrative XHTML: well-formed, rooted in an XHTML div, no active
-    /// content.
+    /// Narrative XHTML: the rules of `format::xhtml` (well-formed within
+    /// the limits, an XHTML div, only the elements, attributes and URLs
+    /// txt-1 allows, some content for txt-2), one issue per breach.
     fn xhtml(&mut self, text: &str, path: &str) {
-        match roxmltree::Document::parse(text) {
-            Err(e) => self.issue(
-                Severity::Error,
-                "invalid",
-                path,
-                format!("The narrative is not well-formed XHTML: {e}"),
-            ),
-            Ok(doc) => {
-                let root = doc.root_element();
-                if root.tag_name().name() != "div"
-                    || root.tag_name().namespace() != Some("http://www.w3.org/1999/xhtml")
-                {
-                    self.issue(Severity::Error, "invalid", path, "Wrong namespace or name on the XHTML root: it must be a div in http://www.w3.org/1999/xhtml");
-                }
-                let has_content = root.descendants().any(|n| {
-                    (n.is_text() && !n.text().unwrap_or("").trim().is_empty())
-                        || (n.tag_name().name() == "img" && n.attribute("src").is_some())
-                });
-                if !has_content {
-                    self.issue(
-                        Severity::Error,
-                        "invariant",
-                        path,
-                        "Constraint failed: txt-2: 'The narrative SHALL have some non-whitespace content'",
-                    );
-                }
-                if !crate::fhirpath::html_is_safe(text) {
-                    self.issue(Severity::Error, "invalid", path, "The narrative contains active content (scripts, forms or event handlers), which is not allowed");
-                }
-            }
+        use crate::format::xhtml::{self, Rule};
+        for problem in xhtml::check(text) {
+            let (code, message) = match problem.rule {
+                Rule::WellFormed => (
+                    "invalid",
+                    format!(
+                        "The narrative is not well-formed XHTML: {}",
+                        problem.message
+                    ),
+                ),
+                Rule::Txt2 => (
+                    "invariant",
+                    format!("Constraint failed: txt-2: '{}'", problem.message),
+                ),
+                _ => ("invalid", problem.message),
+            };
+            self.issue(Severity::Error, code, path, message);
         }
     }
 

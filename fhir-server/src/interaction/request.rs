@@ -251,9 +251,16 @@ pub fn read_resource(content_type: Option<&str>, body: &Body) -> Result<Value, F
         ));
     }
     let value = format::parse(text, fmt).map_err(|e| {
+        // A body beyond one of `fhir_core::format::limits` is refused as
+        // too costly, with the limit named in the message.
+        let code = if e.kind == fhir_core::error::ErrorKind::Limit {
+            "too-costly"
+        } else {
+            "structure"
+        };
         Failure::new(
             FailureKind::Invalid,
-            "structure",
+            code,
             format!("the body is not a valid FHIR resource: {}", e.message),
         )
         .at(e.location.path.as_deref())
