@@ -238,7 +238,7 @@ fn reference_type(reference: &str) -> Option<&str> {
 }
 
 /// The entries a reference from the entry with fullUrl `from` can mean.
-fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
+pub(super) fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
     let full = |e: &Value| {
         e.get("fullUrl")
             .and_then(Value::as_str)

@@ -29,6 +29,27 @@ pub(super) struct Walk<'v> {
     /// The resources being walked (a Bundle, its entries' resources),
     /// innermost last.
     pub resources: Vec<&'v Value>,
+    /// What the walks of one validation share.
+    pub session: std::rc::Rc<super::references::Session>,
+}
+
+/// The issues with those that repeat an earlier one (same severity,
+/// place and message, whichever profile raised it) left out: a rule of
+/// the base that a profile restates is one fault, reported once.
+pub(super) fn distinct(issues: Vec<Issue>) -> Vec<Issue> {
+    let mut out: Vec<Issue> = Vec::with_capacity(issues.len());
+    let mut seen = std::collections::HashSet::new();
+    for issue in issues {
+        let key = (
+            issue.severity,
+            issue.expression.clone(),
+            strip_definer(&issue.message).to_string(),
+        );
+        if seen.insert(key) {
+            out.push(issue);
+        }
+    }
+    out
 }
 
 /// A message without the `(defined in …)` that names the profile it came
@@ -44,14 +65,14 @@ fn is_primitive(ty: &str) -> bool {
     ty.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
-fn is_repeating(e: &Value) -> bool {
+pub(super) fn is_repeating(e: &Value) -> bool {
     e.get("max")
         .and_then(Value::as_str)
         .is_some_and(|m| m != "1" && m != "0")
 }
 
 impl<'v> Walk<'v> {
-    fn issue(
+    pub(super) fn issue(
         &mut self,
         severity: Severity,
         code: &'static str,
@@ -114,7 +135,7 @@ impl<'v> Walk<'v> {
     /// Validates the children of a complex value against the children of
     /// `profile.elements[index]`, or against its type when the profile does
     /// not constrain inside it.
-    fn complex(
+    pub(super) fn complex(
         &mut self,
         obj: &'v Map<String, Value>,
         value: &'v Value,
@@ -299,7 +320,7 @@ impl<'v> Walk<'v> {
         }
         // Slices: each slice's own cardinality, by matching items to it.
         let in_slice = if ed.get("slicing").is_some() {
-            self.slices(profile, k, &items, &el_path, parent)
+            self.slices(profile, k, &items, &el_path)
         } else {
             Vec::new()
         };
@@ -400,19 +421,7 @@ impl<'v> Walk<'v> {
                 if contained && !self.validator.options.validate_contained {
                     return;
                 }
-                let rt = v.get("resourceType").and_then(Value::as_str).unwrap_or("");
-                match self.validator.profile_for_type(rt) {
-                    Some(p) => {
-                        self.resource(v, &p, path);
-                        self.meta_profiles(v, path);
-                    }
-                    None => self.issue(
-                        Severity::Error,
-                        "structure",
-                        path,
-                        format!("unknown resource type '{rt}'"),
-                    ),
-                }
+                self.resource_value(v, ed, path);
                 return;
             }
             if ty == "Extension" && profile.children(k).is_empty() {
@@ -440,13 +449,17 @@ impl<'v> Walk<'v> {
             } else {
                 self.complex(obj, v, profile, k, ty, path);
                 self.type_constraints(v, ed, profile, k, ty, path);
+                self.type_profiles(v, ed, ty, path);
             }
         }
         self.fixed_and_pattern(v, ed, path);
         if let Some(v) = v {
             self.limits(v, ed, ty, path);
-            if ty == "Reference" && self.validator.options.assume_valid_rest_references {
-                self.reference_target(v, ed, path);
+            if ty == "Reference" {
+                self.reference(v, ed, path);
+                if self.validator.options.assume_valid_rest_references {
+                    self.reference_target(v, ed, path);
+                }
             }
         }
         self.binding(v, ed, ty, path);
@@ -1127,7 +1140,7 @@ impl<'v> Walk<'v> {
     }
 
     /// Evaluates the element's invariants.
-    fn constraints(
+    pub(super) fn constraints(
         &mut self,
         v: Option<&'v Value>,
         ext: Option<&'v Value>,
@@ -1190,97 +1203,9 @@ impl<'v> Walk<'v> {
         }
     }
 
-    /// Slicing: counts the items that match each slice and checks the
-    /// slice's cardinality; closed slicing rejects items that match none.
-    fn slices(
-        &mut self,
-        profile: &Arc<Profile>,
-        k: usize,
-        items: &[(Option<&'v Value>, Option<&'v Value>, String)],
-        path: &str,
-        _parent: &Value,
-    ) -> Vec<Option<usize>> {
-        let id = profile.id(k).to_string();
-        let slicing = &profile.elements[k]["slicing"];
-        let rules = slicing
-            .get("rules")
-            .and_then(Value::as_str)
-            .unwrap_or("open");
-        let discriminators: Vec<(String, String)> = slicing
-            .get("discriminator")
-            .and_then(Value::as_array)
-            .map(|ds| {
-                ds.iter()
-                    .map(|d| {
-                        (
-                            d["type"].as_str().unwrap_or("").to_string(),
-                            d["path"].as_str().unwrap_or("").to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let parent_index = profile.index_of(id.rsplit_once('.').map_or("", |(p, _)| p));
-        let Some(parent_index) = parent_index else {
-            return Vec::new();
-        };
-        let slices: Vec<usize> = profile
-            .children(parent_index)
-            .iter()
-            .copied()
-            .filter(|s| {
-                profile.id(*s).starts_with(&format!("{id}:"))
-                    && !profile.id(*s)[id.len() + 1..].contains(['.', ':'])
-            })
-            .collect();
-        let mut matched = vec![false; items.len()];
-        let mut slice_of: Vec<Option<usize>> = vec![None; items.len()];
-        for s in slices {
-            let mut count = 0;
-            for (i, (v, _, _)) in items.iter().enumerate() {
-                let Some(v) = v else { continue };
-                if discriminators.iter().all(|(t, p)| {
-                    let root = self.resources.last().copied().unwrap_or(self.root);
-                    self.validator
-                        .discriminator_matches(profile, s, t, p, v, root)
-                }) && !discriminators.is_empty()
-                {
-                    count += 1;
-                    matched[i] = true;
-                    slice_of[i].get_or_insert(s);
-                }
-            }
-            let se = &profile.elements[s];
-            let min = se.get("min").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let max = se.get("max").and_then(Value::as_str).unwrap_or("*");
-            let slice_name = name_and_slice(profile.id(s)).1.unwrap_or("");
-            if count < min {
-                self.issue(Severity::Error, "required", path, format!("Slice '{}': a matching slice is required, but not found (min = {min}, found {count})", profile.id(s)));
-            }
-            if let Ok(m) = max.parse::<usize>() {
-                if count > m {
-                    self.issue(
-                        Severity::Error,
-                        "structure",
-                        path,
-                        format!("Slice '{slice_name}': max allowed = {m}, but found {count}"),
-                    );
-                }
-            }
-        }
-        if rules == "closed" && !discriminators.is_empty() {
-            for (i, m) in matched.iter().enumerate() {
-                if !m {
-                    self.issue(Severity::Error, "structure", &format!("{path}[{i}]"), format!("This element does not match any known slice of {id}, and slicing is closed"));
-                }
-            }
-        }
-        slice_of
-    }
-
     /// Drops the issues found since `before` that repeat one found earlier
     /// at the same place.
-    fn keep_new_issues(&mut self, before: usize) {
+    pub(super) fn keep_new_issues(&mut self, before: usize) {
         let new = self.issues.split_off(before);
         for issue in new {
             let seen = self.issues.iter().any(|o| {
