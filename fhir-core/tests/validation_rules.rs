@@ -10,7 +10,7 @@ use std::sync::{Arc, LazyLock};
 
 use fhir_core::fhirpath::ModelInfo;
 use fhir_core::package::{cache, Registry};
-use fhir_core::validation::{Options, Outcome, Severity, Validator};
+use fhir_core::validation::{Options, Outcome, ReferencePolicy, Severity, Validator};
 use serde_json::{json, Value};
 
 static BASE: LazyLock<Registry> = LazyLock::new(|| {
@@ -329,4 +329,276 @@ fn a_value_in_a_slice_and_its_reslice_is_not_an_error() {
         {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}
     ]});
     assert_valid(&validate(&pat, &p, &[&u]));
+}
+
+// ---------------------------------------------------------------------
+// Profiles and choices among profiles (elementdefinition-definitions.html
+// #ElementDefinition.type.profile and .targetProfile; references.html).
+
+/// A Patient profile that requires one element.
+fn patient_requiring(name: &str, element: &str) -> Value {
+    profile(
+        name,
+        "Patient",
+        "Patient",
+        json!([{"id": format!("Patient.{element}"), "path": format!("Patient.{element}"), "min": 1}]),
+    )
+}
+
+/// A collection Bundle profile whose entries' resources must conform to
+/// one of `profiles`.
+fn bundle_of(name: &str, profiles: &[&str]) -> Value {
+    profile(
+        name,
+        "Bundle",
+        "Bundle",
+        json!([{"id": "Bundle.entry.resource", "path": "Bundle.entry.resource",
+                "type": [{"code": "Resource", "profile": profiles}]}]),
+    )
+}
+
+fn collection(resources: &[Value]) -> Value {
+    let entries: Vec<Value> = resources
+        .iter()
+        .map(|r| {
+            json!({"fullUrl": format!("http://example.org/fhir/{}/{}", r["resourceType"].as_str().unwrap(), r["id"].as_str().unwrap()),
+                   "resource": r})
+        })
+        .collect();
+    json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
+}
+
+#[test]
+fn a_resource_must_conform_to_its_one_type_profile() {
+    let gender = url("WithGender");
+    let p = [
+        patient_requiring("WithGender", "gender"),
+        bundle_of("Patients", &[&gender]),
+    ];
+    let b = url("Patients");
+    let good = collection(&[json!({"resourceType": "Patient", "id": "a", "gender": "female"})]);
+    assert_valid(&validate(&good, &p, &[&b]));
+    let bad = collection(&[json!({"resourceType": "Patient", "id": "a"})]);
+    assert_errors_at(
+        &validate(&bad, &p, &[&b]),
+        1,
+        "Bundle.entry[0].resource.gender",
+    );
+    let other = collection(&[
+        json!({"resourceType": "Group", "id": "g", "type": "person", "actual": true}),
+    ]);
+    assert_errors_at(&validate(&other, &p, &[&b]), 1, "Bundle.entry[0].resource");
+}
+
+#[test]
+fn a_resource_must_conform_to_one_of_several_type_profiles() {
+    let (gender, birth) = (url("WithGender"), url("WithBirthDate"));
+    let p = [
+        patient_requiring("WithGender", "gender"),
+        patient_requiring("WithBirthDate", "birthDate"),
+        bundle_of("EitherPatients", &[&gender, &birth]),
+    ];
+    let b = url("EitherPatients");
+    let one =
+        collection(&[json!({"resourceType": "Patient", "id": "a", "birthDate": "1970-01-01"})]);
+    assert_valid(&validate(&one, &p, &[&b]));
+    let neither = collection(&[json!({"resourceType": "Patient", "id": "a"})]);
+    assert_errors_at(
+        &validate(&neither, &p, &[&b]),
+        1,
+        "Bundle.entry[0].resource",
+    );
+}
+
+#[test]
+fn a_datatype_must_conform_to_one_of_several_type_profiles() {
+    let address = |name: &str, element: &str| {
+        profile(
+            name,
+            "Address",
+            "Address",
+            json!([{"id": format!("Address.{element}"), "path": format!("Address.{element}"), "min": 1}]),
+        )
+    };
+    let p = [
+        address("AddressWithCity", "city"),
+        address("AddressWithPostcode", "postalCode"),
+        profile(
+            "PatientAddress",
+            "Patient",
+            "Patient",
+            json!([{"id": "Patient.address", "path": "Patient.address",
+                    "type": [{"code": "Address", "profile": [url("AddressWithCity"), url("AddressWithPostcode")]}]}]),
+        ),
+    ];
+    let u = url("PatientAddress");
+    let city = json!({"resourceType": "Patient", "address": [{"city": "Leeds"}]});
+    assert_valid(&validate(&city, &p, &[&u]));
+    // One error for no match, and the fault each profile found.
+    let neither = json!({"resourceType": "Patient", "address": [{"country": "UK"}]});
+    let e = errors(&validate(&neither, &p, &[&u]));
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert!(
+        e[0].starts_with("Patient.address[0]: Unable to find a match"),
+        "{e:#?}"
+    );
+}
+
+/// An Observation profile whose subject must be a Patient conforming to
+/// `target`.
+fn observation_about(name: &str, target: &str) -> Value {
+    profile(
+        name,
+        "Observation",
+        "Observation",
+        json!([{"id": "Observation.subject", "path": "Observation.subject",
+                "type": [{"code": "Reference", "targetProfile": [target]}]}]),
+    )
+}
+
+#[test]
+fn a_reference_target_in_the_bundle_must_conform_to_a_target_profile() {
+    let gender = url("WithGender");
+    let p = [
+        patient_requiring("WithGender", "gender"),
+        observation_about("AboutGendered", &gender),
+    ];
+    let obs = |subject: &str| {
+        let mut o = observation(("valueString", json!("x")));
+        o["id"] = json!("o");
+        o["meta"] = json!({"profile": [url("AboutGendered")]});
+        o["subject"] = json!({"reference": subject});
+        o
+    };
+    let good = collection(&[
+        obs("Patient/a"),
+        json!({"resourceType": "Patient", "id": "a", "gender": "male"}),
+    ]);
+    assert_valid(&validate(&good, &p, &[]));
+    let bad = collection(&[
+        obs("Patient/a"),
+        json!({"resourceType": "Patient", "id": "a"}),
+    ]);
+    assert_errors_at(
+        &validate(&bad, &p, &[]),
+        1,
+        "Bundle.entry[0].resource.subject",
+    );
+    let group = collection(&[
+        obs("Group/a"),
+        json!({"resourceType": "Group", "id": "a", "type": "person", "actual": true}),
+    ]);
+    assert_errors_at(
+        &validate(&group, &p, &[]),
+        1,
+        "Bundle.entry[0].resource.subject",
+    );
+}
+
+#[test]
+fn a_contained_reference_must_resolve_and_conform() {
+    let gender = url("WithGender");
+    let p = [
+        patient_requiring("WithGender", "gender"),
+        observation_about("AboutGendered", &gender),
+    ];
+    let u = url("AboutGendered");
+    let obs = |patient: Value, reference: &str| {
+        let mut o = observation(("valueString", json!("x")));
+        o["contained"] = json!([patient]);
+        o["subject"] = json!({"reference": reference});
+        o
+    };
+    let good = obs(
+        json!({"resourceType": "Patient", "id": "p", "gender": "other"}),
+        "#p",
+    );
+    assert_valid(&validate(&good, &p, &[&u]));
+    let bad = obs(json!({"resourceType": "Patient", "id": "p"}), "#p");
+    assert_errors_at(&validate(&bad, &p, &[&u]), 1, "Observation.subject");
+    let dangling = obs(
+        json!({"resourceType": "Patient", "id": "p", "gender": "other"}),
+        "#q",
+    );
+    assert!(errors(&validate(&dangling, &p, &[&u]))
+        .iter()
+        .any(|e| e.starts_with("Observation.subject: Unable to resolve")));
+}
+
+/// A Patient profile that asks linked patients to conform to itself.
+fn linked_to_self() -> Value {
+    let me = url("LinkedOther");
+    profile(
+        "LinkedOther",
+        "Patient",
+        "Patient",
+        json!([
+            {"id": "Patient.gender", "path": "Patient.gender", "fixedCode": "other"},
+            {"id": "Patient.link.other", "path": "Patient.link.other",
+             "type": [{"code": "Reference", "targetProfile": [me]}]}
+        ]),
+    )
+}
+
+#[test]
+fn profiles_that_refer_back_to_themselves_end() {
+    let p = [linked_to_self()];
+    let patient = |id: &str, gender: &str, other: &str| {
+        json!({"resourceType": "Patient", "id": id, "gender": gender,
+               "meta": {"profile": [url("LinkedOther")]},
+               "link": [{"other": {"reference": format!("Patient/{other}")}, "type": "seealso"}]})
+    };
+    // Two patients that link to each other, both conforming.
+    let circle = collection(&[patient("a", "other", "b"), patient("b", "other", "a")]);
+    assert_valid(&validate(&circle, &p, &[]));
+    // b does not conform: a's link is in error, and b's own gender.
+    let broken = collection(&[patient("a", "other", "b"), patient("b", "male", "a")]);
+    let e = errors(&validate(&broken, &p, &[]));
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("Bundle.entry[0].resource.link[0].other:")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("Bundle.entry[1].resource.gender:")),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn references_out_of_the_instance_follow_the_policy() {
+    let p = [linked_to_self()];
+    let u = url("LinkedOther");
+    let pat = json!({"resourceType": "Patient", "gender": "other",
+                     "link": [{"other": {"reference": "Patient/elsewhere"}, "type": "seealso"}]});
+    // Not followed by default.
+    assert_valid(&validate(&pat, &p, &[&u]));
+    let mut registry = BASE.clone();
+    registry.add(p[0].clone());
+    let with = |policy: ReferencePolicy, found: Option<Value>| {
+        Validator::with_model(&registry, MODEL.clone())
+            .with_options(Options {
+                reference_policy: policy,
+                ..Options::default()
+            })
+            .with_resolver(Arc::new(move |_: &str| found.clone()))
+            .validate_against(&pat, &[&u])
+    };
+    assert_errors_at(
+        &with(ReferencePolicy::CheckExists, None),
+        1,
+        "Patient.link[0].other",
+    );
+    let male = json!({"resourceType": "Patient", "id": "elsewhere", "gender": "male"});
+    // Existence only: the target's content is not judged.
+    assert_valid(&with(ReferencePolicy::CheckExists, Some(male.clone())));
+    assert_errors_at(
+        &with(ReferencePolicy::CheckValid, Some(male)),
+        1,
+        "Patient.link[0].other",
+    );
+    let other = json!({"resourceType": "Patient", "id": "elsewhere", "gender": "other"});
+    assert_valid(&with(ReferencePolicy::CheckValid, Some(other)));
 }
