@@ -602,3 +602,221 @@ fn references_out_of_the_instance_follow_the_policy() {
     let other = json!({"resourceType": "Patient", "id": "elsewhere", "gender": "other"});
     assert_valid(&with(ReferencePolicy::CheckValid, Some(other)));
 }
+
+// ---------------------------------------------------------------------
+// Bundles (bundle.html, search.html, documents.html, messaging.html).
+
+fn bundle(ty: &str, entries: Value) -> Value {
+    json!({"resourceType": "Bundle", "type": ty, "entry": entries})
+}
+
+fn patient_entry(full_url: &str, id: Option<&str>) -> Value {
+    let mut r = json!({"resourceType": "Patient"});
+    if let Some(id) = id {
+        r["id"] = json!(id);
+    }
+    json!({"fullUrl": full_url, "resource": r})
+}
+
+#[test]
+fn search_set_entries_follow_their_mode() {
+    let self_link =
+        json!([{"relation": "self", "url": "http://example.org/fhir/Patient?name=smith"}]);
+    let mut good = bundle(
+        "searchset",
+        json!([
+            {"fullUrl": "http://example.org/fhir/Patient/1", "resource": {"resourceType": "Patient", "id": "1"}, "search": {"mode": "match"}},
+            {"fullUrl": "urn:uuid:4d8b7b6e-98a6-4bd4-8f7c-0a2f1d3e5b61", "resource": {"resourceType": "OperationOutcome",
+              "issue": [{"severity": "information", "code": "informational"}]}, "search": {"mode": "outcome"}}
+        ]),
+    );
+    good["link"] = self_link.clone();
+    assert_valid(&validate(&good, &[], &[]));
+    let mut bad = bundle(
+        "searchset",
+        json!([
+            {"fullUrl": "urn:uuid:0b0c7b55-0d9f-4c2c-9a67-2a3b07e8a3f1", "resource": {"resourceType": "Patient"}, "search": {"mode": "match"}},
+            {"fullUrl": "http://example.org/fhir/Group/2", "resource": {"resourceType": "Group", "id": "2", "type": "person", "actual": true}, "search": {"mode": "match"}},
+            {"fullUrl": "http://example.org/fhir/Patient/3", "resource": {"resourceType": "Patient", "id": "3"}, "search": {"mode": "outcome"}}
+        ]),
+    );
+    bad["link"] = self_link;
+    let e = errors(&validate(&bad, &[], &[]));
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert!(e[0].starts_with("Bundle.entry[0].resource: Search results must have ids"));
+    assert!(e[1].starts_with("Bundle.entry[1].resource: This is not a matching resource type"));
+    assert!(e[2].starts_with("Bundle.entry[2].resource: This is not an OperationOutcome"));
+}
+
+#[test]
+fn paging_links_belong_to_searches() {
+    let mut doc = collection(&[json!({"resourceType": "Patient", "id": "a"})]);
+    doc["link"] = json!([{"relation": "next", "url": "http://example.org/fhir/x"}]);
+    assert_errors_at(&validate(&doc, &[], &[]), 1, "Bundle.link[0].relation");
+    let mut search = bundle("searchset", json!([]));
+    search.as_object_mut().unwrap().remove("entry");
+    search["link"] = json!([
+        {"relation": "self", "url": "http://example.org/fhir/Patient"},
+        {"relation": "next", "url": "http://example.org/fhir/Patient?page=2"},
+        {"relation": "next", "url": "http://example.org/fhir/Patient?page=3"},
+        {"relation": "alternate", "url": "http://example.org/a"},
+        {"relation": "alternate", "url": "http://example.org/b"}
+    ]);
+    assert_errors_at(&validate(&search, &[], &[]), 1, "Bundle.link[2]");
+}
+
+#[test]
+fn full_urls_identify_their_entries() {
+    // Required outside transactions and batches.
+    let none = bundle(
+        "collection",
+        json!([{"resource": {"resourceType": "Patient", "id": "a"}}]),
+    );
+    assert_errors_at(&validate(&none, &[], &[]), 1, "Bundle.entry[0]");
+    let tx = bundle(
+        "transaction",
+        json!([{"resource": {"resourceType": "Patient"}, "request": {"method": "POST", "url": "Patient"}}]),
+    );
+    assert_valid(&validate(&tx, &[], &[]));
+    // A RESTful fullUrl ends with the resource's type and id.
+    let wrong = bundle(
+        "collection",
+        json!([patient_entry(
+            "http://example.org/fhir/Patient/b",
+            Some("a")
+        )]),
+    );
+    assert_errors_at(&validate(&wrong, &[], &[]), 1, "Bundle.entry[0]");
+    let no_id = bundle(
+        "collection",
+        json!([patient_entry("http://example.org/fhir/Patient/b", None)]),
+    );
+    assert_errors_at(&validate(&no_id, &[], &[]), 1, "Bundle.entry[0]");
+}
+
+#[test]
+fn references_in_a_bundle_resolve_to_one_entry() {
+    let obs = |subject: &str| {
+        json!({"fullUrl": "http://example.org/fhir/Observation/o",
+               "resource": {"resourceType": "Observation", "id": "o", "status": "final",
+                            "code": {"text": "x"}, "subject": {"reference": subject}}})
+    };
+    let one = bundle(
+        "collection",
+        json!([
+            obs("Patient/a"),
+            patient_entry("http://example.org/fhir/Patient/a", Some("a"))
+        ]),
+    );
+    assert_valid(&validate(&one, &[], &[]));
+    // Two entries with the same identity (which bdl-7 forbids too): the
+    // reference is ambiguous.
+    let two = bundle(
+        "collection",
+        json!([
+            obs("Patient/a"),
+            patient_entry("http://example.org/fhir/Patient/a", Some("a")),
+            patient_entry("http://example.org/fhir/Patient/a", Some("a"))
+        ]),
+    );
+    let e = errors(&validate(&two, &[], &[]));
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("Bundle: Constraint failed: bdl-7")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("Bundle.entry[0].resource.subject: Multiple matches")),
+        "{e:#?}"
+    );
+    // A relative reference from an entry without a fullUrl cannot be
+    // resolved: the entry and the reference are both in error.
+    let tx = bundle(
+        "transaction",
+        json!([{"resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                             "subject": {"reference": "Patient/a"}},
+                "request": {"method": "POST", "url": "Observation"}}]),
+    );
+    let e = errors(&validate(&tx, &[], &[]));
+    assert_eq!(e.len(), 2, "{e:#?}");
+}
+
+#[test]
+fn conditional_references_are_valid_searches() {
+    let tx = |reference: &str| {
+        bundle(
+            "transaction",
+            json!([{"fullUrl": "urn:uuid:3f0a6c57-7a36-4f4e-9d0e-9d4c1f8d2a10",
+                    "resource": {"resourceType": "Observation", "status": "final", "code": {"text": "x"},
+                                 "subject": {"reference": reference}},
+                    "request": {"method": "POST", "url": "Observation"}}]),
+        )
+    };
+    assert_valid(&validate(
+        &tx("Patient?identifier=https://fhir.nhs.uk/Id/nhs-number|9000000009"),
+        &[],
+        &[],
+    ));
+    assert!(validate(&tx("Patient?=x"), &[], &[]).has_errors());
+}
+
+#[test]
+fn documents_resolve_and_reach_every_entry() {
+    let composition = |subject: &str| {
+        json!({"fullUrl": "urn:uuid:6a1c2f0e-3b5d-4f7a-9c8e-1d2b3a4c5e6f",
+               "resource": {"resourceType": "Composition", "status": "final", "type": {"text": "note"},
+                            "date": "2024-01-01", "title": "Note",
+                            "author": [{"reference": "urn:uuid:9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"}],
+                            "subject": {"reference": subject}}})
+    };
+    let author = json!({"fullUrl": "urn:uuid:9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                        "resource": {"resourceType": "Practitioner"}});
+    let patient = json!({"fullUrl": "urn:uuid:1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d",
+                         "resource": {"resourceType": "Patient"}});
+    let doc = |entries: Value| {
+        let mut b = bundle("document", entries);
+        b["identifier"] = json!({"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"});
+        b["timestamp"] = json!("2024-01-01T00:00:00Z");
+        b
+    };
+    let good = doc(json!([
+        composition("urn:uuid:1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+        author.clone(),
+        patient.clone()
+    ]));
+    assert_valid(&validate(&good, &[], &[]));
+    // The subject is not in the document, and the patient is reached by
+    // nothing.
+    let bad = doc(json!([
+        composition("urn:uuid:00000000-0000-4000-8000-000000000000"),
+        author,
+        patient
+    ]));
+    let e = errors(&validate(&bad, &[], &[]));
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e[0].starts_with("Bundle.entry[0].resource.subject"),
+        "{e:#?}"
+    );
+    assert!(e[1].starts_with("Bundle.entry[2]:"), "{e:#?}");
+}
+
+#[test]
+fn narrative_links_must_be_followable() {
+    let pat = |href: &str| {
+        json!({"resourceType": "Patient", "text": {"status": "generated",
+               "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"{href}\">Ann</a></div>")}})
+    };
+    assert_valid(&validate(&pat("https://example.org/ann"), &[], &[]));
+    assert_errors_at(
+        &validate(
+            &pat("urn:uuid:1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d"),
+            &[],
+            &[],
+        ),
+        1,
+        "Patient.text.div",
+    );
+}

@@ -473,6 +473,21 @@ impl<'v> Walk<'v> {
         if reference.starts_with("urn:") && self.resources.len() < 2 {
             return;
         }
+        // A conditional reference (`Patient?identifier=…`) names its target
+        // by a search, which must be a valid query (`http.html#trules`).
+        if let Some((ty, _)) = reference.split_once('?') {
+            if self.validator.is_resource_type(ty) {
+                if !super::bundle::is_search_url(self.validator, reference) {
+                    self.issue(
+                        Severity::Error,
+                        "invalid",
+                        path,
+                        format!("The query part of the conditional reference is not a valid query string ({reference})"),
+                    );
+                }
+                return;
+            }
+        }
         let policy = self.validator.options.reference_policy;
         let target = self.target(reference);
         let (resource, context, local): (&Value, Vec<&Value>, bool);

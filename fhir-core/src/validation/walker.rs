@@ -1031,9 +1031,53 @@ impl<'v> Walk<'v> {
                         "Constraint failed: txt-2: 'The narrative SHALL have some non-whitespace content'",
                     );
                 }
+                self.hyperlinks(&root, path);
                 if !crate::fhirpath::html_is_safe(text) {
                     self.issue(Severity::Error, "invalid", path, "The narrative contains active content (scripts, forms or event handlers), which is not allowed");
                 }
+            }
+        }
+    }
+
+    /// Narrative hyperlinks (R4 `narrative.html#xhtml`: the narrative is
+    /// for display, and links in it must be usable from it): an `a` with an
+    /// `href` links somewhere, and not to a URN (`urn:`, `cid:`), which no
+    /// browser can follow.
+    fn hyperlinks(&mut self, root: &roxmltree::Node, path: &str) {
+        for a in root
+            .descendants()
+            .filter(|n| n.is_element() && n.tag_name().name() == "a")
+        {
+            let Some(href) = a.attribute("href") else {
+                continue;
+            };
+            let text: String = a
+                .descendants()
+                .filter_map(|n| n.text())
+                .collect::<String>()
+                .trim()
+                .to_string();
+            if href.trim().is_empty() {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    format!("Hyperlink for '{text}' is empty"),
+                );
+                continue;
+            }
+            let scheme = href.split_once(':').map(|(s, _)| s).filter(|s| {
+                s.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            });
+            if let Some(scheme @ ("urn" | "cid")) = scheme {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    format!("Hyperlink scheme '{scheme}' in '{href}' for '{text}' is not a valid hyperlinkable scheme"),
+                );
             }
         }
     }
