@@ -820,3 +820,158 @@ fn narrative_links_must_be_followable() {
         "Patient.text.div",
     );
 }
+
+// ---------------------------------------------------------------------
+// Constraints carried by extensions and definitions (elementdefinition.html;
+// the minLength, maxDecimalPlaces, maxSize and regex extensions;
+// datatypes.html#Attachment; extensibility.html#context).
+
+fn with_extension(element: Value, name: &str, value: Value) -> Value {
+    let mut e = element;
+    let key = if value.is_string() {
+        "valueString"
+    } else {
+        "valueInteger"
+    };
+    e["extension"] =
+        json!([{ "url": format!("http://hl7.org/fhir/StructureDefinition/{name}"), key: value }]);
+    e
+}
+
+#[test]
+fn min_length_from_its_extension() {
+    let p = [profile(
+        "LongFamily",
+        "Patient",
+        "Patient",
+        json!([with_extension(
+            json!({"id": "Patient.name.family", "path": "Patient.name.family"}),
+            "minLength",
+            json!(3)
+        )]),
+    )];
+    let u = url("LongFamily");
+    let ok = json!({"resourceType": "Patient", "name": [{"family": "Lee"}]});
+    assert_valid(&validate(&ok, &p, &[&u]));
+    let short = json!({"resourceType": "Patient", "name": [{"family": "Li"}]});
+    assert_errors_at(&validate(&short, &p, &[&u]), 1, "Patient.name[0].family");
+}
+
+#[test]
+fn max_decimal_places_from_its_extension() {
+    let p = [profile(
+        "TwoPlaces",
+        "Observation",
+        "Observation",
+        json!([
+            {"id": "Observation.valueQuantity", "path": "Observation.valueQuantity"},
+            with_extension(
+                json!({"id": "Observation.valueQuantity.value", "path": "Observation.valueQuantity.value"}),
+                "maxDecimalPlaces",
+                json!(2)
+            )
+        ]),
+    )];
+    let u = url("TwoPlaces");
+    let value = |text: &str| {
+        observation((
+            "valueQuantity",
+            serde_json::from_str::<Value>(&format!("{{\"value\": {text}}}")).unwrap(),
+        ))
+    };
+    assert_valid(&validate(&value("70.25"), &p, &[&u]));
+    assert_valid(&validate(&value("70"), &p, &[&u]));
+    assert_errors_at(
+        &validate(&value("70.255"), &p, &[&u]),
+        1,
+        "Observation.valueQuantity.value",
+    );
+}
+
+#[test]
+fn attachment_size_and_hash_describe_the_data() {
+    // "aGVsbG8=" is "hello": 5 bytes, SHA-1 qvTGHdzF6KLavt4PO0gs2a6pQ00=.
+    let doc = |attachment: Value| {
+        json!({"resourceType": "DocumentReference", "status": "current",
+               "content": [{"attachment": attachment}]})
+    };
+    let good = doc(
+        json!({"contentType": "text/plain", "data": "aGVsbG8=", "size": 5,
+                          "hash": "qvTGHdzF6KLavt4PO0gs2a6pQ00="}),
+    );
+    assert_valid(&validate(&good, &[], &[]));
+    let wrong_size = doc(json!({"contentType": "text/plain", "data": "aGVsbG8=", "size": 6}));
+    assert_errors_at(
+        &validate(&wrong_size, &[], &[]),
+        1,
+        "DocumentReference.content[0].attachment",
+    );
+    let wrong_hash = doc(json!({"contentType": "text/plain", "data": "aGVsbG8=",
+                                "hash": "AAAAAAAAAAAAAAAAAAAAAAAAAAA="}));
+    assert_errors_at(
+        &validate(&wrong_hash, &[], &[]),
+        1,
+        "DocumentReference.content[0].attachment",
+    );
+}
+
+#[test]
+fn limits_carry_into_derived_profiles() {
+    let base = profile(
+        "FewBirths",
+        "Patient",
+        "Patient",
+        json!([{"id": "Patient.multipleBirth[x]", "path": "Patient.multipleBirth[x]",
+                "type": [{"code": "integer"}], "maxValueInteger": 5}]),
+    );
+    let derived = profile(
+        "FewBirthsNamed",
+        "Patient",
+        &url("FewBirths"),
+        json!([{"id": "Patient.name", "path": "Patient.name", "min": 1}]),
+    );
+    let p = [base, derived];
+    let u = url("FewBirthsNamed");
+    let ok =
+        json!({"resourceType": "Patient", "name": [{"family": "Lee"}], "multipleBirthInteger": 2});
+    assert_valid(&validate(&ok, &p, &[&u]));
+    let many =
+        json!({"resourceType": "Patient", "name": [{"family": "Lee"}], "multipleBirthInteger": 7});
+    assert_errors_at(
+        &validate(&many, &p, &[&u]),
+        1,
+        "Patient.multipleBirthInteger",
+    );
+}
+
+#[test]
+fn extension_context_may_name_a_profile() {
+    let profiled = patient_requiring("WithGender", "gender");
+    let ext = json!({
+        "resourceType": "StructureDefinition",
+        "url": "http://example.org/fhir/StructureDefinition/pronoun",
+        "name": "Pronoun", "status": "draft", "kind": "complex-type", "abstract": false,
+        "context": [{"type": "element", "expression": format!("{}#Patient", url("WithGender"))}],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "differential": {"element": [
+            {"id": "Extension.url", "path": "Extension.url",
+             "fixedUri": "http://example.org/fhir/StructureDefinition/pronoun"},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "string"}]}
+        ]}
+    });
+    let p = [profiled, ext];
+    let pat = |gender: Option<&str>| {
+        let mut r = json!({"resourceType": "Patient", "extension": [
+            {"url": "http://example.org/fhir/StructureDefinition/pronoun", "valueString": "they"}
+        ]});
+        if let Some(g) = gender {
+            r["gender"] = json!(g);
+        }
+        r
+    };
+    // Only a Patient that conforms to the named profile may carry it.
+    assert_valid(&validate(&pat(Some("other")), &p, &[]));
+    assert_errors_at(&validate(&pat(None), &p, &[]), 1, "Patient.extension[0]");
+}

@@ -26,6 +26,7 @@
 mod bundle;
 mod context;
 mod issue;
+mod limits;
 mod profile;
 mod questionnaire;
 mod references;

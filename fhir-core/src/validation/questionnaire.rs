@@ -676,15 +676,6 @@ impl<'a> Check<'a, '_> {
                 );
             }
         }
-        if let (Some(actual), Some(stated)) = (actual, value.get("size").and_then(Value::as_u64)) {
-            if stated != actual as u64 {
-                self.error(
-                    path,
-                    "value",
-                    format!("Stated Attachment Size {stated} does not match actual attachment size {actual}"),
-                );
-            }
-        }
     }
 
     fn reference(&mut self, qi: &Value, value: &Value, path: &str) {

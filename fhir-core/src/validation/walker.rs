@@ -1,6 +1,5 @@
 //! Walking a resource's JSON against a profile's element definitions.
 
-use std::cmp::Ordering;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -11,7 +10,6 @@ use super::context;
 use super::issue::{Issue, Severity};
 use super::profile::{name_and_slice, type_codes, Profile};
 use super::terminology::Expansion;
-use super::values;
 use super::Validator;
 use crate::fhirpath::{Context, Item, Node};
 
@@ -672,78 +670,6 @@ impl<'v> Walk<'v> {
         }
     }
 
-    /// A profile's `minValue[x]`, `maxValue[x]` and `maxLength`.
-    fn limits(&mut self, v: &Value, ed: &Value, ty: &str, path: &str) {
-        let Some(def) = ed.as_object() else { return };
-        if let Some(max) = def.get("maxLength").and_then(Value::as_u64) {
-            if let Some(text) = v.as_str() {
-                let length = text.chars().count() as u64;
-                if length > max {
-                    self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!(
-                            "value is longer than permitted maximum length of {max} ({length})"
-                        ),
-                    );
-                }
-            }
-        }
-        for (key, limit) in def {
-            let (is_min, suffix) =
-                match (key.strip_prefix("minValue"), key.strip_prefix("maxValue")) {
-                    (Some(s), _) => (true, s),
-                    (_, Some(s)) => (false, s),
-                    _ => continue,
-                };
-            let word = if is_min {
-                "less than the specified minimum"
-            } else {
-                "greater than the specified maximum"
-            };
-            let bad = |o: Ordering| {
-                if is_min {
-                    o == Ordering::Less
-                } else {
-                    o == Ordering::Greater
-                }
-            };
-            if suffix == "Quantity" {
-                let (Some(a), Some(b)) = (values::ucum(v), values::ucum(limit)) else {
-                    continue;
-                };
-                match a.compare(&b) {
-                    Some(o) if bad(o) => self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!("The value in the instance ({a}) is {word} value ({b})"),
-                    ),
-                    None => self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!("The value in the instance ({a}) cannot be compared with the specified limit ({b})"),
-                    ),
-                    _ => {}
-                }
-                continue;
-            }
-            let value_ty = ty.rsplit('.').next().unwrap_or(ty);
-            if let Some(o) = values::compare(value_ty, v, limit) {
-                if bad(o) {
-                    self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!("The value {} is {word} value of {}", short(v), short(limit)),
-                    );
-                }
-            }
-        }
-    }
-
     fn primitive_extension(
         &mut self,
         e: &'v Value,
@@ -782,7 +708,11 @@ impl<'v> Walk<'v> {
                         ..*host
                     };
                     let resource = self.resources.last().copied().unwrap_or(self.root);
-                    if let Err(message) = context::check(self.validator, sd, &host, resource) {
+                    let outer = &self.resources[..self.resources.len().saturating_sub(1)];
+                    let conforms = |url: &str| self.conforms(resource, outer, url);
+                    if let Err(message) =
+                        context::check(self.validator, sd, &host, resource, &conforms)
+                    {
                         self.issue(Severity::Error, "structure", path, message);
                     }
                 }
@@ -1315,7 +1245,7 @@ fn coding(v: &Value) -> Option<(String, String)> {
     ))
 }
 
-fn short(v: &Value) -> String {
+pub(super) fn short(v: &Value) -> String {
     let s = match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
