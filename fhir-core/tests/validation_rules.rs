@@ -975,3 +975,206 @@ fn extension_context_may_name_a_profile() {
     assert_valid(&validate(&pat(Some("other")), &p, &[]));
     assert_errors_at(&validate(&pat(None), &p, &[]), 1, "Patient.extension[0]");
 }
+
+// ---------------------------------------------------------------------
+// Questionnaires (questionnaire.html: enableWhen, enableBehavior,
+// answerOption; questionnaireresponse.html; the optionExclusive and
+// maxDecimalPlaces extensions).
+
+fn questionnaire(items: Value) -> Value {
+    json!({"resourceType": "Questionnaire", "url": "http://example.org/fhir/Questionnaire/q",
+           "status": "active", "item": items})
+}
+
+fn response(items: Value) -> Value {
+    json!({"resourceType": "QuestionnaireResponse", "status": "completed",
+           "questionnaire": "http://example.org/fhir/Questionnaire/q", "item": items})
+}
+
+fn yes_no_then(enable_when: Value, behaviour: Option<&str>) -> Value {
+    let mut dependent = json!({"linkId": "why", "type": "string", "enableWhen": enable_when});
+    if let Some(b) = behaviour {
+        dependent["enableBehavior"] = json!(b);
+    }
+    questionnaire(json!([
+        {"linkId": "smoker", "type": "boolean"},
+        {"linkId": "age", "type": "integer"},
+        dependent
+    ]))
+}
+
+fn answered(smoker: Option<bool>, age: Option<i64>) -> Value {
+    let mut items = Vec::new();
+    if let Some(s) = smoker {
+        items.push(json!({"linkId": "smoker", "answer": [{"valueBoolean": s}]}));
+    }
+    if let Some(a) = age {
+        items.push(json!({"linkId": "age", "answer": [{"valueInteger": a}]}));
+    }
+    items.push(json!({"linkId": "why", "answer": [{"valueString": "because"}]}));
+    response(Value::Array(items))
+}
+
+#[test]
+fn enable_when_exists() {
+    let q = [yes_no_then(
+        json!([{"question": "smoker", "operator": "exists", "answerBoolean": true}]),
+        None,
+    )];
+    assert_valid(&validate(&answered(Some(false), None), &q, &[]));
+    assert!(validate(&answered(None, None), &q, &[]).has_errors());
+}
+
+#[test]
+fn enable_when_not_equal_needs_an_answer() {
+    let q = [yes_no_then(
+        json!([{"question": "smoker", "operator": "!=", "answerBoolean": true}]),
+        None,
+    )];
+    assert_valid(&validate(&answered(Some(false), None), &q, &[]));
+    // No answer to compare: the condition does not hold.
+    assert!(validate(&answered(None, None), &q, &[]).has_errors());
+}
+
+#[test]
+fn enable_when_compares_by_the_answer_type() {
+    let q = [yes_no_then(
+        json!([{"question": "age", "operator": ">=", "answerInteger": 18}]),
+        None,
+    )];
+    assert_valid(&validate(&answered(None, Some(18)), &q, &[]));
+    assert!(validate(&answered(None, Some(17)), &q, &[]).has_errors());
+    // An answer of another type than the condition's is an error.
+    let mismatched = [yes_no_then(
+        json!([{"question": "age", "operator": ">=", "answerDecimal": 18.5}]),
+        None,
+    )];
+    assert!(validate(&answered(None, Some(20)), &mismatched, &[]).has_errors());
+}
+
+#[test]
+fn enable_when_several_conditions_follow_enable_behavior() {
+    let conditions = json!([
+        {"question": "smoker", "operator": "=", "answerBoolean": true},
+        {"question": "age", "operator": ">", "answerInteger": 60}
+    ]);
+    let any = [yes_no_then(conditions.clone(), Some("any"))];
+    assert_valid(&validate(&answered(Some(true), Some(30)), &any, &[]));
+    let all = [yes_no_then(conditions, Some("all"))];
+    assert!(validate(&answered(Some(true), Some(30)), &all, &[]).has_errors());
+    assert_valid(&validate(&answered(Some(true), Some(70)), &all, &[]));
+}
+
+#[test]
+fn enable_when_looks_in_the_enclosing_group_instance() {
+    let q = [questionnaire(json!([{
+        "linkId": "child", "type": "group", "repeats": true,
+        "item": [
+            {"linkId": "school", "type": "boolean"},
+            {"linkId": "which", "type": "string",
+             "enableWhen": [{"question": "school", "operator": "=", "answerBoolean": true}]}
+        ]
+    }]))];
+    let child = |school: bool, which: bool| {
+        let mut items = vec![json!({"linkId": "school", "answer": [{"valueBoolean": school}]})];
+        if which {
+            items.push(json!({"linkId": "which", "answer": [{"valueString": "St Mary's"}]}));
+        }
+        json!({"linkId": "child", "item": items})
+    };
+    let good = response(json!([child(true, true), child(false, false)]));
+    assert_valid(&validate(&good, &q, &[]));
+    // The second child's school answer is no: its own 'which' is disabled,
+    // whatever the first child answered.
+    let bad = response(json!([child(true, true), child(false, true)]));
+    let e = errors(&validate(&bad, &q, &[]));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        e[0].starts_with("QuestionnaireResponse.item[1].item[1]"),
+        "{e:#?}"
+    );
+}
+
+#[test]
+fn exclusive_options_stand_alone() {
+    let option = |code: &str, exclusive: bool| {
+        let mut o = json!({"valueCoding": {"system": "http://example.org/cs", "code": code}});
+        if exclusive {
+            o["extension"] = json!([{"url": "http://hl7.org/fhir/StructureDefinition/questionnaire-optionExclusive", "valueBoolean": true}]);
+        }
+        o
+    };
+    let q = [questionnaire(json!([{
+        "linkId": "help", "type": "choice", "repeats": true,
+        "answerOption": [option("washing", false), option("meals", false), option("none", true)]
+    }]))];
+    let answer = |codes: &[&str]| {
+        let answers: Vec<Value> = codes
+            .iter()
+            .map(|c| json!({"valueCoding": {"system": "http://example.org/cs", "code": c}}))
+            .collect();
+        response(json!([{"linkId": "help", "answer": answers}]))
+    };
+    assert_valid(&validate(&answer(&["washing", "meals"]), &q, &[]));
+    assert_valid(&validate(&answer(&["none"]), &q, &[]));
+    assert_eq!(
+        errors(&validate(&answer(&["washing", "none"]), &q, &[])).len(),
+        1
+    );
+}
+
+#[test]
+fn decimal_answers_keep_their_places() {
+    let q = [questionnaire(json!([{
+        "linkId": "hours", "type": "decimal",
+        "extension": [{"url": "http://hl7.org/fhir/StructureDefinition/maxDecimalPlaces", "valueInteger": 1}]
+    }]))];
+    let answer = |text: &str| {
+        response(
+            serde_json::from_str::<Value>(&format!(
+                "[{{\"linkId\": \"hours\", \"answer\": [{{\"valueDecimal\": {text}}}]}}]"
+            ))
+            .unwrap(),
+        )
+    };
+    assert_valid(&validate(&answer("7.5"), &q, &[]));
+    assert_eq!(errors(&validate(&answer("7.25"), &q, &[])).len(), 1);
+}
+
+#[test]
+fn open_choice_takes_text_but_codings_from_its_options() {
+    let q = [questionnaire(json!([{
+        "linkId": "relationship", "type": "open-choice",
+        "answerOption": [{"valueCoding": {"system": "http://example.org/cs", "code": "parent"}}]
+    }]))];
+    let answer = |value: (&str, Value)| {
+        let mut a = json!({});
+        a[value.0] = value.1;
+        response(json!([{"linkId": "relationship", "answer": [a]}]))
+    };
+    assert_valid(&validate(
+        &answer(("valueString", json!("neighbour"))),
+        &q,
+        &[],
+    ));
+    assert_valid(&validate(
+        &answer((
+            "valueCoding",
+            json!({"system": "http://example.org/cs", "code": "parent"}),
+        )),
+        &q,
+        &[],
+    ));
+    assert_eq!(
+        errors(&validate(
+            &answer((
+                "valueCoding",
+                json!({"system": "http://example.org/cs", "code": "friend"})
+            )),
+            &q,
+            &[]
+        ))
+        .len(),
+        1
+    );
+}
