@@ -1178,3 +1178,146 @@ fn open_choice_takes_text_but_codings_from_its_options() {
         1
     );
 }
+
+// ---------------------------------------------------------------------
+// Base-spec invariants on datatypes (datatypes.html: per-1 on Period and
+// the other types' own invariants) hold wherever the type is used, whether
+// or not a profile restates them.
+
+fn backwards() -> Value {
+    json!({"start": "2024-05-01", "end": "2024-04-01"})
+}
+
+#[test]
+fn period_invariant_without_a_profile() {
+    let enc = json!({"resourceType": "Encounter", "status": "finished",
+                     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                     "period": backwards()});
+    assert_errors_at(&validate(&enc, &[], &[]), 1, "Encounter.period");
+}
+
+#[test]
+fn period_invariant_under_a_profile_that_constrains_inside_it() {
+    let p = [profile(
+        "StartedEncounter",
+        "Encounter",
+        "Encounter",
+        json!([{"id": "Encounter.period.start", "path": "Encounter.period.start", "min": 1}]),
+    )];
+    let u = url("StartedEncounter");
+    let enc = json!({"resourceType": "Encounter", "status": "finished",
+                     "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+                     "period": backwards()});
+    assert_errors_at(&validate(&enc, &p, &[&u]), 1, "Encounter.period");
+}
+
+#[test]
+fn period_invariant_in_a_type_slice_and_an_extension() {
+    let p = [profile(
+        "PeriodEffective",
+        "Observation",
+        "Observation",
+        json!([{"id": "Observation.effectivePeriod", "path": "Observation.effectivePeriod", "min": 1}]),
+    )];
+    let u = url("PeriodEffective");
+    let obs = observation(("effectivePeriod", backwards()));
+    assert_errors_at(&validate(&obs, &p, &[&u]), 1, "Observation.effectivePeriod");
+    let when = json!({
+        "resourceType": "StructureDefinition",
+        "url": "http://example.org/fhir/StructureDefinition/caring-period",
+        "name": "CaringPeriod", "status": "draft", "kind": "complex-type", "abstract": false,
+        "context": [{"type": "element", "expression": "Patient"}],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "differential": {"element": [
+            {"id": "Extension.url", "path": "Extension.url",
+             "fixedUri": "http://example.org/fhir/StructureDefinition/caring-period"},
+            {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "Period"}]}
+        ]}
+    });
+    let pat = json!({"resourceType": "Patient", "extension": [{
+        "url": "http://example.org/fhir/StructureDefinition/caring-period",
+        "valuePeriod": backwards()}]});
+    assert_errors_at(
+        &validate(&pat, &[when], &[]),
+        1,
+        "Patient.extension[0].valuePeriod",
+    );
+}
+
+#[test]
+fn quantity_invariant_in_a_profiled_quantity() {
+    // qty-3: a unit code needs its system.
+    let p = [profile(
+        "Weighed",
+        "Observation",
+        "Observation",
+        json!([{"id": "Observation.valueQuantity", "path": "Observation.valueQuantity",
+                "type": [{"code": "Quantity", "profile": ["http://hl7.org/fhir/StructureDefinition/SimpleQuantity"]}]}]),
+    )];
+    let u = url("Weighed");
+    let obs = observation(("valueQuantity", json!({"value": 70, "code": "kg"})));
+    assert_errors_at(&validate(&obs, &p, &[&u]), 1, "Observation.valueQuantity");
+}
+
+#[test]
+fn invariants_see_the_resource_that_holds_them() {
+    // ref-1 looks up contained ids in %rootResource: for a resource in a
+    // Bundle that is the entry's resource, not the Bundle.
+    let obs = |reference: &str| {
+        json!({"resourceType": "Observation", "id": "o", "status": "final", "code": {"text": "x"},
+               "contained": [{"resourceType": "Patient", "id": "p"}],
+               "subject": {"reference": reference}})
+    };
+    let good = collection(&[obs("#p")]);
+    assert_valid(&validate(&good, &[], &[]));
+    let bad = collection(&[obs("#q")]);
+    let e = errors(&validate(&bad, &[], &[]));
+    assert!(e.iter().any(|m| m.contains("ref-1")), "{e:#?}");
+}
+
+#[test]
+fn contained_resources_are_referenced_from_their_container() {
+    let with = |subject: Option<&str>, narrative: &str| {
+        let mut o = observation(("valueString", json!("x")));
+        o["contained"] = json!([{"resourceType": "Patient", "id": "p"}]);
+        o["text"] = json!({"status": "generated",
+            "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\">{narrative}</div>")});
+        if let Some(s) = subject {
+            o["subject"] = json!({"reference": s});
+        }
+        o
+    };
+    assert_valid(&validate(&with(Some("#p"), "seen"), &[], &[]));
+    // A narrative link counts as a reference.
+    assert_valid(&validate(
+        &with(None, "<a href=\"#p\">the patient</a>"),
+        &[],
+        &[],
+    ));
+    assert_errors_at(
+        &validate(&with(None, "unseen"), &[], &[]),
+        1,
+        "Observation.contained[0]",
+    );
+}
+
+#[test]
+fn aggregation_says_how_a_target_is_held() {
+    let p = [profile(
+        "ContainedSubject",
+        "Observation",
+        "Observation",
+        json!([{"id": "Observation.subject", "path": "Observation.subject",
+                "type": [{"code": "Reference", "aggregation": ["contained"]}]}]),
+    )];
+    let u = url("ContainedSubject");
+    let mut held = observation(("valueString", json!("x")));
+    held["contained"] = json!([{"resourceType": "Patient", "id": "p"}]);
+    held["subject"] = json!({"reference": "#p"});
+    assert_valid(&validate(&held, &p, &[&u]));
+    let mut elsewhere = observation(("valueString", json!("x")));
+    elsewhere["subject"] = json!({"reference": "Patient/p"});
+    assert_errors_at(&validate(&elsewhere, &p, &[&u]), 1, "Observation.subject");
+}

@@ -25,6 +25,7 @@
 
 mod bundle;
 mod context;
+mod errata;
 mod issue;
 mod limits;
 mod profile;

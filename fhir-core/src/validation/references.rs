@@ -51,6 +51,14 @@ fn type_entries(ed: &Value) -> impl Iterator<Item = &Value> {
         .flatten()
 }
 
+/// The aggregation modes of an element's Reference type.
+fn aggregation(ed: &Value) -> Vec<&str> {
+    type_entries(ed)
+        .filter(|t| t.get("code").and_then(Value::as_str) == Some("Reference"))
+        .flat_map(|t| strings(t, "aggregation"))
+        .collect()
+}
+
 fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
     v.get(key)
         .and_then(Value::as_array)
@@ -505,6 +513,18 @@ impl<'v> Walk<'v> {
                 local = false;
             }
             Target::Missing => {
+                // Aggregation that does not allow a plain reference
+                // (`elementdefinition-definitions.html#ElementDefinition.type.aggregation`)
+                // needs the target in the instance.
+                let modes = aggregation(ed);
+                if !modes.is_empty() && !modes.contains(&"referenced") {
+                    self.issue(
+                        Severity::Error,
+                        "required",
+                        path,
+                        format!("Bundled or contained reference not found within the bundle/resource {reference}"),
+                    );
+                }
                 let contained = reference.starts_with('#');
                 let example = self.validator.options.allow_examples
                     && (reference.contains("example.org") || reference.contains("acme.com"));
@@ -528,6 +548,33 @@ impl<'v> Walk<'v> {
             )
         {
             return;
+        }
+        // The way the target is held must be one the aggregation allows:
+        // contained (`#id`), bundled (another entry) or referenced.
+        let modes = aggregation(ed);
+        if !modes.is_empty() {
+            let contained = reference.starts_with('#');
+            let allowed = modes.iter().any(|m| match *m {
+                "contained" => contained,
+                "bundled" => local && !contained,
+                "referenced" => !contained,
+                _ => false,
+            });
+            if !allowed {
+                let kind = if contained {
+                    "contained"
+                } else if local {
+                    "bundled"
+                } else {
+                    "referenced"
+                };
+                self.issue(
+                    Severity::Error,
+                    "structure",
+                    path,
+                    format!("Reference is {kind} which isn't supported by the specified aggregation mode(s) for the reference ({})", modes.join(", ")),
+                );
+            }
         }
         let Some(reference_type) =
             type_entries(ed).find(|t| t.get("code").and_then(Value::as_str) == Some("Reference"))
@@ -610,5 +657,100 @@ impl<'v> Walk<'v> {
                 ),
             ),
         }
+    }
+
+    /// dom-3 (R4 `domainresource.html#invs`, `references.html#contained`):
+    /// each contained resource is referred to from elsewhere in its
+    /// container (a reference, a canonical or URI, or a narrative link or
+    /// image source `#id`), or from another contained resource that is,
+    /// or refers to the container itself (`#`). Judged once per resource,
+    /// for the base definition only, as the reference validator does in
+    /// code rather than by dom-3's expression.
+    pub(super) fn contained_orphans(&mut self, resource: &Value, path: &str) {
+        let Some(contained) = resource.get("contained").and_then(Value::as_array) else {
+            return;
+        };
+        // Contained resources left unvalidated are not judged either.
+        if !self.validator.options.validate_contained {
+            return;
+        }
+        let key = (resource as *const Value as usize, "dom-3".to_string());
+        if self.session.conformance.borrow().contains_key(&key) {
+            return;
+        }
+        self.session
+            .conformance
+            .borrow_mut()
+            .insert(key, Some(Vec::new()));
+        let mut base = std::collections::HashSet::new();
+        if let Some(obj) = resource.as_object() {
+            for (k, v) in obj {
+                if k != "contained" {
+                    internal_references(v, &mut base);
+                }
+            }
+        }
+        let own: Vec<std::collections::HashSet<String>> = contained
+            .iter()
+            .map(|c| {
+                let mut s = std::collections::HashSet::new();
+                internal_references(c, &mut s);
+                s
+            })
+            .collect();
+        let ids: Vec<&str> = contained
+            .iter()
+            .map(|c| c.get("id").and_then(Value::as_str).unwrap_or(""))
+            .collect();
+        // Reached from the container, then through contained resources.
+        let mut reached: Vec<bool> = (0..contained.len())
+            .map(|i| base.contains(ids[i]) || own[i].contains(""))
+            .collect();
+        loop {
+            let more: Vec<usize> = (0..contained.len())
+                .filter(|&i| !reached[i])
+                .filter(|&i| (0..contained.len()).any(|j| reached[j] && own[j].contains(ids[i])))
+                .collect();
+            if more.is_empty() {
+                break;
+            }
+            for i in more {
+                reached[i] = true;
+            }
+        }
+        for (i, ok) in reached.iter().enumerate() {
+            if !ok {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    &format!("{path}.contained[{i}]"),
+                    format!("The contained resource '{}' is not referenced to from elsewhere in the containing resource nor does it refer to the containing resource (dom-3)", ids[i]),
+                );
+            }
+        }
+    }
+}
+
+/// The ids that `#id` references inside a value name (`#` alone gives the
+/// empty id): from string values and from narrative `href`/`src`.
+fn internal_references(v: &Value, out: &mut std::collections::HashSet<String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix('#') {
+                out.insert(id.to_string());
+            }
+            if s.starts_with('<') {
+                for attr in ["href=\"#", "src=\"#", "href='#", "src='#"] {
+                    for (at, _) in s.match_indices(attr) {
+                        let rest = &s[at + attr.len()..];
+                        let end = rest.find(['"', '\'']).unwrap_or(rest.len());
+                        out.insert(rest[..end].to_string());
+                    }
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| internal_references(x, out)),
+        Value::Object(o) => o.values().for_each(|x| internal_references(x, out)),
+        _ => {}
     }
 }

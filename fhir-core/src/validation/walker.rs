@@ -104,6 +104,7 @@ impl<'v> Walk<'v> {
         self.complex(obj, value, profile, 0, &ty, path);
         self.constraints(Some(value), None, profile, 0, &ty, path);
         self.resources.pop();
+        self.contained_orphans(value, path);
     }
 
     /// A resource id: 1 to 64 of `A-Z a-z 0-9 - .` (the R4 `id` type,
@@ -1133,7 +1134,12 @@ impl<'v> Walk<'v> {
                 continue;
             };
             let key = c.get("key").and_then(Value::as_str).unwrap_or("?");
-            let expr = corrected(key, expr);
+            // dom-3 is enforced by `contained_orphans`: its expression
+            // cannot see references from the narrative.
+            if key == "dom-3" {
+                continue;
+            }
+            let expr = super::errata::corrected(key, expr);
             let Some(compiled) = self.validator.expression(expr) else {
                 continue;
             };
@@ -1142,17 +1148,22 @@ impl<'v> Walk<'v> {
                 extension: ext,
                 ty: node_ty,
             })];
-            let root = Item::Node(Node {
-                value: Some(self.root),
-                extension: None,
-                ty: self.validator.resource_type_name(self.root),
-            });
-            let ctx = Context {
+            let (resource, root_resource) = self.resource_scope();
+            let item = |r: &'v Value| {
+                Item::Node(Node {
+                    value: Some(r),
+                    extension: None,
+                    ty: self.validator.resource_type_name(r),
+                })
+            };
+            let mut ctx = Context {
                 model: Some(&self.validator.model),
                 registry: Some(self.validator.registry),
                 ..Context::default()
             };
-            let result = compiled.evaluate_on(focus, Some(root), &ctx);
+            ctx.variables
+                .insert("rootResource".into(), vec![item(root_resource)]);
+            let result = compiled.evaluate_on(focus, Some(item(resource)), &ctx);
             let passed = match result {
                 Ok(r) => !(r.len() == 1 && matches!(r[0].to_system(), Some(Item::Boolean(false)))),
                 Err(_) => true,
@@ -1175,6 +1186,30 @@ impl<'v> Walk<'v> {
                 );
             }
         }
+    }
+
+    /// FHIRPath's `%resource` and `%rootResource` for the element being
+    /// walked (`fhirpath.html#vars`, R4 `fhirpath.html#variables`): the
+    /// resource that holds it, and for a contained resource its
+    /// container (otherwise the resource itself; a Bundle entry's
+    /// resource is its own root).
+    fn resource_scope(&self) -> (&'v Value, &'v Value) {
+        let n = self.resources.len();
+        let Some(&inner) = self.resources.last() else {
+            return (self.root, self.root);
+        };
+        let root = match n.checked_sub(2).map(|i| self.resources[i]) {
+            Some(outer)
+                if outer
+                    .get("contained")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| c.iter().any(|x| std::ptr::eq(x, inner))) =>
+            {
+                outer
+            }
+            _ => inner,
+        };
+        (inner, root)
     }
 
     /// Drops the issues found since `before` that repeat one found earlier
@@ -1213,25 +1248,6 @@ impl<'v> Walk<'v> {
             }
         }
     }
-}
-
-/// Invariants R4 published with an expression that contradicts their own
-/// human text (FHIR technical errata): key, published expression,
-/// corrected expression. The HL7 reference validator applies the same
-/// corrections.
-const ERRATA: &[(&str, &str, &str)] = &[(
-    "que-12",
-    "enableWhen.count() > 2 implies enableBehavior.exists()",
-    "enableWhen.count() > 1 implies enableBehavior.exists()",
-)];
-
-/// The expression to evaluate for an invariant: its correction when R4's
-/// is a known erratum, else itself.
-fn corrected<'e>(key: &str, expr: &'e str) -> &'e str {
-    ERRATA
-        .iter()
-        .find(|(k, published, _)| *k == key && *published == expr)
-        .map_or(expr, |(_, _, fixed)| fixed)
 }
 
 fn coding(v: &Value) -> Option<(String, String)> {
