@@ -270,10 +270,15 @@ fn extension_value_type_named_restricts_the_extension() {
     };
     assert_valid(&validate(
         &with(("valueString", json!("Annie"))),
-        &[ext.clone()],
+        std::slice::from_ref(&ext),
         &[],
     ));
-    assert!(validate(&with(("valueBoolean", json!(true))), &[ext.clone()], &[]).has_errors());
+    assert!(validate(
+        &with(("valueBoolean", json!(true))),
+        std::slice::from_ref(&ext),
+        &[]
+    )
+    .has_errors());
     assert_errors_at(
         &validate(&with(("valueString", json!("a".repeat(30)))), &[ext], &[]),
         1,
@@ -1320,4 +1325,64 @@ fn aggregation_says_how_a_target_is_held() {
     let mut elsewhere = observation(("valueString", json!("x")));
     elsewhere["subject"] = json!({"reference": "Patient/p"});
     assert_errors_at(&validate(&elsewhere, &p, &[&u]), 1, "Observation.subject");
+}
+
+#[test]
+fn slicing_by_profile() {
+    // Bundle entries sliced by the profile their resource conforms to.
+    let (gender, obs) = (url("WithGender"), url("FinalObservation"));
+    let p = [
+        patient_requiring("WithGender", "gender"),
+        profile(
+            "FinalObservation",
+            "Observation",
+            "Observation",
+            json!([{"id": "Observation.status", "path": "Observation.status", "fixedCode": "final"}]),
+        ),
+        profile(
+            "PatientAndResult",
+            "Bundle",
+            "Bundle",
+            json!([
+                {"id": "Bundle.entry", "path": "Bundle.entry",
+                 "slicing": {"discriminator": [{"type": "profile", "path": "resource"}], "rules": "open"}},
+                {"id": "Bundle.entry:patient", "path": "Bundle.entry", "sliceName": "patient", "min": 1, "max": "1"},
+                {"id": "Bundle.entry:patient.resource", "path": "Bundle.entry.resource",
+                 "type": [{"code": "Resource", "profile": [gender]}]},
+                {"id": "Bundle.entry:result", "path": "Bundle.entry", "sliceName": "result", "min": 1, "max": "1"},
+                {"id": "Bundle.entry:result.resource", "path": "Bundle.entry.resource",
+                 "type": [{"code": "Resource", "profile": [obs]}]}
+            ]),
+        ),
+    ];
+    let u = url("PatientAndResult");
+    let result = {
+        let mut o = observation(("valueString", json!("x")));
+        o["id"] = json!("o");
+        o
+    };
+    let good = collection(&[
+        json!({"resourceType": "Patient", "id": "a", "gender": "female"}),
+        result.clone(),
+    ]);
+    assert_valid(&validate(&good, &p, &[&u]));
+    // The patient lacks its gender: it is in no slice, and the patient
+    // slice is missing.
+    let no_gender = collection(&[
+        json!({"resourceType": "Patient", "id": "a"}),
+        result.clone(),
+    ]);
+    assert_errors_at(&validate(&no_gender, &p, &[&u]), 1, "Bundle.entry");
+    // An entry with no resource is in no slice either.
+    let mut missing = collection(&[result]);
+    missing["entry"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"fullUrl": "http://example.org/fhir/Patient/a"}));
+    let e = errors(&validate(&missing, &p, &[&u]));
+    assert!(
+        e.iter()
+            .any(|m| m.starts_with("Bundle.entry: Slice 'Bundle.entry:patient'")),
+        "{e:#?}"
+    );
 }

@@ -21,6 +21,10 @@ use super::issue::{Issue, Severity};
 use super::walker::Walk;
 use super::{ReferencePolicy, Validator};
 
+/// `(resource address, profile URL)` → the resource's errors against the
+/// profile (`None` while the check is under way).
+type Outcomes = HashMap<(usize, String), Option<Vec<Issue>>>;
+
 /// The state one validation shares between the walks it starts: which
 /// resources were checked against which profiles, and the resources
 /// fetched for references.
@@ -28,7 +32,7 @@ use super::{ReferencePolicy, Validator};
 pub(super) struct Session {
     /// `(resource address, profile URL)` → its issues (`None` while the
     /// check is under way).
-    conformance: RefCell<HashMap<(usize, String), Option<Vec<Issue>>>>,
+    conformance: RefCell<Outcomes>,
     /// Reference → the resource the resolver found for it.
     fetched: RefCell<HashMap<String, Option<Arc<Value>>>>,
 }

@@ -36,6 +36,16 @@ use crate::fhirpath::{Context, Item, Node};
 /// extension object of a primitive, and its type code.
 pub(super) type Repetition<'v> = (Option<&'v Value>, Option<&'v Value>, String);
 
+/// A repetition being matched to slices: its value, its FHIRPath type,
+/// the resource it is in, and how to ask whether a resource conforms to a
+/// profile.
+struct Candidate<'a> {
+    value: &'a Value,
+    ty: &'a str,
+    root: &'a Value,
+    conforms: &'a dyn Fn(&Value, &str) -> bool,
+}
+
 /// One discriminator of a slicing: its type and path.
 struct Discriminator {
     kind: String,
@@ -108,21 +118,22 @@ impl<'v> Walk<'v> {
             .map(|(_, _, ty)| self.validator.fhirpath_type(profile, k, ty))
             .collect();
         let root = self.resources.last().copied().unwrap_or(self.root);
+        let context = self.resources.clone();
         let mut slice_of: Vec<Option<usize>> = vec![None; items.len()];
         if !discriminators.is_empty() {
             for &s in &slices {
                 for (i, (v, _, _)) in items.iter().enumerate() {
                     let Some(v) = v else { continue };
+                    let conforms = |target: &Value, url: &str| self.conforms(target, &context, url);
+                    let candidate = Candidate {
+                        value: v,
+                        ty: node_types[i],
+                        root,
+                        conforms: &conforms,
+                    };
                     let matches = discriminators.iter().all(|d| {
-                        self.validator.discriminator_matches(
-                            profile,
-                            s,
-                            d,
-                            v,
-                            node_types[i],
-                            root,
-                            &|target: &Value, url: &str| self.conforms(target, &[], url),
-                        )
+                        self.validator
+                            .discriminator_matches(profile, s, d, &candidate)
                     });
                     if !matches {
                         continue;
@@ -193,19 +204,23 @@ impl<'v> Walk<'v> {
 }
 
 impl Validator<'_> {
-    /// Whether `value` (of FHIRPath type `ty`) belongs to the slice
-    /// `profile.elements[slice]` by one discriminator.
+    /// Whether a repetition belongs to the slice `profile.elements[slice]`
+    /// by one discriminator.
     fn discriminator_matches(
         &self,
         profile: &Profile,
         slice: usize,
         discriminator: &Discriminator,
-        value: &Value,
-        ty: &str,
-        root: &Value,
-        conforms: &dyn Fn(&Value, &str) -> bool,
+        candidate: &Candidate,
     ) -> bool {
         let (kind, path) = (discriminator.kind.as_str(), discriminator.path.as_str());
+        let Candidate {
+            value,
+            ty,
+            root,
+            conforms,
+        } = candidate;
+        let (value, ty, root): (&Value, &str, &Value) = (value, ty, root);
         // A slice whose content another profile's element defines
         // (`elementdefinition-profile-element`) is discriminated by that
         // element's constraints.
@@ -368,7 +383,11 @@ impl Validator<'_> {
                             .filter_map(Value::as_str)
                     })
                     .collect();
-                let target_value = actual.first().map(|(v, _)| v).unwrap_or(value);
+                // Nothing at the path conforms to nothing: a missing
+                // instance is in no profile slice.
+                let Some((target_value, _)) = actual.first() else {
+                    return false;
+                };
                 urls.iter().any(|u| conforms(target_value, u))
             }
             _ => false,
