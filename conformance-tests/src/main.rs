@@ -30,6 +30,10 @@ enum Command {
         /// Print each case's result.
         #[arg(long)]
         verbose: bool,
+        /// Print both validators' errors for the cases whose name contains
+        /// this (repeatable).
+        #[arg(long)]
+        show: Vec<String>,
         /// The package cache holding base R4.
         #[arg(long)]
         cache: Option<PathBuf>,
@@ -81,6 +85,7 @@ fn main() -> ExitCode {
             min_verdict,
             min_error_count,
             verbose,
+            show,
             cache: dir,
         } => {
             let base = match Registry::base_r4(&dir.unwrap_or_else(cache::cache_dir)) {
@@ -101,6 +106,15 @@ fn main() -> ExitCode {
                     );
                 } else if done % 25 == 0 {
                     eprintln!("  {done} cases…");
+                }
+                if show.iter().any(|s| c.name.contains(s.as_str())) {
+                    println!("== {}", c.name);
+                    for m in &c.expected_messages {
+                        println!("   reference: {m}");
+                    }
+                    for m in &c.our_messages {
+                        println!("   ours:      {m}");
+                    }
                 }
             });
             let summary = match summary {

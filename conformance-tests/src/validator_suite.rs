@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use fhir_core::format::{self, Format};
 use fhir_core::package::Registry;
-use fhir_core::validation::{Options, Validator};
+use fhir_core::validation::{Options, ReferencePolicy, Validator};
 use serde_json::Value;
 
 /// One case's result.
@@ -27,6 +27,10 @@ pub struct CaseResult {
     pub expected_errors: usize,
     /// Error-level issues we reported (`None`: the file was unusable).
     pub our_errors: usize,
+    /// The reference validator's errors, as `location: message`.
+    pub expected_messages: Vec<String>,
+    /// Our errors, as `location: message`.
+    pub our_messages: Vec<String>,
 }
 
 impl CaseResult {
@@ -110,16 +114,27 @@ fn read_resource(path: &Path) -> anyhow::Result<Value> {
     Ok(format::parse(&text, fmt)?)
 }
 
-fn error_count(outcome: &Value) -> usize {
+/// The error and fatal issues of an OperationOutcome, as
+/// `location: message`.
+fn error_messages(outcome: &Value) -> Vec<String> {
     outcome
         .get("issue")
         .and_then(Value::as_array)
-        .map(|is| {
-            is.iter()
-                .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
-                .count()
+        .into_iter()
+        .flatten()
+        .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
+        .map(|i| {
+            let at = i
+                .pointer("/expression/0")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let text = i
+                .pointer("/details/text")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            format!("{at}: {text}")
         })
-        .unwrap_or(0)
+        .collect()
 }
 
 /// The validator options a case asks for (the reference validator's
@@ -144,7 +159,38 @@ fn options(case: &Value) -> Options {
             _ => Vec::new(),
         },
         foreign_extensions: false,
+        reference_policy: match case.get("validateReference").and_then(Value::as_str) {
+            Some("CHECK_EXISTS") => ReferencePolicy::CheckExists,
+            Some("CHECK_TYPE" | "CHECK_EXISTS_AND_TYPE") => ReferencePolicy::CheckType,
+            Some("CHECK_VALID") => ReferencePolicy::CheckValid,
+            _ => ReferencePolicy::Ignore,
+        },
+        // The reference harness allows example references unless told not to.
+        allow_examples: case
+            .get("examples")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
     }
+}
+
+/// The resources the reference harness serves for references that lead
+/// out of a case: `Patient/test` is an empty Patient; `Type/id` is the
+/// file `type-id.json` (or `.xml`) in the cases' folder, else the file
+/// named by what follows the first `/`.
+fn fetch(dir: &Path, reference: &str) -> Option<Value> {
+    if reference == "Patient/test" {
+        return Some(serde_json::json!({"resourceType": "Patient"}));
+    }
+    let name = |r: &str| r.replace('/', "-").to_lowercase();
+    let mut candidates = vec![name(reference)];
+    if let Some((_, tail)) = reference.split_once('/') {
+        candidates.push(name(tail));
+    }
+    candidates.iter().find_map(|c| {
+        ["json", "xml"]
+            .iter()
+            .find_map(|ext| read_resource(&dir.join(format!("{c}.{ext}"))).ok())
+    })
 }
 
 /// Runs every R4 case of a manifest with `base` (base R4 loaded) plus each
@@ -191,6 +237,7 @@ pub fn run(
             Err(_) => continue,
         };
         let mut registry = base.clone();
+        // The profile run also loads the profile's own supporting files.
         let supporting = ["supporting", "profiles"]
             .iter()
             .flat_map(|k| {
@@ -199,6 +246,13 @@ pub fn run(
                     .cloned()
                     .unwrap_or_default()
             })
+            .chain(
+                profile
+                    .and_then(|p| p.get("supporting"))
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            )
             .chain(profile.and_then(|p| p.get("source")).cloned())
             .filter_map(|v| v.as_str().map(str::to_string));
         for s in supporting {
@@ -212,23 +266,30 @@ pub fn run(
             .and_then(|s| read_resource(&dir.join(s)).ok())
             .and_then(|sd| sd.get("url").and_then(Value::as_str).map(str::to_string));
         let file = dir.join(case["file"].as_str().unwrap_or(""));
-        let our_errors = match read_resource(&file) {
+        let our_messages = match read_resource(&file) {
             Ok(resource) => {
-                let validator =
-                    Validator::with_model(&registry, model.clone()).with_options(options(case));
+                let folder = dir.clone();
+                let validator = Validator::with_model(&registry, model.clone())
+                    .with_options(options(case))
+                    .with_resolver(std::sync::Arc::new(move |r: &str| fetch(&folder, r)));
                 let profiles: Vec<&str> = profile_url.as_deref().into_iter().collect();
-                validator
-                    .validate_against(&resource, &profiles)
-                    .error_count()
+                error_messages(
+                    &validator
+                        .validate_against(&resource, &profiles)
+                        .to_operation_outcome(),
+                )
             }
             // Unreadable input is one fatal error.
-            Err(_) => 1,
+            Err(e) => vec![format!("{}: {e}", file.display())],
         };
+        let expected_messages = error_messages(&expected);
         let result = CaseResult {
             name,
             module,
-            expected_errors: error_count(&expected),
-            our_errors,
+            expected_errors: expected_messages.len(),
+            our_errors: our_messages.len(),
+            expected_messages,
+            our_messages,
         };
         progress(&result);
         summary.cases.push(result);

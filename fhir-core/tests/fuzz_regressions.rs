@@ -46,6 +46,8 @@ fn xml_parse() {
 
 #[test]
 fn validate() {
+    // As the fuzzer does: base R4 loaded before the first input.
+    targets::init();
     run("validate", targets::validate);
 }
 

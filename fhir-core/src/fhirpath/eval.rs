@@ -158,6 +158,11 @@ impl<'a> Env<'a> {
 
     fn external(&self, name: &str) -> Result<Collection<'a>, EvalError> {
         Ok(match name {
+            // A caller may set `%rootResource` apart from `%resource` (a
+            // contained resource's container).
+            "rootResource" if self.variables.contains_key("rootResource") => {
+                self.variables["rootResource"].clone()
+            }
             "resource" | "rootResource" => self.resource.clone().into_iter().collect(),
             "context" => self.context.clone(),
             "ucum" => vec![Item::String("http://unitsofmeasure.org".into())],

@@ -1,59 +1,95 @@
-//! Rules of a Bundle that span its entries: `fullUrl` form and agreement
-//! with the resource, unique link relations, references resolved inside
-//! the bundle, and, for documents, every entry reachable from the
-//! Composition.
+//! Rules of a Bundle that span its entries (R4 `bundle.html`): link
+//! relations by Bundle type, `fullUrl` presence, form and agreement with
+//! the resource, search set entries, references resolved inside the
+//! bundle, and for documents and messages the references that must
+//! resolve and the entries that must be reachable.
+//!
+//! References resolve as `bundle.html#references` says: an absolute
+//! reference is the `fullUrl` of an entry; a relative one is resolved
+//! against the referring entry's `fullUrl` (its server base, or the
+//! `urn:uuid:` namespace) and then looked up by `fullUrl`. A reference
+//! that matches several entries is an error.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use serde_json::Value;
 
 use super::issue::{Issue, Severity};
 use super::Validator;
 
-/// Checks the rules of a Bundle across its entries.
-pub(super) fn check(v: &Validator, bundle: &Value, issues: &mut Vec<Issue>) {
-    let ty = bundle.get("type").and_then(Value::as_str).unwrap_or("");
-    let entries: &[Value] = bundle
-        .get("entry")
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice);
-    let mut error = |path: String, message: String| {
-        issues.push(Issue {
-            severity: Severity::Error,
+/// Where issues go, with their severity.
+struct Report<'a> {
+    issues: &'a mut Vec<Issue>,
+}
+
+impl Report<'_> {
+    fn add(&mut self, severity: Severity, path: String, message: String) {
+        self.issues.push(Issue {
+            severity,
             code: "invalid",
             expression: path,
             message,
         });
-    };
-    links(bundle, &mut error);
-    let transactional = matches!(
-        ty,
-        "transaction" | "batch" | "transaction-response" | "batch-response"
-    );
-    for (i, e) in entries.iter().enumerate() {
-        let path = format!("Bundle.entry[{i}]");
-        let resource = e.get("resource");
-        match e.get("fullUrl").and_then(Value::as_str) {
-            None if resource.is_some() && !transactional => error(
-                path,
-                "Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry".into(),
-            ),
-            None => {}
-            Some(url) if !url.contains(':') => {
-                error(path, format!("The fullUrl must be an absolute URL (not '{url}')"))
-            }
-            Some(url) => {
-                if let Some(r) = resource {
-                    restful_full_url(v, url, r, &path, &mut error);
-                }
-            }
-        }
     }
-    references(entries, matches!(ty, "document" | "message"), &mut error);
+
+    fn error(&mut self, path: String, message: String) {
+        self.add(Severity::Error, path, message);
+    }
+
+    fn warning(&mut self, path: String, message: String) {
+        self.add(Severity::Warning, path, message);
+    }
 }
 
-/// `Bundle.link.relation` values are unique.
-fn links(bundle: &Value, error: &mut impl FnMut(String, String)) {
+fn string<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn resource_type(e: &Value) -> Option<&str> {
+    e.get("resource").and_then(|r| string(r, "resourceType"))
+}
+
+fn resource_id(e: &Value) -> Option<&str> {
+    e.get("resource").and_then(|r| string(r, "id"))
+}
+
+/// Checks the rules of a Bundle across its entries.
+pub(super) fn check(v: &Validator, bundle: &Value, issues: &mut Vec<Issue>) {
+    let ty = string(bundle, "type").unwrap_or("");
+    let entries: &[Value] = bundle
+        .get("entry")
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice);
+    let mut report = Report { issues };
+    links(ty, bundle, &mut report);
+    full_urls(v, ty, entries, &mut report);
+    if ty == "searchset" {
+        search_set(v, bundle, entries, &mut report);
+    }
+    references(v, ty, entries, &mut report);
+    if ty == "document" || ty == "message" {
+        interlinked(v, ty, entries, &mut report);
+    }
+}
+
+/// Link relations (`bundle.html#links`): the paging relations (`first`,
+/// `previous`, `next`, `last`) belong to search sets and histories and are
+/// prohibited in other Bundles; in search sets and histories each paging
+/// relation and `self` occurs once, elsewhere `self` occurs once.
+fn links(ty: &str, bundle: &Value, report: &mut Report) {
+    const PAGING: &[&str] = &["first", "previous", "next", "last"];
+    let paged = matches!(ty, "searchset" | "history");
+    let known = matches!(
+        ty,
+        "document"
+            | "message"
+            | "collection"
+            | "subscription-notification"
+            | "transaction"
+            | "transaction-response"
+            | "batch"
+            | "batch-response"
+    );
     let mut seen = BTreeSet::new();
     for (i, l) in bundle
         .get("link")
@@ -62,159 +98,269 @@ fn links(bundle: &Value, error: &mut impl FnMut(String, String)) {
         .flatten()
         .enumerate()
     {
-        if let Some(rel) = l.get("relation").and_then(Value::as_str) {
-            if !seen.insert(rel) {
-                error(
-                    format!("Bundle.link[{i}]"),
-                    format!("The link relationship type '{rel}' can only occur once"),
+        let Some(rel) = string(l, "relation") else {
+            continue;
+        };
+        let path = format!("Bundle.link[{i}]");
+        if known && PAGING.contains(&rel) {
+            report.error(
+                format!("{path}.relation"),
+                format!("The link relationship type '{rel}' used in search sets is prohibited in this context"),
+            );
+        }
+        let unique =
+            (paged && (PAGING.contains(&rel) || rel == "self")) || (known && rel == "self");
+        if !seen.insert(rel) && unique {
+            report.error(
+                path,
+                format!("The link relationship type '{rel}' can only occur once"),
+            );
+        }
+    }
+}
+
+/// Whether a URL has the RESTful form `[base/]Type/id[/_history/vid]`
+/// with a known resource type (`http.html#general`).
+fn restful(v: &Validator, url: &str) -> Option<(String, String)> {
+    let rest = match url.split_once("://") {
+        Some((scheme, rest)) if scheme == "http" || scheme == "https" => rest,
+        Some(_) => return None,
+        None => url,
+    };
+    let plain = rest.split("/_history/").next().unwrap_or(rest);
+    let mut parts = plain.rsplit('/');
+    let id = parts.next()?;
+    let ty = parts.next()?;
+    let id_ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    (v.is_resource_type(ty) && id_ok).then(|| (ty.to_string(), id.to_string()))
+}
+
+/// `fullUrl` (`bundle.html#bundle-unique`): present in every entry
+/// except in transactions and batches; absolute; when it has the RESTful
+/// form, the entry's resource has an id and the URL ends with its type and
+/// id; a canonical resource's `url` may equal the `fullUrl` only when the
+/// `fullUrl` is RESTful and ends with the resource's id.
+fn full_urls(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) {
+    let optional = matches!(
+        ty,
+        "transaction" | "transaction-response" | "batch" | "batch-response"
+    );
+    for (i, e) in entries.iter().enumerate() {
+        let path = format!("Bundle.entry[{i}]");
+        let full = string(e, "fullUrl");
+        match full {
+            None if !optional => report.error(
+                path.clone(),
+                "Except for transactions and batches, each entry in a Bundle must have a fullUrl which is the identity of the resource in the entry".into(),
+            ),
+            None => {}
+            Some(url) if !url.contains(':') => report.error(
+                path.clone(),
+                format!("The fullUrl must be an absolute URL (not '{url}')"),
+            ),
+            Some(url) => {
+                if let (Some(rt), Some(_)) = (resource_type(e), restful(v, url)) {
+                    match resource_id(e) {
+                        None => report.error(
+                            path.clone(),
+                            format!("The fullUrl '{url}' looks like a RESTful server URL, but the resource has no id"),
+                        ),
+                        Some(id) if !url.ends_with(&format!("/{rt}/{id}")) => report.error(
+                            path.clone(),
+                            format!("The fullUrl '{url}' looks like a RESTful server URL, so it must end with the correct type and id (/{rt}/{id})"),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+            }
+        }
+        let canonical = e.get("resource").and_then(|r| string(r, "url"));
+        if let (Some(canonical), Some(full)) = (canonical, full) {
+            let id = resource_id(e).unwrap_or("");
+            let legacy = canonical.starts_with("http://hl7.org/fhir/v3/")
+                || canonical.starts_with("http://hl7.org/fhir/v2/");
+            let restful_id =
+                restful(v, canonical).is_some() && canonical.ends_with(&format!("/{id}"));
+            if canonical == full && !restful_id && !legacy {
+                report.error(
+                    path,
+                    format!("The canonical URL ({canonical}) cannot match the fullUrl ({full}) unless the resource id ({id}) also matches"),
                 );
             }
         }
     }
 }
 
-/// A fullUrl of the RESTful form `…/Type/id` must name the entry's own
-/// resource.
-fn restful_full_url(
-    v: &Validator,
-    url: &str,
-    resource: &Value,
-    path: &str,
-    error: &mut impl FnMut(String, String),
-) {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return;
+/// The resource types a search's self link asks for: its path's last
+/// segment when that is a type, else its `_type` parameter.
+fn searched_types(v: &Validator, url: &str) -> Vec<String> {
+    let (head, query) = url.split_once('?').unwrap_or((url, ""));
+    if let Some(last) = head.trim_end_matches('/').rsplit('/').next() {
+        if v.is_resource_type(last) {
+            return vec![last.to_string()];
+        }
     }
-    let mut parts = url.trim_end_matches('/').rsplit('/');
-    let (Some(id), Some(ty)) = (parts.next(), parts.next()) else {
-        return;
-    };
-    if !v.is_resource_type(ty) {
-        return;
-    }
-    let rt = resource
-        .get("resourceType")
-        .and_then(Value::as_str)
-        .unwrap_or("");
-    match resource.get("id").and_then(Value::as_str) {
-        None => error(
-            path.to_string(),
-            format!("The fullUrl '{url}' looks like a RESTful server URL, but the resource has no id"),
-        ),
-        Some(rid) if rid != id || rt != ty => error(
-            path.to_string(),
-            format!("The fullUrl '{url}' looks like a RESTful server URL, so it must end with the correct type and id (/{rt}/{rid})"),
-        ),
-        Some(_) => {}
-    }
+    query
+        .split('&')
+        .filter_map(|p| p.strip_prefix("_type="))
+        .flat_map(|t| t.split(','))
+        .map(str::to_string)
+        .collect()
 }
 
-/// A reference that resolves inside the bundle resolves to exactly one
-/// entry, of the right type. In documents and messages (`closed`) every
-/// reference must resolve, and in documents every entry is reachable from
-/// the Composition.
-fn references(entries: &[Value], closed: bool, error: &mut impl FnMut(String, String)) {
-    let index = UrlIndex::of(entries);
-    let mut edges: Vec<(usize, usize)> = Vec::new();
+/// Search set entries (`bundle.html#searchset`, `search.html#conformance`):
+/// each has a resource; when entries carry a search mode, `match` and
+/// `include` entries have ids, matches are of a type the search asked
+/// for, and `outcome` entries are OperationOutcomes.
+fn search_set(v: &Validator, bundle: &Value, entries: &[Value], report: &mut Report) {
+    let self_link = bundle
+        .get("link")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|l| string(l, "relation") == Some("self"))
+        .and_then(|l| string(l, "url"));
+    let types = self_link.map(|u| searched_types(v, u)).unwrap_or_default();
+    let modes: Vec<Option<&str>> = entries
+        .iter()
+        .map(|e| e.get("search").and_then(|s| string(s, "mode")))
+        .collect();
+    let any_mode = modes.iter().any(Option::is_some);
     for (i, e) in entries.iter().enumerate() {
-        let Some(resource) = e.get("resource") else {
+        let path = format!("Bundle.entry[{i}]");
+        let Some(r) = e.get("resource") else {
+            report.error(path, "SearchSet Bundle Entries must have resources".into());
             continue;
         };
-        let mut found = Vec::new();
-        collect_references(resource, &format!("Bundle.entry[{i}].resource"), &mut found);
-        let from = e.get("fullUrl").and_then(Value::as_str).unwrap_or("");
-        for (path, reference) in found {
-            let mut matches = resolve(&index, from, &reference);
-            // A versioned reference means the entry of that version.
-            if let Some((_, version)) = reference.split_once("/_history/") {
-                matches.retain(|&m| {
-                    entries[m]
-                        .pointer("/resource/meta/versionId")
-                        .and_then(Value::as_str)
-                        .is_none_or(|v| v == version)
-                });
-            }
-            match matches.as_slice() {
-                [one] => {
-                    edges.push((i, *one));
-                    let expected = reference_type(&reference);
-                    let actual = entries[*one]
-                        .pointer("/resource/resourceType")
-                        .and_then(Value::as_str);
-                    if let (Some(expected), Some(actual)) = (expected, actual) {
-                        if expected != actual {
-                            error(
-                                path,
-                                format!("Matching reference for reference {reference} has resourceType {actual}"),
-                            );
-                        }
-                    }
+        if !any_mode {
+            continue;
+        }
+        let rt = string(r, "resourceType").unwrap_or("");
+        let has_id = string(r, "id").is_some();
+        match modes[i] {
+            None => report.warning(
+                path,
+                "Search entries should say whether they are a match, an include or an outcome (search.mode)".into(),
+            ),
+            Some("match") => {
+                if !has_id {
+                    report.error(format!("{path}.resource"), "Search results must have ids".into());
                 }
-                [] if closed => error(path, format!("Can't find '{reference}' in the bundle")),
-                [] => {}
-                many => error(
-                    path,
-                    format!(
-                        "Found {} matches for '{reference}' in the bundle",
-                        many.len()
-                    ),
-                ),
+                if !types.is_empty() && !types.iter().any(|t| t == rt) {
+                    report.error(
+                        format!("{path}.resource"),
+                        format!("This is not a matching resource type for the specified search ({rt} expecting {})", types.join(", ")),
+                    );
+                }
             }
-        }
-    }
-    let is_document = closed
-        && entries
-            .first()
-            .and_then(|e| e.pointer("/resource/resourceType"))
-            .and_then(Value::as_str)
-            == Some("Composition");
-    if !is_document {
-        return;
-    }
-    // Entries joined to the Composition by references either way: a
-    // breadth-first walk over the links (linear in entries and links).
-    let mut links: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
-    for &(a, b) in &edges {
-        links[a].push(b);
-        links[b].push(a);
-    }
-    let mut reached = vec![false; entries.len()];
-    reached[0] = true;
-    let mut queue = std::collections::VecDeque::from([0usize]);
-    while let Some(a) = queue.pop_front() {
-        for &b in &links[a] {
-            if !reached[b] {
-                reached[b] = true;
-                queue.push_back(b);
+            Some("include") => {
+                if !has_id {
+                    report.error(format!("{path}.resource"), "Search results must have ids".into());
+                }
             }
-        }
-    }
-    for (i, e) in entries.iter().enumerate() {
-        if !reached[i] && e.get("resource").is_some() {
-            let url = e.get("fullUrl").and_then(Value::as_str).unwrap_or("");
-            error(
-                format!("Bundle.entry[{i}]"),
-                format!("Entry '{url}' isn't reachable by traversing links (forward or backward) from the Composition"),
-            );
+            Some(_) => {
+                if rt != "OperationOutcome" {
+                    report.error(
+                        format!("{path}.resource"),
+                        format!("This is not an OperationOutcome ({rt})"),
+                    );
+                }
+            }
         }
     }
 }
 
-/// Every `reference` string inside a resource (not into contained
-/// resources), with its path.
+/// The number of `/` in a relative reference: `Type/id` has one,
+/// `Type/id/_history/vid` three.
+fn slashes(reference: &str) -> usize {
+    reference.matches('/').count()
+}
+
+/// A conditional reference's query (`Patient?identifier=x|1`) is a
+/// valid search: a known type, then `name=value` pairs
+/// (`http.html#trules`).
+pub(super) fn is_search_url(v: &Validator, reference: &str) -> bool {
+    let Some((ty, query)) = reference.split_once('?') else {
+        return false;
+    };
+    if !v.is_resource_type(ty) || query.is_empty() {
+        return false;
+    }
+    query.split('&').all(|pair| {
+        let Some((name, value)) = pair.split_once('=') else {
+            return false;
+        };
+        let mut chars = name.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c == '_' || c.is_ascii_alphabetic());
+        first_ok
+            && chars.all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
+            && !value.contains('=')
+    })
+}
+
+/// The entries a reference from the entry with fullUrl `from` names, by
+/// the bundle's resolution rules (`bundle.html#references`): an absolute
+/// reference is a fullUrl; a relative one is resolved against `from`'s
+/// base (`http://server/fhir/` of a RESTful fullUrl, `urn:uuid:` of a
+/// UUID); a version (`_history`) selects the entry with that
+/// `meta.versionId`.
+pub(super) fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
+    let (target, version) = match reference.split_once("/_history/") {
+        Some((t, v)) => (t.to_string(), Some(v)),
+        None => (reference.to_string(), None),
+    };
+    let target = if reference.contains(':') {
+        target
+    } else {
+        if from.is_empty() {
+            return Vec::new();
+        }
+        if from.starts_with("urn") {
+            let base = &from[..from.rfind(':').map_or(0, |i| i + 1)];
+            let id = target.rsplit('/').next().unwrap_or(&target);
+            format!("{base}{id}")
+        } else {
+            let mut parts: Vec<&str> = from.split('/').collect();
+            parts.truncate(parts.len().saturating_sub(2));
+            format!("{}/{target}", parts.join("/"))
+        }
+    };
+    (0..entries.len())
+        .filter(|&i| string(&entries[i], "fullUrl") == Some(target.as_str()))
+        .filter(|&i| {
+            version.is_none_or(|v| {
+                entries[i]
+                    .pointer("/resource/meta/versionId")
+                    .and_then(Value::as_str)
+                    == Some(v)
+            })
+        })
+        .collect()
+}
+
+/// Every reference inside an entry's resource that points out of it (not
+/// `#`, not into contained resources' own), with its path and whether it
+/// is a `Reference.reference`.
 fn collect_references(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
-                if k == "contained" {
-                    continue;
-                }
                 if k == "reference" {
                     if let Some(r) = x.as_str() {
                         if !r.starts_with('#') {
                             out.push((path.to_string(), r.to_string()));
                         }
                     }
+                    continue;
+                }
+                // A nested Bundle resolves its own references.
+                if x.get("resourceType").and_then(Value::as_str) == Some("Bundle") {
                     continue;
                 }
                 collect_references(x, &format!("{path}.{k}"), out);
@@ -229,106 +375,362 @@ fn collect_references(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
     }
 }
 
-/// The resource type a reference names (`Patient/1`, `http://x/Patient/1`,
-/// `Patient/1/_history/2`), if any.
-fn reference_type(reference: &str) -> Option<&str> {
-    if reference.starts_with("urn:") {
-        return None;
-    }
-    let without_history = reference.split("/_history/").next().unwrap_or(reference);
-    let mut parts = without_history.rsplit('/');
-    parts.next()?;
-    parts
-        .next()
-        .filter(|t| t.starts_with(|c: char| c.is_ascii_uppercase()))
-}
-
-/// The entries of a Bundle by fullUrl, and by the last two segments of
-/// their fullUrl (`Patient/1` of `http://server/fhir/Patient/1`), so that
-/// resolving a reference costs a lookup rather than a pass over every
-/// entry (which made a Bundle's validation quadratic in its entries).
-struct UrlIndex {
-    urls: Vec<String>,
-    by_url: std::collections::HashMap<String, Vec<usize>>,
-    by_tail: std::collections::HashMap<String, Vec<usize>>,
-}
-
-impl UrlIndex {
-    fn of(entries: &[Value]) -> UrlIndex {
-        let mut index = UrlIndex {
-            urls: Vec::with_capacity(entries.len()),
-            by_url: std::collections::HashMap::new(),
-            by_tail: std::collections::HashMap::new(),
+/// References from each entry (`bundle.html#references`): a relative
+/// reference needs the referring entry's fullUrl (except in responses);
+/// outside transactions and batches a relative reference is `Type/id`
+/// (in them a conditional search is allowed too); a reference matches at
+/// most one entry, of the type it names.
+fn references(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) {
+    let response = matches!(ty, "transaction-response" | "batch-response");
+    let transaction = matches!(ty, "transaction" | "batch");
+    for (i, e) in entries.iter().enumerate() {
+        let Some(resource) = e.get("resource") else {
+            continue;
         };
-        for (i, e) in entries.iter().enumerate() {
-            let url = e.get("fullUrl").and_then(Value::as_str).unwrap_or("");
-            index.urls.push(url.to_string());
-            index.by_url.entry(url.to_string()).or_default().push(i);
-            if let Some(tail) = last_two_segments(url) {
-                index.by_tail.entry(tail.to_string()).or_default().push(i);
+        let mut found = Vec::new();
+        collect_references(resource, &format!("Bundle.entry[{i}].resource"), &mut found);
+        let from = string(e, "fullUrl");
+        let mut missing_reported = false;
+        for (path, reference) in found {
+            let absolute = reference.contains(':');
+            if !absolute {
+                if from.is_none() {
+                    if !response {
+                        if !missing_reported {
+                            report.error(
+                                format!("Bundle.entry[{i}]"),
+                                "Bundle entry missing fullUrl".into(),
+                            );
+                            missing_reported = true;
+                        }
+                        report.error(
+                            path,
+                            "Relative Reference appears inside Bundle whose entry is missing a fullUrl".into(),
+                        );
+                    }
+                    continue;
+                }
+                let n = slashes(&reference);
+                if n != 1 && n != 3 {
+                    if transaction {
+                        if !is_search_url(v, &reference) {
+                            report.error(path, format!("Relative URLs must be of the format [ResourceName]/[id], or a search URL is allowed ([type]?parameters. Encountered {reference})"));
+                        }
+                    } else {
+                        report.error(
+                            path,
+                            format!("Relative URLs must be of the format [ResourceName]/[id]. Encountered {reference}"),
+                        );
+                    }
+                    continue;
+                }
+            }
+            let matches = resolve(entries, from.unwrap_or(""), &reference);
+            if matches.len() > 1 {
+                for _ in 1..matches.len() {
+                    report.error(
+                        path.clone(),
+                        format!("Multiple matches in bundle for reference {reference}"),
+                    );
+                }
+                continue;
+            }
+            if let (Some(&m), false) = (matches.first(), absolute) {
+                let expected = reference.split('/').next().unwrap_or("");
+                let actual = resource_type(&entries[m]).unwrap_or("");
+                if expected != actual {
+                    report.error(
+                        path,
+                        format!("Matching reference for reference {reference} has resourceType {actual}"),
+                    );
+                }
             }
         }
-        index
-    }
-
-    fn url(&self, url: &str) -> &[usize] {
-        self.by_url.get(url).map_or(&[], Vec::as_slice)
     }
 }
 
-/// `Patient/1` of `http://server/fhir/Patient/1` or of `Patient/1`.
-fn last_two_segments(url: &str) -> Option<&str> {
-    let last = url.rfind('/')?;
-    Some(match url[..last].rfind('/') {
-        Some(before) => &url[before + 1..],
-        None => url,
+/// What a reference from a document or message means inside it: the entry
+/// it resolves to, or why it resolves to none (`documents.html`,
+/// `messaging.html`).
+enum InBundle {
+    Found(usize),
+    /// Not found, and that is a fault whether or not it must resolve.
+    Wrong(String),
+    /// Not found.
+    Missing,
+}
+
+/// The types whose instances are canonical resources (they have `url`,
+/// `version`, `name` and `status`), which a document may cite without
+/// holding.
+fn is_canonical_type(v: &Validator, ty: &str) -> bool {
+    v.model.get(ty).is_some_and(|t| {
+        ["url", "version", "name", "status"]
+            .iter()
+            .all(|e| t.element(e).is_some())
     })
 }
 
-/// The entries a reference from the entry with fullUrl `from` can mean,
-/// in entry order.
-fn resolve(index: &UrlIndex, from: &str, reference: &str) -> Vec<usize> {
-    if reference.contains(':') {
-        let target = reference.split("/_history/").next().unwrap_or(reference);
-        return index.url(target).to_vec();
-    }
-    let plain = reference.split("/_history/").next().unwrap_or(reference);
-    let (Some(_), Some(id)) = (reference_type(plain), plain.rsplit('/').next()) else {
-        return Vec::new();
+fn resolve_in_document(v: &Validator, entries: &[Value], from: usize, reference: &str) -> InBundle {
+    let reference = reference.split('#').next().unwrap_or(reference);
+    let by_url = |url: &str| -> Vec<usize> {
+        (0..entries.len())
+            .filter(|&i| {
+                let full = string(&entries[i], "fullUrl").unwrap_or("");
+                let versioned = entries[i]
+                    .pointer("/resource/meta/versionId")
+                    .and_then(Value::as_str)
+                    .map(|vid| format!("{full}/_history/{vid}"));
+                full == url || versioned.as_deref() == Some(url)
+            })
+            .collect()
     };
-    // Relative to the referring entry's server base, when it has one.
-    if let Some(base) = restful_base(from) {
-        let exact = index.url(&format!("{base}/{plain}"));
-        if !exact.is_empty() {
-            return exact.to_vec();
+    if reference.contains(':') {
+        let found = by_url(reference);
+        return match found.as_slice() {
+            [one] => InBundle::Found(*one),
+            [] => {
+                let known = v.registry.resolve(reference).is_some()
+                    || restful(v, reference).is_some_and(|(t, _)| is_canonical_type(v, &t));
+                if known {
+                    InBundle::Found(from)
+                } else {
+                    InBundle::Missing
+                }
+            }
+            many => InBundle::Wrong(format!(
+                "Found {} matches for '{reference}' in the bundle",
+                many.len()
+            )),
+        };
+    }
+    let full = string(&entries[from], "fullUrl").unwrap_or("");
+    let own = format!(
+        "{}/{}",
+        resource_type(&entries[from]).unwrap_or(""),
+        resource_id(&entries[from]).unwrap_or("")
+    );
+    let base = (restful(v, full).is_some() && full.ends_with(&own))
+        .then(|| &full[..full.len() - own.len()]);
+    if let Some(base) = base {
+        let found = by_url(&format!("{base}{reference}"));
+        match found.as_slice() {
+            [one] => return InBundle::Found(*one),
+            [] => {}
+            many => {
+                return InBundle::Wrong(format!(
+                    "Found {} matches for '{reference}' in the bundle",
+                    many.len()
+                ))
+            }
         }
     }
-    // A resource's own type and id do not make it the target: its fullUrl
-    // is its identity in the bundle. A fullUrl equal to `plain` or ending
-    // in `/plain` ends in plain's last two segments, so the candidates are
-    // those, and the entries whose fullUrl is `urn:uuid:id`.
-    let uuid = format!("urn:uuid:{id}");
-    let suffix = format!("/{plain}");
-    let mut found: Vec<usize> = last_two_segments(plain)
-        .and_then(|tail| index.by_tail.get(tail))
-        .map_or_else(Vec::new, Clone::clone);
-    found.extend_from_slice(index.url(&uuid));
-    found.retain(|&i| {
-        let url = index.urls[i].as_str();
-        url == plain || url.ends_with(&suffix) || url == uuid
-    });
-    found.sort_unstable();
-    found.dedup();
-    found
+    let parts: Vec<&str> = reference.split('/').collect();
+    if parts.len() >= 2 && v.is_resource_type(parts[0]) {
+        let same: Vec<&str> = entries
+            .iter()
+            .filter(|e| {
+                resource_type(e) == Some(parts[0])
+                    && resource_id(e) == Some(parts[1])
+                    && (parts.len() < 4
+                        || e.pointer("/resource/meta/versionId")
+                            .and_then(Value::as_str)
+                            == Some(parts[3]))
+            })
+            .map(|e| string(e, "fullUrl").unwrap_or("<missing>"))
+            .collect();
+        if !same.is_empty() {
+            return InBundle::Wrong(format!(
+                "Can't find '{reference}' in the bundle. There is a resource in the bundle with the same type and id ({}), but it does not match because of the fullUrl based rules around matching relative references",
+                same.join(",")
+            ));
+        }
+    }
+    InBundle::Missing
 }
 
-/// `http://server/fhir` of `http://server/fhir/Patient/1`.
-fn restful_base(url: &str) -> Option<&str> {
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return None;
+/// The references a document's Composition or a message's MessageHeader
+/// makes that must resolve inside the Bundle (`documents.html#content`,
+/// `messaging.html#content`), with their paths.
+fn anchor_references(first: &Value, path: &str, document: bool) -> Vec<(String, String)> {
+    fn refs(v: &Value, key: &str, path: &str, all: bool, out: &mut Vec<(String, String)>) {
+        match v.get(key) {
+            Some(Value::Array(items)) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !all && i > 0 {
+                        break;
+                    }
+                    if let Some(r) = string(item, "reference") {
+                        out.push((format!("{path}.{key}[{i}]"), r.to_string()));
+                    }
+                }
+            }
+            Some(item) => {
+                if let Some(r) = string(item, "reference") {
+                    out.push((format!("{path}.{key}"), r.to_string()));
+                }
+            }
+            None => {}
+        }
     }
-    let mut it = url.trim_end_matches('/').rsplitn(3, '/');
-    it.next()?;
-    it.next()?;
-    it.next()
+    fn sections(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
+        for (i, s) in v
+            .get("section")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            let here = format!("{path}.section[{i}]");
+            refs(s, "author", &here, true, out);
+            refs(s, "focus", &here, false, out);
+            refs(s, "entry", &here, true, out);
+            sections(s, &here, out);
+        }
+    }
+    let mut out = Vec::new();
+    if document {
+        refs(first, "subject", path, false, &mut out);
+        refs(first, "author", path, true, &mut out);
+        refs(first, "encounter", path, false, &mut out);
+        refs(first, "custodian", path, false, &mut out);
+        for (key, sub, all) in [("attester", "party", false), ("event", "detail", true)] {
+            for (i, item) in first
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                refs(item, sub, &format!("{path}.{key}[{i}]"), all, &mut out);
+            }
+        }
+        sections(first, path, &mut out);
+    } else {
+        refs(first, "focus", path, true, &mut out);
+    }
+    out.retain(|(_, r)| !r.starts_with('#'));
+    out
+}
+
+/// Documents and messages (`documents.html`, `messaging.html`): the first
+/// entry is the Composition or MessageHeader; its references resolve in
+/// the Bundle; every entry is reachable from it by following references
+/// (a document's unreachable entries are errors, a message's warnings).
+fn interlinked(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) {
+    let document = ty == "document";
+    let (anchor, what) = if document {
+        ("Composition", "document")
+    } else {
+        ("MessageHeader", "message")
+    };
+    let Some(first) = entries.first() else {
+        report.error(
+            "Bundle".into(),
+            format!("A {what} must have a {anchor} as its first entry"),
+        );
+        return;
+    };
+    let Some(first_resource) = first.get("resource") else {
+        report.error(
+            "Bundle.entry[0]".into(),
+            format!("The first entry in a {what} must have a resource"),
+        );
+        return;
+    };
+    let mut reported: HashSet<String> = HashSet::new();
+    if resource_type(first) == Some(anchor) {
+        for (path, reference) in
+            anchor_references(first_resource, "Bundle.entry[0].resource", document)
+        {
+            match resolve_in_document(v, entries, 0, &reference) {
+                InBundle::Found(_) => {}
+                InBundle::Wrong(m) => {
+                    report.error(path.clone(), m);
+                    reported.insert(path);
+                }
+                InBundle::Missing => {
+                    report.error(
+                        path.clone(),
+                        format!("Can't find '{reference}' in the bundle"),
+                    );
+                    reported.insert(path);
+                }
+            }
+        }
+    } else {
+        let message = if document {
+            "The first entry in a document must be a composition"
+        } else {
+            "The first entry in a message must be a MessageHeader"
+        };
+        report.error("Bundle.entry[0].resource".into(), message.into());
+    }
+    // Links between entries, by each entry's references.
+    let mut targets: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
+    for (i, e) in entries.iter().enumerate() {
+        let Some(resource) = e.get("resource") else {
+            continue;
+        };
+        let mut found = Vec::new();
+        collect_references(resource, &format!("Bundle.entry[{i}].resource"), &mut found);
+        let mut seen = HashSet::new();
+        for (path, reference) in found {
+            if !seen.insert(reference.clone()) {
+                continue;
+            }
+            match resolve_in_document(v, entries, i, &reference) {
+                InBundle::Found(t) if t != i => targets[i].push(t),
+                InBundle::Wrong(m) if reported.insert(path.clone()) => report.error(path, m),
+                _ => {}
+            }
+        }
+    }
+    let with_resource: Vec<usize> = (0..entries.len())
+        .filter(|&i| entries[i].get("resource").is_some())
+        .collect();
+    let mut visited = vec![false; entries.len()];
+    fn visit(i: usize, targets: &[Vec<usize>], visited: &mut [bool]) {
+        if !visited[i] {
+            visited[i] = true;
+            for &t in &targets[i] {
+                visit(t, targets, visited);
+            }
+        }
+    }
+    if let Some(&start) = with_resource.first() {
+        visit(start, &targets, &mut visited);
+    }
+    // Entries that point at reached entries are reached too (backwards).
+    loop {
+        let more: Vec<usize> = with_resource
+            .iter()
+            .copied()
+            .filter(|&i| !visited[i] && targets[i].iter().any(|&t| visited[t]))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        for i in more {
+            visit(i, &targets, &mut visited);
+        }
+    }
+    for &i in &with_resource {
+        if visited[i] {
+            continue;
+        }
+        let url = string(&entries[i], "fullUrl").unwrap_or("");
+        let path = format!("Bundle.entry[{i}]");
+        if document {
+            report.error(
+                path,
+                format!("Entry '{url}' isn't reachable by traversing links (forward or backward) from the Composition"),
+            );
+        } else {
+            report.warning(
+                path,
+                format!("Entry '{url}' isn't reachable by traversing links (forward or backward) from the MessageHeader, so its presence should be reviewed (is it needed to process the message?)"),
+            );
+        }
+    }
 }

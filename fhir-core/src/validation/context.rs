@@ -23,8 +23,15 @@ pub(super) struct Host<'a> {
 
 /// `Err(message)` when the extension defined by `sd` may not sit on
 /// `host`; `root` is the resource that holds it (FHIRPath contexts are
-/// evaluated on it).
-pub(super) fn check(v: &Validator, sd: &Value, host: &Host, root: &Value) -> Result<(), String> {
+/// evaluated on it), and `conforms` says whether it conforms to a profile
+/// (an element context may name a profile's element, `url#Patient`).
+pub(super) fn check(
+    v: &Validator,
+    sd: &Value,
+    host: &Host,
+    root: &Value,
+    conforms: &dyn Fn(&str) -> bool,
+) -> Result<(), String> {
     let contexts: Vec<(&str, &str)> = sd
         .get("context")
         .and_then(Value::as_array)
@@ -44,7 +51,11 @@ pub(super) fn check(v: &Validator, sd: &Value, host: &Host, root: &Value) -> Res
     if url.starts_with("http://hl7.org/fhir/StructureDefinition/structuredefinition-") {
         return Ok(());
     }
-    if !contexts.is_empty() && !contexts.iter().any(|(t, e)| matches(v, t, e, host, root)) {
+    if !contexts.is_empty()
+        && !contexts
+            .iter()
+            .any(|(t, e)| matches(v, t, e, host, root, conforms))
+    {
         let names = names(v, host);
         let allowed: Vec<String> = contexts.iter().map(|(t, e)| format!("{e} ({t})")).collect();
         return Err(format!(
@@ -119,9 +130,39 @@ fn names(v: &Validator, host: &Host) -> Vec<String> {
     out
 }
 
-fn matches(v: &Validator, ty: &str, expression: &str, host: &Host, root: &Value) -> bool {
+/// Whether one context admits the host (StructureDefinition.context,
+/// `extensibility.html#context`): an element context names the host's
+/// path or type (or one it specialises; `Element` and `Any` admit every
+/// element), and when it is given as a profile's element (`url#path`) the
+/// resource must also conform to that profile; an extension context names
+/// the extension the host is; a FHIRPath context selects the host.
+fn matches(
+    v: &Validator,
+    ty: &str,
+    expression: &str,
+    host: &Host,
+    root: &Value,
+    conforms: &dyn Fn(&str) -> bool,
+) -> bool {
     match ty {
         "element" => {
+            let (profile, expression) = match expression.split_once('#') {
+                Some((p, e)) => (Some(p), e),
+                None => (None, expression),
+            };
+            if matches!(expression, "Element" | "Any") {
+                return true;
+            }
+            if let Some(p) = profile {
+                let rt = root
+                    .get("resourceType")
+                    .and_then(Value::as_str)
+                    .unwrap_or("");
+                let base = format!("http://hl7.org/fhir/StructureDefinition/{rt}");
+                if p.split('|').next() != Some(base.as_str()) && !conforms(p) {
+                    return false;
+                }
+            }
             let names = names(v, host);
             if names.iter().any(|n| n == expression) {
                 return true;

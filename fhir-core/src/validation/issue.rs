@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 /// assert!(Severity::Error > Severity::Warning);
 /// assert_eq!(Severity::Information.code(), "information");
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     /// Information only.
     Information,

@@ -25,9 +25,13 @@
 
 mod bundle;
 mod context;
+mod errata;
 mod issue;
+mod limits;
 mod profile;
 mod questionnaire;
+mod references;
+mod slicing;
 pub mod snapshot;
 pub(crate) mod terminology;
 mod values;
@@ -37,13 +41,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use regex::Regex;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub use issue::{Issue, Outcome, Severity};
 pub use profile::Profile;
 pub use terminology::Expansion;
 
-use crate::fhirpath::{Context, Expression, Item, ModelInfo, Node};
+use crate::fhirpath::{Expression, ModelInfo};
 use crate::package::Registry;
 
 /// What a validator checks beyond the specification's rules. The defaults
@@ -74,7 +78,37 @@ pub struct Options {
     /// are typos or versions we do not have. Default off, as the reference
     /// validator; the server turns it on.
     pub foreign_extensions: bool,
+    /// How far references to resources outside the instance are followed
+    /// (through the resolver given by [`Validator::with_resolver`]).
+    /// References inside the instance (contained resources, other entries
+    /// of a Bundle) are always checked. Default [`ReferencePolicy::Ignore`],
+    /// as the reference validator's.
+    pub reference_policy: ReferencePolicy,
+    /// References to example servers (`example.org`, `acme.com`) need not
+    /// resolve. Default off; the reference validator's test harness turns
+    /// it on.
+    pub allow_examples: bool,
 }
+
+/// How far the validator follows a reference to a resource outside the
+/// instance (the reference validator's policy of the same name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReferencePolicy {
+    /// Not followed.
+    #[default]
+    Ignore,
+    /// The target must exist.
+    CheckExists,
+    /// The target must exist and be of a type the element allows.
+    CheckType,
+    /// The target must exist, be of an allowed type and conform to one of
+    /// the element's target profiles.
+    CheckValid,
+}
+
+/// Finds the resource a reference names, for references that lead out of
+/// the instance being validated.
+pub type Resolver = Arc<dyn Fn(&str) -> Option<Value> + Send + Sync>;
 
 impl Default for Options {
     fn default() -> Options {
@@ -85,6 +119,8 @@ impl Default for Options {
             extension_domains: Vec::new(),
             assume_valid_rest_references: false,
             foreign_extensions: false,
+            reference_policy: ReferencePolicy::Ignore,
+            allow_examples: false,
         }
     }
 }
@@ -117,6 +153,7 @@ pub struct Validator<'r> {
     expansions: Memo<Expansion>,
     expressions: Memo<Expression>,
     namespaces: std::sync::OnceLock<std::collections::HashSet<String>>,
+    resolver: Option<Resolver>,
 }
 
 /// The canonical base a definition URL lives under: what precedes
@@ -160,6 +197,7 @@ impl<'r> Validator<'r> {
             expansions: Mutex::default(),
             expressions: Mutex::default(),
             namespaces: std::sync::OnceLock::new(),
+            resolver: None,
         }
     }
 
@@ -190,6 +228,25 @@ impl<'r> Validator<'r> {
     /// ```
     pub fn with_options(mut self, options: Options) -> Validator<'r> {
         self.options = options;
+        self
+    }
+
+    /// The same validator, finding the targets of references that lead out
+    /// of the instance with `resolver` (as far as
+    /// [`Options::reference_policy`] says).
+    ///
+    /// ```no_run
+    /// # use fhir_core::package::Registry;
+    /// # use fhir_core::validation::{Options, ReferencePolicy, Validator};
+    /// # let registry = Registry::new();
+    /// let validator = Validator::new(&registry)
+    ///     .with_options(Options { reference_policy: ReferencePolicy::CheckValid, ..Options::default() })
+    ///     .with_resolver(std::sync::Arc::new(|reference: &str| {
+    ///         (reference == "Patient/1").then(|| serde_json::json!({"resourceType": "Patient", "id": "1"}))
+    ///     }));
+    /// ```
+    pub fn with_resolver(mut self, resolver: Resolver) -> Validator<'r> {
+        self.resolver = Some(resolver);
         self
     }
 
@@ -239,6 +296,7 @@ impl<'r> Validator<'r> {
             host: None,
             extension_urls: Vec::new(),
             resources: Vec::new(),
+            session: std::rc::Rc::default(),
         };
         let rt = resource
             .get("resourceType")
@@ -296,7 +354,7 @@ impl<'r> Validator<'r> {
             _ => {}
         }
         Outcome {
-            issues: walk.issues,
+            issues: walker::distinct(walk.issues),
         }
     }
 
@@ -436,251 +494,4 @@ impl<'r> Validator<'r> {
             .and_then(|t| self.model.type_name(t))
             .unwrap_or("")
     }
-
-    /// Whether `value` belongs to the slice `profile.elements[slice]` by one
-    /// discriminator.
-    fn discriminator_matches(
-        &self,
-        profile: &Profile,
-        slice: usize,
-        kind: &str,
-        path: &str,
-        value: &Value,
-        root: &Value,
-    ) -> bool {
-        // A slice whose content another profile's element defines
-        // (`elementdefinition-profile-element`) is discriminated by that
-        // element's constraints.
-        let external = self.profile_element(profile, slice);
-        let (profile, slice): (&Profile, usize) = match &external {
-            Some((p, i)) => (p.as_ref(), *i),
-            None => (profile, slice),
-        };
-        let slice_id = profile.id(slice).to_string();
-        let mut target = discriminator_target(profile, &slice_id, path);
-        // Snapshots need not unfold a slice typed by a profile (SUSHI's do
-        // not unfold `extension:x`): then the discriminating element is
-        // the type profile's own (`Extension.url` with its fixed URL).
-        let typed: Option<Arc<Profile>> = match target {
-            Some(_) => None,
-            None => profile.elements[slice]
-                .get("type")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .flat_map(|t| {
-                    t.get("profile")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
-                .filter_map(Value::as_str)
-                .find_map(|url| {
-                    let p = self.profile(url)?;
-                    let root = p.id(0).to_string();
-                    target = Some(discriminator_target(&p, &root, path)?);
-                    Some(p)
-                }),
-        };
-        let profile: &Profile = typed.as_deref().unwrap_or(profile);
-        let actual: Vec<Value> = if path == "$this" {
-            vec![value.clone()]
-        } else {
-            let Some(expr) = self.expression(path) else {
-                return false;
-            };
-            let focus = vec![Item::Node(Node {
-                value: Some(value),
-                extension: None,
-                ty: "",
-            })];
-            let root = Item::Node(Node {
-                value: Some(root),
-                extension: None,
-                ty: self.resource_type_name(root),
-            });
-            match expr.evaluate_on(focus, Some(root), &Context::default()) {
-                Ok(items) => items.iter().filter_map(|i| i.json().cloned()).collect(),
-                Err(_) => return false,
-            }
-        };
-        match kind {
-            "value" | "pattern" => {
-                let Some(t) = target else { return false };
-                let ed = &profile.elements[t];
-                let want = ed.as_object().and_then(|o| {
-                    o.iter()
-                        .find(|(k, _)| k.starts_with("fixed") || k.starts_with("pattern"))
-                        .map(|(_, v)| v.clone())
-                });
-                match want {
-                    Some(w) => actual.iter().any(|a| walker::pattern_matches(&w, a)),
-                    None => {
-                        // A required binding also discriminates.
-                        // A slice that does not constrain the
-                        // discriminating element does not restrict on it.
-                        let vs = ed
-                            .pointer("/binding/valueSet")
-                            .and_then(Value::as_str)
-                            .filter(|_| {
-                                ed.pointer("/binding/strength") == Some(&json!("required"))
-                            });
-                        match vs.and_then(|u| self.expansion(u)) {
-                            Some(exp) => actual.iter().any(|a| {
-                                let system = a.get("system").and_then(Value::as_str).unwrap_or("");
-                                let code = a
-                                    .get("code")
-                                    .and_then(Value::as_str)
-                                    .or_else(|| a.as_str())
-                                    .unwrap_or("");
-                                exp.contains(system, code) == Some(true)
-                            }),
-                            None => vs.is_none(),
-                        }
-                    }
-                }
-            }
-            "exists" => {
-                let Some(t) = target else { return false };
-                let must = profile.elements[t]
-                    .get("min")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0)
-                    > 0;
-                must != actual.is_empty()
-            }
-            "type" => {
-                let Some(t) = target else { return true };
-                let codes = profile::type_codes(&profile.elements[t]);
-                if path.ends_with("resolve()") {
-                    // The resolved resources' types, against the targets
-                    // the slice's reference allows.
-                    let targets: Vec<&str> = profile.elements[t]
-                        .get("type")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                        .flat_map(|ty| {
-                            ty.get("targetProfile")
-                                .and_then(Value::as_array)
-                                .into_iter()
-                                .flatten()
-                        })
-                        .filter_map(Value::as_str)
-                        .filter_map(|url| {
-                            self.registry
-                                .structure_definition(url)
-                                .and_then(|sd| sd.get("type").and_then(Value::as_str))
-                        })
-                        .collect();
-                    return !actual.is_empty()
-                        && actual.iter().all(|r| {
-                            r.get("resourceType")
-                                .and_then(Value::as_str)
-                                .is_some_and(|rt| targets.is_empty() || targets.contains(&rt))
-                        });
-                }
-                match value.get("resourceType").and_then(Value::as_str) {
-                    Some(rt) => codes.contains(&rt),
-                    None => true,
-                }
-            }
-            "profile" => {
-                let Some(t) = target else { return false };
-                let urls: Vec<&str> = profile.elements[t]
-                    .get("type")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|ty| {
-                        ty.get("profile")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                    })
-                    .collect();
-                let target_value = actual.first().unwrap_or(value);
-                urls.iter()
-                    .any(|u| !self.validate_against(target_value, &[u]).has_errors())
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The element of a slice that a discriminator path points at:
-/// `code.coding` → `…:slice.code.coding`; `value` may name `value[x]`;
-/// `extension('url')` names the extension slice whose profile is `url`.
-fn discriminator_target(profile: &Profile, slice_id: &str, path: &str) -> Option<usize> {
-    if path == "$this" {
-        return profile.index_of(slice_id);
-    }
-    let mut current = slice_id.to_string();
-    for seg in discriminator_segments(path) {
-        if seg == "$this" || seg == "resolve()" || seg.starts_with("ofType(") {
-            continue;
-        }
-        if let Some(url) = seg
-            .strip_prefix("extension(")
-            .and_then(|s| s.strip_suffix(')'))
-        {
-            let url = url.trim_matches(|c| c == '\'' || c == '"');
-            let prefix = format!("{current}.extension:");
-            // The last such slice: a re-slice (`actionType/Single`) is
-            // more specific than the slice it refines.
-            let found = profile.elements.iter().rev().find_map(|e| {
-                let id = profile::id_of(e);
-                let rest = id.strip_prefix(&prefix)?;
-                if rest.contains('.') {
-                    return None;
-                }
-                let has = e
-                    .get("type")
-                    .and_then(Value::as_array)?
-                    .iter()
-                    .flat_map(|t| {
-                        t.get("profile")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                    })
-                    .any(|p| p.as_str() == Some(url));
-                has.then(|| id.to_string())
-            });
-            current = found.unwrap_or_else(|| format!("{current}.extension"));
-            continue;
-        }
-        let next = format!("{current}.{seg}");
-        current = if profile.index_of(&next).is_some() {
-            next
-        } else {
-            format!("{current}.{seg}[x]")
-        };
-    }
-    profile.index_of(&current)
-}
-
-/// A discriminator path split at its dots, but not inside a function's
-/// argument (`extension('http://x.org/a').value`).
-fn discriminator_segments(path: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut depth = 0usize;
-    let mut quoted = false;
-    let mut seg = String::new();
-    for c in path.chars() {
-        match c {
-            '\'' => quoted = !quoted,
-            '(' if !quoted => depth += 1,
-            ')' if !quoted => depth = depth.saturating_sub(1),
-            '.' if !quoted && depth == 0 => {
-                out.push(std::mem::take(&mut seg));
-                continue;
-            }
-            _ => {}
-        }
-        seg.push(c);
-    }
-    out.push(seg);
-    out
 }

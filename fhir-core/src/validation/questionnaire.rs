@@ -59,7 +59,9 @@ pub(super) fn check_response(v: &Validator, qr: &Value, issues: &mut Vec<Issue>)
         v,
         completed,
         issues,
-        scopes: Vec::new(),
+        questionnaire: found,
+        response: qr,
+        stack: Vec::new(),
     };
     check.items(array(found, "item"), array(qr, "item"), path);
 }
@@ -200,9 +202,12 @@ struct Check<'a, 'v> {
     v: &'a Validator<'v>,
     completed: bool,
     issues: &'a mut Vec<Issue>,
-    /// The response items of each enclosing level, innermost last: where
-    /// `enableWhen` questions are looked up.
-    scopes: Vec<&'a [Value]>,
+    /// The Questionnaire and the response being checked.
+    questionnaire: &'a Value,
+    response: &'a Value,
+    /// The questionnaire item and response item of each enclosing level,
+    /// innermost last: where `enableWhen` questions are looked up.
+    stack: Vec<(&'a Value, &'a Value)>,
 }
 
 impl<'a> Check<'a, '_> {
@@ -213,7 +218,6 @@ impl<'a> Check<'a, '_> {
 
     /// Matches response items to questionnaire items at one level.
     fn items(&mut self, q_items: &'a [Value], r_items: &'a [Value], path: &str) {
-        self.scopes.push(r_items);
         for (i, ri) in r_items.iter().enumerate() {
             let here = format!("{path}.item[{i}]");
             let link = string(ri, "linkId").unwrap_or("");
@@ -251,11 +255,16 @@ impl<'a> Check<'a, '_> {
                 );
             }
         }
-        self.scopes.pop();
     }
 
     /// Checks one response item against its questionnaire item.
     fn item(&mut self, qi: &'a Value, ri: &'a Value, path: &str) {
+        self.stack.push((qi, ri));
+        self.item_in_scope(qi, ri, path);
+        self.stack.pop();
+    }
+
+    fn item_in_scope(&mut self, qi: &'a Value, ri: &'a Value, path: &str) {
         let link = string(qi, "linkId").unwrap_or("");
         let ty = string(qi, "type").unwrap_or("");
         let answers = array(ri, "answer");
@@ -362,7 +371,7 @@ impl<'a> Check<'a, '_> {
                         ),
                     );
                 } else {
-                    self.value(qi, &found, value, &at);
+                    self.value(qi, &found, value, &at, answers.len());
                 }
             }
             // Questions may carry nested items under each answer.
@@ -374,14 +383,29 @@ impl<'a> Check<'a, '_> {
     }
 
     /// Checks one answer value against the item's options and limits.
-    fn value(&mut self, qi: &Value, ty: &str, value: &Value, path: &str) {
+    fn value(&mut self, qi: &Value, ty: &str, value: &Value, path: &str, count: usize) {
         let options = array(qi, "answerOption");
         if !options.is_empty() {
-            let allowed = options
+            let chosen = options
                 .iter()
-                .filter_map(value_x)
-                .any(|(_, o)| same_answer(o, value));
-            if !allowed && string(qi, "type") != Some("open-choice") {
+                .find(|o| value_x(o).is_some_and(|(_, v)| same_answer(v, value)));
+            // An open choice takes free text besides its options; its
+            // codings still come from the options.
+            let free_text = string(qi, "type") == Some("open-choice") && ty == "string";
+            if let Some(option) = chosen.filter(|_| count > 1) {
+                // An exclusive option (questionnaire-optionExclusive) is the
+                // only answer when chosen.
+                let exclusive = extension(option, &format!("{EXT}questionnaire-optionExclusive"))
+                    == Some(&Value::Bool(true));
+                if exclusive {
+                    self.error(
+                        path,
+                        "business-rule",
+                        format!("Selected answer {} is an exclusive option - it cannot be chosen with other answers", show(value)),
+                    );
+                }
+            }
+            if chosen.is_none() && !free_text {
                 let shown = match ty {
                     "Coding" => format!(
                         "code {}::{}",
@@ -399,6 +423,14 @@ impl<'a> Check<'a, '_> {
         }
         if let Some(vs) = string(qi, "answerValueSet") {
             self.value_set(vs, ty, value, path);
+        }
+        if ty == "decimal" {
+            self.decimal_places(qi, value, path);
+        }
+        if ty == "Quantity" {
+            if let Some(v) = value.get("value") {
+                self.decimal_places(qi, v, path);
+            }
         }
         match ty {
             "integer" | "decimal" | "date" | "dateTime" | "time" => {
@@ -676,15 +708,6 @@ impl<'a> Check<'a, '_> {
                 );
             }
         }
-        if let (Some(actual), Some(stated)) = (actual, value.get("size").and_then(Value::as_u64)) {
-            if stated != actual as u64 {
-                self.error(
-                    path,
-                    "value",
-                    format!("Stated Attachment Size {stated} does not match actual attachment size {actual}"),
-                );
-            }
-        }
     }
 
     fn reference(&mut self, qi: &Value, value: &Value, path: &str) {
@@ -730,28 +753,82 @@ impl<'a> Check<'a, '_> {
         }
     }
 
-    /// Whether an item is enabled, from its `enableWhen` conditions and the
-    /// answers in scope.
-    fn enabled(&self, qi: &Value) -> bool {
+    /// `maxDecimalPlaces` on the item: a decimal answer has at most that
+    /// many digits after its point, as written.
+    fn decimal_places(&mut self, qi: &Value, value: &Value, path: &str) {
+        let Some(max) = extension(qi, &format!("{EXT}maxDecimalPlaces")).and_then(Value::as_u64)
+        else {
+            return;
+        };
+        let Value::Number(n) = value else { return };
+        let text = n.to_string();
+        let places = text.rfind('.').map_or(0, |i| text.len() - i - 1) as u64;
+        if places > max {
+            self.error(
+                path,
+                "value",
+                format!("The value {text} has more than {max} decimal places"),
+            );
+        }
+    }
+
+    /// Whether an item is enabled (R4 `questionnaire.html`,
+    /// Questionnaire.item.enableWhen and enableBehavior; the SDC
+    /// `enableWhenExpression`): with one condition, by it; with several,
+    /// by any or all as `enableBehavior` says (without it, several
+    /// conditions leave the item enabled, as the reference validator
+    /// takes them).
+    fn enabled(&mut self, qi: &Value) -> bool {
+        if let Some(expr) = extension(
+            qi,
+            "http://hl7.org/fhir/uv/sdc/StructureDefinition/sdc-questionnaire-enableWhenExpression",
+        ) {
+            if string(expr, "language") == Some("text/fhirpath") {
+                if let Some(src) = string(expr, "expression") {
+                    return self.expression_enables(src);
+                }
+            }
+        }
         let conditions = array(qi, "enableWhen");
         if conditions.is_empty() {
             return true;
         }
-        let mut results = conditions.iter().map(|c| self.condition(c));
-        if string(qi, "enableBehavior") == Some("all") {
-            results.all(|r| r)
-        } else {
-            results.any(|r| r)
+        let results: Vec<bool> = conditions.iter().map(|c| self.condition(qi, c)).collect();
+        match string(qi, "enableBehavior") {
+            _ if results.len() == 1 => results[0],
+            Some("any") => results.iter().any(|r| *r),
+            Some("all") => results.iter().all(|r| *r),
+            _ => true,
         }
     }
 
-    fn condition(&self, condition: &Value) -> bool {
+    /// An `enableWhenExpression` evaluated on the response: true unless
+    /// it yields nothing or `false`.
+    fn expression_enables(&self, src: &str) -> bool {
+        let Some(expr) = self.v.expression(src) else {
+            return true;
+        };
+        let ctx = crate::fhirpath::Context {
+            model: Some(&self.v.model),
+            registry: Some(self.v.registry),
+            ..Default::default()
+        };
+        match expr.evaluate(self.response, &ctx) {
+            Ok(items) => match items.as_slice() {
+                [] => false,
+                [one] => !matches!(one.to_system(), Some(crate::fhirpath::Item::Boolean(false))),
+                _ => true,
+            },
+            Err(_) => true,
+        }
+    }
+
+    /// One enableWhen condition. `exists` asks whether the question has
+    /// answers; the other operators hold when some answer compares so
+    /// with `answer[x]`, which must be of the answer's type.
+    fn condition(&mut self, qi: &Value, condition: &Value) -> bool {
         let question = string(condition, "question").unwrap_or("");
-        let answers: Vec<&Value> = self
-            .answers_of(question)
-            .into_iter()
-            .filter_map(|a| value_x(a).map(|(_, v)| v))
-            .collect();
+        let answers = self.answers_of(qi, question);
         let Some((suffix, expected)) = condition
             .as_object()
             .and_then(|o| o.iter().find(|(k, _)| k.starts_with("answer")))
@@ -763,51 +840,174 @@ impl<'a> Check<'a, '_> {
         if operator == "exists" {
             return expected.as_bool() == Some(!answers.is_empty());
         }
-        if operator == "!=" {
-            return answers.is_empty() || answers.iter().all(|a| !same_answer(a, expected));
+        let mut result = false;
+        for answer in answers {
+            let AnswerPart::Value(found, actual) = answer else {
+                continue;
+            };
+            if found != suffix {
+                let link = string(qi, "linkId").unwrap_or("");
+                self.error(
+                    "QuestionnaireResponse",
+                    "business-rule",
+                    format!("The enableWhen of item '{link}' compares an answer of type {} with an answer of type {}", type_name(suffix), type_name(found)),
+                );
+                return false;
+            }
+            result |= compare_answer(&type_name(suffix), actual, expected, operator);
         }
-        let ty = type_name(suffix);
-        answers.iter().any(|a| match operator {
-            "=" => same_answer(a, expected),
-            op => compare(&ty, a, expected).is_some_and(|o| match op {
-                ">" => o == Ordering::Greater,
-                "<" => o == Ordering::Less,
-                ">=" => o != Ordering::Less,
-                "<=" => o != Ordering::Greater,
-                _ => false,
-            }),
-        })
+        result
     }
 
-    /// The answers given to `link_id`, from the nearest enclosing level
-    /// that holds it.
-    fn answers_of(&self, link_id: &str) -> Vec<&'a Value> {
-        for scope in self.scopes.iter().rev() {
-            let mut found = Vec::new();
-            if find_answers(scope, link_id, &mut found) {
-                return found;
-            }
+    /// The answers given to `question` that `qi`'s condition sees: within
+    /// the innermost response item of the group that holds both questions
+    /// (the whole response when only the Questionnaire does).
+    fn answers_of(&self, qi: &Value, question: &str) -> Vec<AnswerPart<'a>> {
+        let items = array(self.questionnaire, "item");
+        let source = chain(items, &|x: &Value| std::ptr::eq(x, qi));
+        let target = chain(items, &|x: &Value| string(x, "linkId") == Some(question));
+        let (Some(source), Some(target)) = (source, target) else {
+            return Vec::new();
+        };
+        let common = source
+            .iter()
+            .rev()
+            .find(|s| target.iter().any(|t| std::ptr::eq(**s, *t)));
+        let focus = match common {
+            None => Some(self.response),
+            Some(group) => self
+                .stack
+                .iter()
+                .rev()
+                .find(|(q, _)| std::ptr::eq(*q, *group))
+                .map(|(_, r)| *r),
+        };
+        let mut out = Vec::new();
+        if let Some(focus) = focus {
+            find_on_item(focus, question, &mut out);
         }
-        Vec::new()
+        out
     }
 }
 
-fn find_answers<'a>(items: &'a [Value], link_id: &str, out: &mut Vec<&'a Value>) -> bool {
+/// One child of an answer: a value (its `value[x]` type suffix and value)
+/// or something else (nested items, extensions).
+enum AnswerPart<'a> {
+    Value(&'a str, &'a Value),
+    Other,
+}
+
+/// The items from the root to the item `is` selects, if any.
+fn chain<'a>(items: &'a [Value], is: &dyn Fn(&Value) -> bool) -> Option<Vec<&'a Value>> {
     for it in items {
-        if string(it, "linkId") == Some(link_id) {
-            out.extend(array(it, "answer"));
-            return true;
+        if is(it) {
+            return Some(vec![it]);
         }
-        if find_answers(array(it, "item"), link_id, out) {
-            return true;
+        if let Some(mut below) = chain(array(it, "item"), is) {
+            below.insert(0, it);
+            return Some(below);
         }
-        for a in array(it, "answer") {
-            if find_answers(array(a, "item"), link_id, out) {
-                return true;
+    }
+    None
+}
+
+/// The answers to `question` at or below `focus` (a response item, an
+/// answer, or the response).
+fn find_on_item<'a>(focus: &'a Value, question: &str, out: &mut Vec<AnswerPart<'a>>) {
+    for item in array(focus, "item") {
+        if string(item, "linkId") == Some(question) {
+            answer_parts(item, out);
+        }
+        find_on_item(item, question, out);
+    }
+    for answer in array(focus, "answer") {
+        find_on_item(answer, question, out);
+    }
+    if string(focus, "linkId") == Some(question) && focus.get("answer").is_some() {
+        answer_parts(focus, out);
+    }
+}
+
+fn answer_parts<'a>(item: &'a Value, out: &mut Vec<AnswerPart<'a>>) {
+    for answer in array(item, "answer") {
+        let Some(obj) = answer.as_object() else {
+            continue;
+        };
+        for (k, v) in obj {
+            match k.strip_prefix("value") {
+                Some(suffix) if suffix.starts_with(|c: char| c.is_ascii_uppercase()) => {
+                    out.push(AnswerPart::Value(suffix, v))
+                }
+                _ if matches!(k.as_str(), "item" | "extension" | "modifierExtension") => {
+                    let n = v.as_array().map_or(1, Vec::len);
+                    out.extend((0..n).map(|_| AnswerPart::Other));
+                }
+                _ => {}
             }
         }
     }
-    false
+}
+
+/// An answer compared with an enableWhen's `answer[x]` by `operator`:
+/// codings by system and code (equality only), quantities by value,
+/// others by their value's order.
+fn compare_answer(ty: &str, actual: &Value, expected: &Value, operator: &str) -> bool {
+    let order = match ty {
+        "Coding" => {
+            let same = string(actual, "code") == string(expected, "code")
+                && (string(actual, "system").is_none()
+                    || string(expected, "system").is_none()
+                    || string(actual, "system") == string(expected, "system"));
+            return match operator {
+                "=" => same,
+                "!=" => !same,
+                _ => false,
+            };
+        }
+        "Quantity" => match (actual.get("value"), expected.get("value")) {
+            (Some(a), Some(b)) => compare("decimal", a, b),
+            _ => None,
+        },
+        "boolean" => actual
+            .as_bool()
+            .zip(expected.as_bool())
+            .map(|(a, b)| a.cmp(&b)),
+        "date" | "dateTime" => instant_order(actual, expected),
+        _ => compare(ty, actual, expected)
+            .or_else(|| (actual == expected).then_some(Ordering::Equal)),
+    };
+    let Some(o) = order else {
+        return operator == "!=" && actual != expected;
+    };
+    match operator {
+        "=" => o == Ordering::Equal,
+        "!=" => o != Ordering::Equal,
+        ">" => o == Ordering::Greater,
+        "<" => o == Ordering::Less,
+        ">=" => o != Ordering::Less,
+        "<=" => o != Ordering::Greater,
+        _ => false,
+    }
+}
+
+/// Dates ordered as the instants they start at (a partial date is its
+/// first moment; no zone is UTC), so `2020` equals `2020-01-01`.
+fn instant_order(a: &Value, b: &Value) -> Option<Ordering> {
+    fn start(s: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+        let (date, time) = s.split_once('T').unwrap_or((s, ""));
+        let mut parts = date.split('-');
+        let y = parts.next()?;
+        let m = parts.next().unwrap_or("01");
+        let d = parts.next().unwrap_or("01");
+        let time = if time.is_empty() { "00:00:00Z" } else { time };
+        let zoned = if time.ends_with('Z') || time.contains('+') || time.rfind('-').is_some() {
+            time.to_string()
+        } else {
+            format!("{time}Z")
+        };
+        chrono::DateTime::parse_from_rfc3339(&format!("{y}-{m}-{d}T{zoned}")).ok()
+    }
+    Some(start(a.as_str()?)?.cmp(&start(b.as_str()?)?))
 }
 
 fn has_answers(items: &[Value]) -> bool {

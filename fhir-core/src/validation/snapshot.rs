@@ -70,7 +70,7 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    for d in with_ids(diff) {
+    for d in type_slices(with_ids(diff), &elements) {
         let mut id = choice_renamed(&elements, &element_id(&d));
         if find(&elements, &id).is_none() {
             // The parent may need unfolding before a choice renamed by its
@@ -96,6 +96,202 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         overlay(&mut elements[at], &d);
     }
     Some(elements)
+}
+
+/// The choice element (`Observation.value[x]`) a segment names by its
+/// type (`valueQuantity`), with that type's code, when `parent` (an
+/// element id) has such a choice element in the base.
+fn typed_choice(elements: &[Value], parent: &str, segment: &str) -> Option<(String, String)> {
+    if segment.contains([':', '[']) {
+        return None;
+    }
+    (1..segment.len())
+        .filter(|&i| {
+            segment.is_char_boundary(i)
+                && segment[i..].starts_with(|c: char| c.is_ascii_uppercase())
+        })
+        .find_map(|i| {
+            let choice = format!("{}[x]", &segment[..i]);
+            let base = find_by_path(elements, &path_of_id(&format!("{parent}.{choice}")))?;
+            let code = choice_type(&elements[base], &segment[i..])?;
+            Some((choice, code))
+        })
+}
+
+/// The type code of a choice element whose capitalised name is `suffix`
+/// (`Quantity`, `String` → `string`).
+fn choice_type(choice: &Value, suffix: &str) -> Option<String> {
+    choice
+        .get("type")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(|t| t.get("code").and_then(Value::as_str))
+        .find(|c| crate::fhirpath::capitalise_type(c) == suffix)
+        .map(str::to_string)
+}
+
+fn find_by_path(elements: &[Value], path: &str) -> Option<usize> {
+    elements
+        .iter()
+        .position(|e| e.get("path").and_then(Value::as_str) == Some(path))
+}
+
+/// Type slicing of choice elements (R4 `profiling.html#slicing`, "Slicing
+/// by type", and ElementDefinition's rule that a choice element may be
+/// constrained by type through its type-named path, `elementdefinition.html#choice`):
+/// a differential that names `Observation.valueQuantity` (or the slice
+/// `Observation.value[x]:valueQuantity`) constrains the Quantity slice of
+/// `value[x]`, not `value[x]` as a whole. As the HL7 reference
+/// validator's snapshot generator does, each such element becomes the
+/// type slice `value[x]:valueQuantity` with that one type, under a
+/// `value[x]` sliced by type (`$this`). The other types stay allowed
+/// unless a type slice is required (`min ≥ 1`, then `value[x]` is that
+/// type) or the element is an extension's value (naming its value's type
+/// restricts the extension to the types named).
+fn type_slices(diff: Vec<Value>, elements: &[Value]) -> Vec<Value> {
+    // Slicer id → (types of its type slices, whether any is required,
+    // whether the differential names the slicer itself).
+    let mut slicers: Vec<(String, Vec<String>, bool)> = Vec::new();
+    let mut out: Vec<Value> = Vec::with_capacity(diff.len());
+    for mut d in diff {
+        let id = element_id(&d);
+        let segments: Vec<&str> = id.split('.').collect();
+        let mut rewritten: Vec<String> = Vec::with_capacity(segments.len());
+        for (i, seg) in segments.iter().enumerate() {
+            let parent = rewritten.join(".");
+            let last = i + 1 == segments.len();
+            let typed = (i > 0)
+                .then(|| typed_choice(elements, &parent, seg))
+                .flatten();
+            if let Some((choice, code)) = typed {
+                let slicer = format!("{parent}.{choice}");
+                rewritten.push(format!("{choice}:{seg}"));
+                if last {
+                    if d.get("type").is_none() {
+                        d["type"] = serde_json::json!([{ "code": code }]);
+                    }
+                    d["sliceName"] = Value::String(seg.to_string());
+                }
+                note_type_slice(&mut slicers, &slicer, &code, last && min_of(&d) > 0);
+                if !last {
+                    let slice = format!("{slicer}:{seg}");
+                    if !out.iter().any(|o| element_id(o) == slice) {
+                        // Constraints inside a type slice that the
+                        // differential does not name itself.
+                        out.push(serde_json::json!({
+                            "id": slice,
+                            "path": path_of_id(&slicer),
+                            "sliceName": seg,
+                            "type": [{ "code": code }]
+                        }));
+                    }
+                }
+                continue;
+            }
+            // An explicit type slice (`value[x]:valueQuantity`) may leave
+            // its type to be read from its name.
+            if let Some((choice, slice)) = seg.split_once(':') {
+                if let Some(stem) = choice.strip_suffix("[x]") {
+                    let slicer = format!("{parent}.{choice}");
+                    let base = find_by_path(elements, &path_of_id(&slicer));
+                    let code = slice
+                        .strip_prefix(stem)
+                        .and_then(|suffix| choice_type(&elements[base?], suffix));
+                    if let Some(code) = code {
+                        if last && d.get("type").is_none() {
+                            d["type"] = serde_json::json!([{ "code": code }]);
+                        }
+                        note_type_slice(&mut slicers, &slicer, &code, last && min_of(&d) > 0);
+                    }
+                }
+            }
+            rewritten.push(seg.to_string());
+        }
+        let new_id = rewritten.join(".");
+        if new_id != id {
+            d["id"] = Value::String(new_id);
+        }
+        out.push(d);
+    }
+    for (slicer, types, required) in slicers {
+        let at = out.iter().position(|d| element_id(d) == slicer);
+        let named = at.is_some();
+        let index = match at {
+            Some(i) => i,
+            None => {
+                // The slicer goes before its first slice.
+                let first = out
+                    .iter()
+                    .position(|d| element_id(d).starts_with(&format!("{slicer}:")))
+                    .unwrap_or(out.len());
+                out.insert(
+                    first,
+                    serde_json::json!({ "id": slicer, "path": path_of_id(&slicer) }),
+                );
+                first
+            }
+        };
+        let element = &mut out[index];
+        if element.get("slicing").is_none() {
+            element["slicing"] = serde_json::json!({
+                "discriminator": [{ "type": "type", "path": "$this" }],
+                "ordered": false,
+                "rules": "open"
+            });
+        }
+        let restrict_to: Option<Vec<String>> = if required {
+            element["min"] = Value::from(1);
+            types.last().map(|t| vec![t.clone()])
+        } else if !named && slicer.ends_with("xtension.value[x]") {
+            Some(types.clone())
+        } else {
+            None
+        };
+        if let Some(keep) = restrict_to {
+            let base_types = element
+                .get("type")
+                .and_then(Value::as_array)
+                .cloned()
+                .or_else(|| {
+                    let b = find_by_path(elements, &path_of_id(&slicer))?;
+                    elements[b].get("type").and_then(Value::as_array).cloned()
+                })
+                .unwrap_or_default();
+            let kept: Vec<Value> = base_types
+                .into_iter()
+                .filter(|t| {
+                    t.get("code")
+                        .and_then(Value::as_str)
+                        .is_some_and(|c| keep.iter().any(|k| k == c))
+                })
+                .collect();
+            if !kept.is_empty() {
+                element["type"] = Value::Array(kept);
+            }
+        }
+    }
+    out
+}
+
+fn min_of(d: &Value) -> u64 {
+    d.get("min").and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn note_type_slice(
+    slicers: &mut Vec<(String, Vec<String>, bool)>,
+    slicer: &str,
+    code: &str,
+    required: bool,
+) {
+    match slicers.iter_mut().find(|(s, _, _)| s == slicer) {
+        Some((_, types, req)) => {
+            if !types.iter().any(|t| t == code) {
+                types.push(code.to_string());
+            }
+            *req |= required;
+        }
+        None => slicers.push((slicer.to_string(), vec![code.to_string()], required)),
+    }
 }
 
 /// A differential id that names a choice element by its type

@@ -1,6 +1,5 @@
 //! Walking a resource's JSON against a profile's element definitions.
 
-use std::cmp::Ordering;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -11,7 +10,6 @@ use super::context;
 use super::issue::{Issue, Severity};
 use super::profile::{name_and_slice, type_codes, Profile};
 use super::terminology::Expansion;
-use super::values;
 use super::Validator;
 use crate::fhirpath::{Context, Item, Node};
 
@@ -29,6 +27,27 @@ pub(super) struct Walk<'v> {
     /// The resources being walked (a Bundle, its entries' resources),
     /// innermost last.
     pub resources: Vec<&'v Value>,
+    /// What the walks of one validation share.
+    pub session: std::rc::Rc<super::references::Session>,
+}
+
+/// The issues with those that repeat an earlier one (same severity,
+/// place and message, whichever profile raised it) left out: a rule of
+/// the base that a profile restates is one fault, reported once.
+pub(super) fn distinct(issues: Vec<Issue>) -> Vec<Issue> {
+    let mut out: Vec<Issue> = Vec::with_capacity(issues.len());
+    let mut seen = std::collections::HashSet::new();
+    for issue in issues {
+        let key = (
+            issue.severity,
+            issue.expression.clone(),
+            strip_definer(&issue.message).to_string(),
+        );
+        if seen.insert(key) {
+            out.push(issue);
+        }
+    }
+    out
 }
 
 /// A message without the `(defined in …)` that names the profile it came
@@ -44,14 +63,14 @@ fn is_primitive(ty: &str) -> bool {
     ty.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
-fn is_repeating(e: &Value) -> bool {
+pub(super) fn is_repeating(e: &Value) -> bool {
     e.get("max")
         .and_then(Value::as_str)
         .is_some_and(|m| m != "1" && m != "0")
 }
 
 impl<'v> Walk<'v> {
-    fn issue(
+    pub(super) fn issue(
         &mut self,
         severity: Severity,
         code: &'static str,
@@ -85,6 +104,7 @@ impl<'v> Walk<'v> {
         self.complex(obj, value, profile, 0, &ty, path);
         self.constraints(Some(value), None, profile, 0, &ty, path);
         self.resources.pop();
+        self.contained_orphans(value, path);
     }
 
     /// A resource id: 1 to 64 of `A-Z a-z 0-9 - .` (the R4 `id` type,
@@ -114,7 +134,7 @@ impl<'v> Walk<'v> {
     /// Validates the children of a complex value against the children of
     /// `profile.elements[index]`, or against its type when the profile does
     /// not constrain inside it.
-    fn complex(
+    pub(super) fn complex(
         &mut self,
         obj: &'v Map<String, Value>,
         value: &'v Value,
@@ -299,7 +319,7 @@ impl<'v> Walk<'v> {
         }
         // Slices: each slice's own cardinality, by matching items to it.
         let in_slice = if ed.get("slicing").is_some() {
-            self.slices(profile, k, &items, &el_path, parent)
+            self.slices(profile, k, &items, &el_path)
         } else {
             Vec::new()
         };
@@ -400,19 +420,7 @@ impl<'v> Walk<'v> {
                 if contained && !self.validator.options.validate_contained {
                     return;
                 }
-                let rt = v.get("resourceType").and_then(Value::as_str).unwrap_or("");
-                match self.validator.profile_for_type(rt) {
-                    Some(p) => {
-                        self.resource(v, &p, path);
-                        self.meta_profiles(v, path);
-                    }
-                    None => self.issue(
-                        Severity::Error,
-                        "structure",
-                        path,
-                        format!("unknown resource type '{rt}'"),
-                    ),
-                }
+                self.resource_value(v, ed, path);
                 return;
             }
             if ty == "Extension" && profile.children(k).is_empty() {
@@ -440,13 +448,17 @@ impl<'v> Walk<'v> {
             } else {
                 self.complex(obj, v, profile, k, ty, path);
                 self.type_constraints(v, ed, profile, k, ty, path);
+                self.type_profiles(v, ed, ty, path);
             }
         }
         self.fixed_and_pattern(v, ed, path);
         if let Some(v) = v {
             self.limits(v, ed, ty, path);
-            if ty == "Reference" && self.validator.options.assume_valid_rest_references {
-                self.reference_target(v, ed, path);
+            if ty == "Reference" {
+                self.reference(v, ed, path);
+                if self.validator.options.assume_valid_rest_references {
+                    self.reference_target(v, ed, path);
+                }
             }
         }
         self.binding(v, ed, ty, path);
@@ -659,78 +671,6 @@ impl<'v> Walk<'v> {
         }
     }
 
-    /// A profile's `minValue[x]`, `maxValue[x]` and `maxLength`.
-    fn limits(&mut self, v: &Value, ed: &Value, ty: &str, path: &str) {
-        let Some(def) = ed.as_object() else { return };
-        if let Some(max) = def.get("maxLength").and_then(Value::as_u64) {
-            if let Some(text) = v.as_str() {
-                let length = text.chars().count() as u64;
-                if length > max {
-                    self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!(
-                            "value is longer than permitted maximum length of {max} ({length})"
-                        ),
-                    );
-                }
-            }
-        }
-        for (key, limit) in def {
-            let (is_min, suffix) =
-                match (key.strip_prefix("minValue"), key.strip_prefix("maxValue")) {
-                    (Some(s), _) => (true, s),
-                    (_, Some(s)) => (false, s),
-                    _ => continue,
-                };
-            let word = if is_min {
-                "less than the specified minimum"
-            } else {
-                "greater than the specified maximum"
-            };
-            let bad = |o: Ordering| {
-                if is_min {
-                    o == Ordering::Less
-                } else {
-                    o == Ordering::Greater
-                }
-            };
-            if suffix == "Quantity" {
-                let (Some(a), Some(b)) = (values::ucum(v), values::ucum(limit)) else {
-                    continue;
-                };
-                match a.compare(&b) {
-                    Some(o) if bad(o) => self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!("The value in the instance ({a}) is {word} value ({b})"),
-                    ),
-                    None => self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!("The value in the instance ({a}) cannot be compared with the specified limit ({b})"),
-                    ),
-                    _ => {}
-                }
-                continue;
-            }
-            let value_ty = ty.rsplit('.').next().unwrap_or(ty);
-            if let Some(o) = values::compare(value_ty, v, limit) {
-                if bad(o) {
-                    self.issue(
-                        Severity::Error,
-                        "value",
-                        path,
-                        format!("The value {} is {word} value of {}", short(v), short(limit)),
-                    );
-                }
-            }
-        }
-    }
-
     fn primitive_extension(
         &mut self,
         e: &'v Value,
@@ -781,7 +721,11 @@ impl<'v> Walk<'v> {
                         ..*host
                     };
                     let resource = self.resources.last().copied().unwrap_or(self.root);
-                    if let Err(message) = context::check(self.validator, sd, &host, resource) {
+                    let outer = &self.resources[..self.resources.len().saturating_sub(1)];
+                    let conforms = |url: &str| self.conforms(resource, outer, url);
+                    if let Err(message) =
+                        context::check(self.validator, sd, &host, resource, &conforms)
+                    {
                         self.issue(Severity::Error, "structure", path, message);
                     }
                 }
@@ -1015,7 +959,9 @@ impl<'v> Walk<'v> {
     /// txt-1 allows, some content for txt-2), one issue per breach.
     fn xhtml(&mut self, text: &str, path: &str) {
         use crate::format::xhtml::{self, Rule};
-        for problem in xhtml::check(text) {
+        let problems = xhtml::check(text);
+        let well_formed = !problems.iter().any(|p| p.rule == Rule::WellFormed);
+        for problem in problems {
             let (code, message) = match problem.rule {
                 Rule::WellFormed => (
                     "invalid",
@@ -1031,6 +977,54 @@ impl<'v> Walk<'v> {
                 _ => ("invalid", problem.message),
             };
             self.issue(Severity::Error, code, path, message);
+        }
+        if well_formed {
+            if let Ok(doc) = roxmltree::Document::parse(text) {
+                self.hyperlinks(&doc.root_element(), path);
+            }
+        }
+    }
+
+    /// Narrative hyperlinks (R4 `narrative.html#xhtml`: the narrative is
+    /// for display, and links in it must be usable from it): an `a` with an
+    /// `href` links somewhere, and not to a URN (`urn:`, `cid:`), which no
+    /// browser can follow.
+    fn hyperlinks(&mut self, root: &roxmltree::Node, path: &str) {
+        for a in root
+            .descendants()
+            .filter(|n| n.is_element() && n.tag_name().name() == "a")
+        {
+            let Some(href) = a.attribute("href") else {
+                continue;
+            };
+            let text: String = a
+                .descendants()
+                .filter_map(|n| n.text())
+                .collect::<String>()
+                .trim()
+                .to_string();
+            if href.trim().is_empty() {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    format!("Hyperlink for '{text}' is empty"),
+                );
+                continue;
+            }
+            let scheme = href.split_once(':').map(|(s, _)| s).filter(|s| {
+                s.starts_with(|c: char| c.is_ascii_alphabetic())
+                    && s.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+            });
+            if let Some(scheme @ ("urn" | "cid")) = scheme {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    format!("Hyperlink scheme '{scheme}' in '{href}' for '{text}' is not a valid hyperlinkable scheme"),
+                );
+            }
         }
     }
 
@@ -1136,7 +1130,7 @@ impl<'v> Walk<'v> {
     }
 
     /// Evaluates the element's invariants.
-    fn constraints(
+    pub(super) fn constraints(
         &mut self,
         v: Option<&'v Value>,
         ext: Option<&'v Value>,
@@ -1155,7 +1149,12 @@ impl<'v> Walk<'v> {
                 continue;
             };
             let key = c.get("key").and_then(Value::as_str).unwrap_or("?");
-            let expr = corrected(key, expr);
+            // dom-3 is enforced by `contained_orphans`: its expression
+            // cannot see references from the narrative.
+            if key == "dom-3" {
+                continue;
+            }
+            let expr = super::errata::corrected(key, expr);
             let Some(compiled) = self.validator.expression(expr) else {
                 continue;
             };
@@ -1164,17 +1163,22 @@ impl<'v> Walk<'v> {
                 extension: ext,
                 ty: node_ty,
             })];
-            let root = Item::Node(Node {
-                value: Some(self.root),
-                extension: None,
-                ty: self.validator.resource_type_name(self.root),
-            });
-            let ctx = Context {
+            let (resource, root_resource) = self.resource_scope();
+            let item = |r: &'v Value| {
+                Item::Node(Node {
+                    value: Some(r),
+                    extension: None,
+                    ty: self.validator.resource_type_name(r),
+                })
+            };
+            let mut ctx = Context {
                 model: Some(&self.validator.model),
                 registry: Some(self.validator.registry),
                 ..Context::default()
             };
-            let result = compiled.evaluate_on(focus, Some(root), &ctx);
+            ctx.variables
+                .insert("rootResource".into(), vec![item(root_resource)]);
+            let result = compiled.evaluate_on(focus, Some(item(resource)), &ctx);
             let passed = match result {
                 Ok(r) => !(r.len() == 1 && matches!(r[0].to_system(), Some(Item::Boolean(false)))),
                 Err(_) => true,
@@ -1199,97 +1203,33 @@ impl<'v> Walk<'v> {
         }
     }
 
-    /// Slicing: counts the items that match each slice and checks the
-    /// slice's cardinality; closed slicing rejects items that match none.
-    fn slices(
-        &mut self,
-        profile: &Arc<Profile>,
-        k: usize,
-        items: &[(Option<&'v Value>, Option<&'v Value>, String)],
-        path: &str,
-        _parent: &Value,
-    ) -> Vec<Option<usize>> {
-        let id = profile.id(k).to_string();
-        let slicing = &profile.elements[k]["slicing"];
-        let rules = slicing
-            .get("rules")
-            .and_then(Value::as_str)
-            .unwrap_or("open");
-        let discriminators: Vec<(String, String)> = slicing
-            .get("discriminator")
-            .and_then(Value::as_array)
-            .map(|ds| {
-                ds.iter()
-                    .map(|d| {
-                        (
-                            d["type"].as_str().unwrap_or("").to_string(),
-                            d["path"].as_str().unwrap_or("").to_string(),
-                        )
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        let parent_index = profile.index_of(id.rsplit_once('.').map_or("", |(p, _)| p));
-        let Some(parent_index) = parent_index else {
-            return Vec::new();
+    /// FHIRPath's `%resource` and `%rootResource` for the element being
+    /// walked (`fhirpath.html#vars`, R4 `fhirpath.html#variables`): the
+    /// resource that holds it, and for a contained resource its
+    /// container (otherwise the resource itself; a Bundle entry's
+    /// resource is its own root).
+    fn resource_scope(&self) -> (&'v Value, &'v Value) {
+        let n = self.resources.len();
+        let Some(&inner) = self.resources.last() else {
+            return (self.root, self.root);
         };
-        let slices: Vec<usize> = profile
-            .children(parent_index)
-            .iter()
-            .copied()
-            .filter(|s| {
-                profile.id(*s).starts_with(&format!("{id}:"))
-                    && !profile.id(*s)[id.len() + 1..].contains(['.', ':'])
-            })
-            .collect();
-        let mut matched = vec![false; items.len()];
-        let mut slice_of: Vec<Option<usize>> = vec![None; items.len()];
-        for s in slices {
-            let mut count = 0;
-            for (i, (v, _, _)) in items.iter().enumerate() {
-                let Some(v) = v else { continue };
-                if discriminators.iter().all(|(t, p)| {
-                    let root = self.resources.last().copied().unwrap_or(self.root);
-                    self.validator
-                        .discriminator_matches(profile, s, t, p, v, root)
-                }) && !discriminators.is_empty()
-                {
-                    count += 1;
-                    matched[i] = true;
-                    slice_of[i].get_or_insert(s);
-                }
+        let root = match n.checked_sub(2).map(|i| self.resources[i]) {
+            Some(outer)
+                if outer
+                    .get("contained")
+                    .and_then(Value::as_array)
+                    .is_some_and(|c| c.iter().any(|x| std::ptr::eq(x, inner))) =>
+            {
+                outer
             }
-            let se = &profile.elements[s];
-            let min = se.get("min").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let max = se.get("max").and_then(Value::as_str).unwrap_or("*");
-            let slice_name = name_and_slice(profile.id(s)).1.unwrap_or("");
-            if count < min {
-                self.issue(Severity::Error, "required", path, format!("Slice '{}': a matching slice is required, but not found (min = {min}, found {count})", profile.id(s)));
-            }
-            if let Ok(m) = max.parse::<usize>() {
-                if count > m {
-                    self.issue(
-                        Severity::Error,
-                        "structure",
-                        path,
-                        format!("Slice '{slice_name}': max allowed = {m}, but found {count}"),
-                    );
-                }
-            }
-        }
-        if rules == "closed" && !discriminators.is_empty() {
-            for (i, m) in matched.iter().enumerate() {
-                if !m {
-                    self.issue(Severity::Error, "structure", &format!("{path}[{i}]"), format!("This element does not match any known slice of {id}, and slicing is closed"));
-                }
-            }
-        }
-        slice_of
+            _ => inner,
+        };
+        (inner, root)
     }
 
     /// Drops the issues found since `before` that repeat one found earlier
     /// at the same place.
-    fn keep_new_issues(&mut self, before: usize) {
+    pub(super) fn keep_new_issues(&mut self, before: usize) {
         let new = self.issues.split_off(before);
         for issue in new {
             let seen = self.issues.iter().any(|o| {
@@ -1325,25 +1265,6 @@ impl<'v> Walk<'v> {
     }
 }
 
-/// Invariants R4 published with an expression that contradicts their own
-/// human text (FHIR technical errata): key, published expression,
-/// corrected expression. The HL7 reference validator applies the same
-/// corrections.
-const ERRATA: &[(&str, &str, &str)] = &[(
-    "que-12",
-    "enableWhen.count() > 2 implies enableBehavior.exists()",
-    "enableWhen.count() > 1 implies enableBehavior.exists()",
-)];
-
-/// The expression to evaluate for an invariant: its correction when R4's
-/// is a known erratum, else itself.
-fn corrected<'e>(key: &str, expr: &'e str) -> &'e str {
-    ERRATA
-        .iter()
-        .find(|(k, published, _)| *k == key && *published == expr)
-        .map_or(expr, |(_, _, fixed)| fixed)
-}
-
 fn coding(v: &Value) -> Option<(String, String)> {
     let code = v.get("code")?.as_str()?;
     Some((
@@ -1355,7 +1276,7 @@ fn coding(v: &Value) -> Option<(String, String)> {
     ))
 }
 
-fn short(v: &Value) -> String {
+pub(super) fn short(v: &Value) -> String {
     let s = match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
