@@ -46,7 +46,10 @@ fn is_outcome(content_type: &str, bytes: &[u8]) -> bool {
         return text.contains("<OperationOutcome");
     }
     serde_json::from_slice::<Value>(bytes)
-        .map(|v| v["resourceType"] == "OperationOutcome" && v["issue"].as_array().is_some_and(|i| !i.is_empty()))
+        .map(|v| {
+            v["resourceType"] == "OperationOutcome"
+                && v["issue"].as_array().is_some_and(|i| !i.is_empty())
+        })
         .unwrap_or(false)
 }
 
@@ -150,14 +153,21 @@ fn hostile_input_suite(pg: bool) {
         match status {
             500.. => {
                 tally.server_errors += 1;
-                failures.push(format!("{}: {status} {}", case.name, String::from_utf8_lossy(&body[..body.len().min(300)])));
+                failures.push(format!(
+                    "{}: {status} {}",
+                    case.name,
+                    String::from_utf8_lossy(&body[..body.len().min(300)])
+                ));
             }
             400.. => tally.client_errors += 1,
             _ => tally.ok += 1,
         }
         if status >= 400 && case.method != "HEAD" && !is_outcome(&ctype, &body) {
             tally.not_outcomes += 1;
-            failures.push(format!("{}: {status} {ctype} is not an OperationOutcome", case.name));
+            failures.push(format!(
+                "{}: {status} {ctype} is not an OperationOutcome",
+                case.name
+            ));
         }
     }
     // The server is idle again: no thread left spinning.
@@ -173,7 +183,12 @@ fn hostile_input_suite(pg: bool) {
         "hostile suite on {}: {tally:?}; CPU over 3 s idle: {busy:.2} s",
         if pg { "PostgreSQL" } else { "SQLite" }
     );
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(busy < 0.3, "the idle server used {busy:.2} s of CPU in 3 s");
     assert!(alive(&mut server));
 }
@@ -213,7 +228,10 @@ fn writers_wait_their_turn(pg: bool) {
             let r = process::client()
                 .post(format!("{base}/Patient"))
                 .header("content-type", "application/fhir+json")
-                .body(json!({"resourceType": "Patient", "name": [{"family": format!("Single{n}")}]}).to_string())
+                .body(
+                    json!({"resourceType": "Patient", "name": [{"family": format!("Single{n}")}]})
+                        .to_string(),
+                )
                 .send()
                 .unwrap();
             let status = r.status().as_u16();

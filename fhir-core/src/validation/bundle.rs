@@ -10,7 +10,7 @@
 //! `urn:uuid:` namespace) and then looked up by `fullUrl`. A reference
 //! that matches several entries is an error.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use serde_json::Value;
 
@@ -53,6 +53,110 @@ fn resource_id(e: &Value) -> Option<&str> {
     e.get("resource").and_then(|r| string(r, "id"))
 }
 
+/// A Bundle's entries by what references name them, built once per
+/// Bundle so that resolving every reference costs one lookup each, not a
+/// scan of the entries (a Bundle of n entries with a reference each would
+/// otherwise cost n²).
+#[derive(Default)]
+pub(super) struct Index {
+    /// `fullUrl` → the entries that carry it, in order.
+    by_url: HashMap<String, Vec<usize>>,
+    /// `(type, id)` of the entry's resource → the entries.
+    by_type_id: HashMap<(String, String), Vec<usize>>,
+    /// The address of an entry's resource → the entry.
+    by_resource: HashMap<usize, usize>,
+}
+
+fn version_of(e: &Value) -> Option<&str> {
+    e.pointer("/resource/meta/versionId")
+        .and_then(Value::as_str)
+}
+
+impl Index {
+    pub(super) fn new(entries: &[Value]) -> Index {
+        let mut index = Index::default();
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(url) = string(e, "fullUrl") {
+                index.by_url.entry(url.to_string()).or_default().push(i);
+            }
+            if let Some(r) = e.get("resource") {
+                index.by_resource.insert(r as *const Value as usize, i);
+                if let (Some(ty), Some(id)) = (resource_type(e), resource_id(e)) {
+                    index
+                        .by_type_id
+                        .entry((ty.to_string(), id.to_string()))
+                        .or_default()
+                        .push(i);
+                }
+            }
+        }
+        index
+    }
+
+    /// The entry whose resource is `resource` (by address).
+    pub(super) fn entry_of(&self, resource: &Value) -> Option<usize> {
+        self.by_resource
+            .get(&(resource as *const Value as usize))
+            .copied()
+    }
+
+    fn with_url(&self, url: &str) -> &[usize] {
+        self.by_url.get(url).map_or(&[], Vec::as_slice)
+    }
+
+    /// The entries a reference from the entry with fullUrl `from` names, by
+    /// the bundle's resolution rules (`bundle.html#references`): an
+    /// absolute reference is a fullUrl; a relative one is resolved against
+    /// `from`'s base (`http://server/fhir/` of a RESTful fullUrl,
+    /// `urn:uuid:` of a UUID); a version (`_history`) selects the entry
+    /// with that `meta.versionId`.
+    pub(super) fn resolve(&self, entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
+        let (target, version) = match reference.split_once("/_history/") {
+            Some((t, v)) => (t, Some(v)),
+            None => (reference, None),
+        };
+        let target = if reference.contains(':') {
+            target.to_string()
+        } else {
+            if from.is_empty() {
+                return Vec::new();
+            }
+            if from.starts_with("urn") {
+                let base = &from[..from.rfind(':').map_or(0, |i| i + 1)];
+                let id = target.rsplit('/').next().unwrap_or(target);
+                format!("{base}{id}")
+            } else {
+                let mut parts: Vec<&str> = from.split('/').collect();
+                parts.truncate(parts.len().saturating_sub(2));
+                format!("{}/{target}", parts.join("/"))
+            }
+        };
+        self.with_url(&target)
+            .iter()
+            .copied()
+            .filter(|&i| version.is_none_or(|v| version_of(&entries[i]) == Some(v)))
+            .collect()
+    }
+
+    /// The entries whose `fullUrl`, or `fullUrl/_history/versionId`, is
+    /// `url`, in order.
+    fn by_full_or_versioned(&self, entries: &[Value], url: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = self.with_url(url).to_vec();
+        if let Some(at) = url.rfind("/_history/") {
+            let (base, vid) = (&url[..at], &url[at + "/_history/".len()..]);
+            found.extend(
+                self.with_url(base)
+                    .iter()
+                    .copied()
+                    .filter(|&i| version_of(&entries[i]) == Some(vid)),
+            );
+        }
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+}
+
 /// Checks the rules of a Bundle across its entries.
 pub(super) fn check(v: &Validator, bundle: &Value, issues: &mut Vec<Issue>) {
     let ty = string(bundle, "type").unwrap_or("");
@@ -61,14 +165,15 @@ pub(super) fn check(v: &Validator, bundle: &Value, issues: &mut Vec<Issue>) {
         .and_then(Value::as_array)
         .map_or(&[], Vec::as_slice);
     let mut report = Report { issues };
+    let index = Index::new(entries);
     links(ty, bundle, &mut report);
     full_urls(v, ty, entries, &mut report);
     if ty == "searchset" {
         search_set(v, bundle, entries, &mut report);
     }
-    references(v, ty, entries, &mut report);
+    references(v, ty, entries, &index, &mut report);
     if ty == "document" || ty == "message" {
-        interlinked(v, ty, entries, &mut report);
+        interlinked(v, ty, entries, &index, &mut report);
     }
 }
 
@@ -304,46 +409,6 @@ pub(super) fn is_search_url(v: &Validator, reference: &str) -> bool {
     })
 }
 
-/// The entries a reference from the entry with fullUrl `from` names, by
-/// the bundle's resolution rules (`bundle.html#references`): an absolute
-/// reference is a fullUrl; a relative one is resolved against `from`'s
-/// base (`http://server/fhir/` of a RESTful fullUrl, `urn:uuid:` of a
-/// UUID); a version (`_history`) selects the entry with that
-/// `meta.versionId`.
-pub(super) fn resolve(entries: &[Value], from: &str, reference: &str) -> Vec<usize> {
-    let (target, version) = match reference.split_once("/_history/") {
-        Some((t, v)) => (t.to_string(), Some(v)),
-        None => (reference.to_string(), None),
-    };
-    let target = if reference.contains(':') {
-        target
-    } else {
-        if from.is_empty() {
-            return Vec::new();
-        }
-        if from.starts_with("urn") {
-            let base = &from[..from.rfind(':').map_or(0, |i| i + 1)];
-            let id = target.rsplit('/').next().unwrap_or(&target);
-            format!("{base}{id}")
-        } else {
-            let mut parts: Vec<&str> = from.split('/').collect();
-            parts.truncate(parts.len().saturating_sub(2));
-            format!("{}/{target}", parts.join("/"))
-        }
-    };
-    (0..entries.len())
-        .filter(|&i| string(&entries[i], "fullUrl") == Some(target.as_str()))
-        .filter(|&i| {
-            version.is_none_or(|v| {
-                entries[i]
-                    .pointer("/resource/meta/versionId")
-                    .and_then(Value::as_str)
-                    == Some(v)
-            })
-        })
-        .collect()
-}
-
 /// Every reference inside an entry's resource that points out of it (not
 /// `#`, not into contained resources' own), with its path and whether it
 /// is a `Reference.reference`.
@@ -380,7 +445,7 @@ fn collect_references(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
 /// outside transactions and batches a relative reference is `Type/id`
 /// (in them a conditional search is allowed too); a reference matches at
 /// most one entry, of the type it names.
-fn references(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) {
+fn references(v: &Validator, ty: &str, entries: &[Value], index: &Index, report: &mut Report) {
     let response = matches!(ty, "transaction-response" | "batch-response");
     let transaction = matches!(ty, "transaction" | "batch");
     for (i, e) in entries.iter().enumerate() {
@@ -425,7 +490,7 @@ fn references(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) {
                     continue;
                 }
             }
-            let matches = resolve(entries, from.unwrap_or(""), &reference);
+            let matches = index.resolve(entries, from.unwrap_or(""), &reference);
             if matches.len() > 1 {
                 for _ in 1..matches.len() {
                     report.error(
@@ -471,20 +536,15 @@ fn is_canonical_type(v: &Validator, ty: &str) -> bool {
     })
 }
 
-fn resolve_in_document(v: &Validator, entries: &[Value], from: usize, reference: &str) -> InBundle {
+fn resolve_in_document(
+    v: &Validator,
+    entries: &[Value],
+    index: &Index,
+    from: usize,
+    reference: &str,
+) -> InBundle {
     let reference = reference.split('#').next().unwrap_or(reference);
-    let by_url = |url: &str| -> Vec<usize> {
-        (0..entries.len())
-            .filter(|&i| {
-                let full = string(&entries[i], "fullUrl").unwrap_or("");
-                let versioned = entries[i]
-                    .pointer("/resource/meta/versionId")
-                    .and_then(Value::as_str)
-                    .map(|vid| format!("{full}/_history/{vid}"));
-                full == url || versioned.as_deref() == Some(url)
-            })
-            .collect()
-    };
+    let by_url = |url: &str| index.by_full_or_versioned(entries, url);
     if reference.contains(':') {
         let found = by_url(reference);
         return match found.as_slice() {
@@ -527,16 +587,13 @@ fn resolve_in_document(v: &Validator, entries: &[Value], from: usize, reference:
     }
     let parts: Vec<&str> = reference.split('/').collect();
     if parts.len() >= 2 && v.is_resource_type(parts[0]) {
-        let same: Vec<&str> = entries
+        let same: Vec<&str> = index
+            .by_type_id
+            .get(&(parts[0].to_string(), parts[1].to_string()))
+            .map_or(&[][..], Vec::as_slice)
             .iter()
-            .filter(|e| {
-                resource_type(e) == Some(parts[0])
-                    && resource_id(e) == Some(parts[1])
-                    && (parts.len() < 4
-                        || e.pointer("/resource/meta/versionId")
-                            .and_then(Value::as_str)
-                            == Some(parts[3]))
-            })
+            .map(|&i| &entries[i])
+            .filter(|e| parts.len() < 4 || version_of(e) == Some(parts[3]))
             .map(|e| string(e, "fullUrl").unwrap_or("<missing>"))
             .collect();
         if !same.is_empty() {
@@ -617,7 +674,7 @@ fn anchor_references(first: &Value, path: &str, document: bool) -> Vec<(String, 
 /// entry is the Composition or MessageHeader; its references resolve in
 /// the Bundle; every entry is reachable from it by following references
 /// (a document's unreachable entries are errors, a message's warnings).
-fn interlinked(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) {
+fn interlinked(v: &Validator, ty: &str, entries: &[Value], index: &Index, report: &mut Report) {
     let document = ty == "document";
     let (anchor, what) = if document {
         ("Composition", "document")
@@ -643,7 +700,7 @@ fn interlinked(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) 
         for (path, reference) in
             anchor_references(first_resource, "Bundle.entry[0].resource", document)
         {
-            match resolve_in_document(v, entries, 0, &reference) {
+            match resolve_in_document(v, entries, index, 0, &reference) {
                 InBundle::Found(_) => {}
                 InBundle::Wrong(m) => {
                     report.error(path.clone(), m);
@@ -679,7 +736,7 @@ fn interlinked(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) 
             if !seen.insert(reference.clone()) {
                 continue;
             }
-            match resolve_in_document(v, entries, i, &reference) {
+            match resolve_in_document(v, entries, index, i, &reference) {
                 InBundle::Found(t) if t != i => targets[i].push(t),
                 InBundle::Wrong(m) if reported.insert(path.clone()) => report.error(path, m),
                 _ => {}
@@ -689,30 +746,27 @@ fn interlinked(v: &Validator, ty: &str, entries: &[Value], report: &mut Report) 
     let with_resource: Vec<usize> = (0..entries.len())
         .filter(|&i| entries[i].get("resource").is_some())
         .collect();
+    // Reachable "forward or backward": the entries connected to the first
+    // by links followed either way, found by one breadth-first walk over
+    // the links as undirected edges (no recursion, so no stack to exhaust).
+    let mut neighbours: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
+    for (i, ts) in targets.iter().enumerate() {
+        for &t in ts {
+            neighbours[i].push(t);
+            neighbours[t].push(i);
+        }
+    }
     let mut visited = vec![false; entries.len()];
-    fn visit(i: usize, targets: &[Vec<usize>], visited: &mut [bool]) {
-        if !visited[i] {
-            visited[i] = true;
-            for &t in &targets[i] {
-                visit(t, targets, visited);
-            }
-        }
-    }
     if let Some(&start) = with_resource.first() {
-        visit(start, &targets, &mut visited);
-    }
-    // Entries that point at reached entries are reached too (backwards).
-    loop {
-        let more: Vec<usize> = with_resource
-            .iter()
-            .copied()
-            .filter(|&i| !visited[i] && targets[i].iter().any(|&t| visited[t]))
-            .collect();
-        if more.is_empty() {
-            break;
-        }
-        for i in more {
-            visit(i, &targets, &mut visited);
+        let mut queue = VecDeque::from([start]);
+        visited[start] = true;
+        while let Some(i) = queue.pop_front() {
+            for &n in &neighbours[i] {
+                if !visited[n] {
+                    visited[n] = true;
+                    queue.push_back(n);
+                }
+            }
         }
     }
     for &i in &with_resource {

@@ -13,6 +13,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -35,6 +36,9 @@ pub(super) struct Session {
     conformance: RefCell<Outcomes>,
     /// Reference → the resource the resolver found for it.
     fetched: RefCell<HashMap<String, Option<Arc<Value>>>>,
+    /// A Bundle's address → its entries indexed for resolving references
+    /// (built on the first reference resolved in it).
+    bundles: RefCell<HashMap<usize, Rc<super::bundle::Index>>>,
 }
 
 /// Where a reference's target was found.
@@ -328,13 +332,19 @@ impl<'v> Walk<'v> {
         let bundle = stack[at];
         let entries = bundle.get("entry").and_then(Value::as_array)?;
         let source = stack.get(at + 1)?;
-        let from = entries
-            .iter()
-            .find(|e| e.get("resource").is_some_and(|r| std::ptr::eq(r, *source)))
-            .and_then(|e| e.get("fullUrl"))
+        let index = self
+            .session
+            .bundles
+            .borrow_mut()
+            .entry(bundle as *const Value as usize)
+            .or_insert_with(|| Rc::new(super::bundle::Index::new(entries)))
+            .clone();
+        let from = index
+            .entry_of(source)
+            .and_then(|i| entries[i].get("fullUrl"))
             .and_then(Value::as_str)
             .unwrap_or("");
-        let matches = super::bundle::resolve(entries, from, reference);
+        let matches = index.resolve(entries, from, reference);
         match matches.as_slice() {
             [one] => entries[*one]
                 .get("resource")

@@ -128,4 +128,3 @@ pub fn client() -> reqwest::blocking::Client {
         .build()
         .unwrap()
 }
-
