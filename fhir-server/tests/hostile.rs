@@ -53,6 +53,131 @@ fn is_outcome(content_type: &str, bytes: &[u8]) -> bool {
         .unwrap_or(false)
 }
 
+/// One answer read off the wire.
+struct Answer {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+/// Sends one request over a new TCP connection, as a careful client such
+/// as curl does: `Connection: close`, and for a body over 1 MiB
+/// `Expect: 100-continue`, sending the body only when the server asks for
+/// it (a server that refuses on the headers answers at once). Raw rather
+/// than reqwest because several cases are beyond what an HTTP client
+/// library will build (a 300 KB request target, say), and their answer is
+/// what is tested.
+fn send(base: &str, case: &cases::Case, timeout: Duration) -> std::io::Result<Answer> {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    let body = case.body.as_deref().unwrap_or(&[]);
+    let wait_to_send = body.len() > 1 << 20;
+    let mut head = format!(
+        "{} /{} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        case.method,
+        request_target(&case.path),
+        body.len()
+    );
+    for (k, v) in &case.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    if wait_to_send {
+        head.push_str("expect: 100-continue\r\n");
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes())?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let read_head = |reader: &mut BufReader<std::net::TcpStream>| -> std::io::Result<(u16, Vec<(String, String)>)> {
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let status = line
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| std::io::Error::other(format!("no status line: {line:?}")))?;
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                headers.push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
+            }
+        }
+        Ok((status, headers))
+    };
+    let mut first = None;
+    if wait_to_send {
+        let (status, headers) = read_head(&mut reader)?;
+        if status == 100 {
+            let _ = stream.write_all(body);
+        } else {
+            first = Some((status, headers));
+        }
+    } else if !body.is_empty() {
+        // A server may answer before reading all of a body it refuses;
+        // the answer is what counts.
+        let _ = stream.write_all(body);
+    }
+    let (status, headers) = match first {
+        Some(f) => f,
+        None => read_head(&mut reader)?,
+    };
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut body = Vec::new();
+    if case.method == "HEAD" {
+    } else if header("transfer-encoding").contains("chunked") {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size)?;
+            let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or(""), 16)
+                .map_err(|_| std::io::Error::other(format!("bad chunk size {size:?}")))?;
+            let mut chunk = vec![0; n + 2];
+            reader.read_exact(&mut chunk)?;
+            if n == 0 {
+                break;
+            }
+            body.extend_from_slice(&chunk[..n]);
+        }
+    } else if let Ok(n) = header("content-length").parse::<usize>() {
+        body.resize(n, 0);
+        reader.read_exact(&mut body)?;
+    } else {
+        reader.read_to_end(&mut body)?;
+    }
+    Ok(Answer {
+        status,
+        content_type: header("content-type"),
+        body,
+    })
+}
+
+/// `path` as a request target: the bytes a URL may not hold as they are
+/// (space, controls, non-ASCII, `"<>\\^`{|}`) percent-encoded, as an HTTP
+/// client library writes them; everything else, `%` escapes and `../`
+/// included, sent as the case has it.
+fn request_target(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b <= b' ' || b >= 0x7f || b"\"<>\\^`{|}".contains(&b) {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push(b as char);
+        }
+    }
+    out
+}
+
 /// Resources the cases work against: the Patient they update and patch,
 /// and 1,100 Patients each with an Observation, so that a `_revinclude`
 /// over 1,000 matches has something to include.
@@ -112,16 +237,8 @@ fn hostile_input_suite(pg: bool) {
     let mut failures = Vec::new();
     for case in &all {
         tally.cases += 1;
-        let method = reqwest::Method::from_bytes(case.method.as_bytes()).unwrap();
-        let mut req = c.request(method, format!("{base}/{}", case.path));
-        for (k, v) in &case.headers {
-            req = req.header(k, v);
-        }
-        if let Some(body) = &case.body {
-            req = req.body(body.clone());
-        }
         let started = Instant::now();
-        let answer = req.send();
+        let answer = send(&base, case, HANG * 3);
         let took = started.elapsed();
         if !alive(&mut server) {
             tally.crashes += 1;
@@ -135,21 +252,17 @@ fn hostile_input_suite(pg: bool) {
             tally.hangs += 1;
             failures.push(format!("{}: {took:?}", case.name));
         }
-        let answer = match answer {
+        let Answer {
+            status,
+            content_type: ctype,
+            body,
+        } = match answer {
             Ok(a) => a,
             Err(e) => {
                 failures.push(format!("{}: no answer ({e})", case.name));
                 continue;
             }
         };
-        let status = answer.status().as_u16();
-        let ctype = answer
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body = answer.bytes().unwrap_or_default();
         match status {
             500.. => {
                 tally.server_errors += 1;
@@ -162,7 +275,10 @@ fn hostile_input_suite(pg: bool) {
             400.. => tally.client_errors += 1,
             _ => tally.ok += 1,
         }
-        if status >= 400 && case.method != "HEAD" && !is_outcome(&ctype, &body) {
+        // Beyond 64 KiB of request target hyper itself answers a bare 414,
+        // before the server's code sees the request.
+        let hyper_refused = status == 414 && case.path.len() >= 64 * 1024;
+        if status >= 400 && case.method != "HEAD" && !hyper_refused && !is_outcome(&ctype, &body) {
             tally.not_outcomes += 1;
             failures.push(format!(
                 "{}: {status} {ctype} is not an OperationOutcome",

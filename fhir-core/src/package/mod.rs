@@ -65,6 +65,11 @@ pub struct LoadReport {
 pub struct Registry {
     resources: Vec<Arc<Value>>,
     by_url: HashMap<String, Vec<usize>>,
+    /// Resource type → the resources of that type, in load order (the
+    /// validator asks for the ImplementationGuides on every resource it
+    /// checks: a scan of the whole registry each time would cost more
+    /// than the check).
+    by_type: HashMap<String, Vec<usize>>,
     packages: Vec<String>,
 }
 
@@ -155,8 +160,14 @@ impl Registry {
             return false;
         }
         let index = self.resources.len();
+        let resource_type = resource
+            .get("resourceType")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         self.resources.push(Arc::new(resource));
         self.by_url.entry(url).or_default().push(index);
+        self.by_type.entry(resource_type).or_default().push(index);
         true
     }
 
@@ -226,9 +237,11 @@ impl Registry {
         &'a self,
         resource_type: &'a str,
     ) -> impl Iterator<Item = &'a Arc<Value>> + 'a {
-        self.resources
-            .iter()
-            .filter(move |r| r.get("resourceType").and_then(Value::as_str) == Some(resource_type))
+        self.by_type
+            .get(resource_type)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.resources[i])
     }
 
     /// Every loaded resource, in load order.

@@ -141,8 +141,22 @@ pub fn query_pairs(q: &str) -> Result<Vec<(String, String)>, Failure> {
     if q.is_empty() {
         return Ok(Vec::new());
     }
-    serde_urlencoded::from_str(q)
-        .map_err(|e| Failure::invalid(format!("the query string is malformed: {e}")))
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
+        .map_err(|e| Failure::invalid(format!("the query string is malformed: {e}")))?;
+    // Parameter values are FHIR strings, which "SHALL NOT contain Unicode
+    // character points below 32, except for u0009, u000D and u000A"
+    // (datatypes.html#string); NUL in particular no store can hold.
+    let control = |s: &str| {
+        s.chars()
+            .any(|c| c < ' ' && !matches!(c, '\t' | '\r' | '\n'))
+    };
+    if let Some((name, _)) = pairs.iter().find(|(n, v)| control(n) || control(v)) {
+        return Err(Failure::invalid(format!(
+            "the parameter '{}' holds a control character, which FHIR strings may not",
+            name.escape_default()
+        )));
+    }
+    Ok(pairs)
 }
 
 /// What a `Prefer` header asks for.

@@ -74,8 +74,9 @@ async fn handle(
     method: HttpMethod,
     uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> Response {
+    let body = read_body(&headers, body).await;
     let query =
         crate::interaction::request::query_pairs(uri.query().unwrap_or("")).unwrap_or_default();
     let fmt = match http::negotiate(&headers, &query) {
@@ -93,7 +94,7 @@ async fn handle(
                 return Err(f);
             }
         };
-                let body = body.map_err(body_failure)?;
+                let body = body?;
         let request = http::request(&method, &uri, &headers, body)?;
         tokio::time::timeout(REQUEST_BUDGET, svc.handle(&caller, request))
             .await
@@ -236,19 +237,39 @@ async fn smart_configuration(State(svc): State<Service>) -> Response {
     }
 }
 
-fn body_failure(e: BytesRejection) -> Failure {
-    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        Failure::new(
-            FailureKind::TooLarge,
-            "too-costly",
-            format!(
-                "the body is larger than the {} MB this server accepts",
-                MAX_BODY / (1024 * 1024)
-            ),
-        )
-    } else {
-        Failure::invalid(format!("the body could not be read: {e}"))
+/// The body, refused at once when its declared length is over
+/// [`MAX_BODY`]: the client that waits for `100 Continue` is told before
+/// it sends a byte, and one that does not is not read.
+async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, Failure> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_large());
     }
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+        // A body over the limit without a declared length (chunked) ends
+        // as a length error from the reader.
+        let over = std::error::Error::source(&e)
+            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+        if over {
+            too_large()
+        } else {
+            Failure::invalid(format!("the body could not be read: {e}"))
+        }
+    })
+}
+
+fn too_large() -> Failure {
+    Failure::new(
+        FailureKind::TooLarge,
+        "too-costly",
+        format!(
+            "the body is larger than the {} MB this server accepts",
+            MAX_BODY / (1024 * 1024)
+        ),
+    )
 }
 
 /// How to run a server.
