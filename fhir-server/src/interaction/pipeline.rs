@@ -156,6 +156,11 @@ pub struct Tx {
     writer: Box<dyn Writer>,
     state: Arc<AppState>,
     source: Option<String>,
+    /// The organisation a referral written here must name as its
+    /// requester: the caller's, except for an admin client, which records
+    /// referrals made by others (a school's, a ward's) and for which this
+    /// is None, as with access control off.
+    referrer: Option<String>,
     purposes: Vec<String>,
     visibility: Option<Visibility>,
     changes: Vec<Change>,
@@ -177,6 +182,10 @@ impl Tx {
             writer: state.store.begin().await?,
             state: state.clone(),
             source: caller.organisation().map(str::to_string),
+            referrer: caller
+                .client()
+                .filter(|c| c.role != crate::auth::clients::Role::Admin)
+                .map(|c| c.organisation.clone()),
             purposes: caller
                 .client()
                 .map(|c| c.purposes.clone())
@@ -252,7 +261,7 @@ impl Tx {
     pub async fn create(&mut self, id: &str, mut p: Prepared) -> Result<Stored, Failure> {
         let rtype = p.resource_type.clone();
         if rtype == "Task" {
-            crate::workflow::referral::check_create(&p.resource, self.source.as_deref())?;
+            crate::workflow::referral::check_create(&p.resource, self.referrer.as_deref())?;
         }
         self.register(id, &mut p).await?;
         let new = self.new_version(id, p);
@@ -293,7 +302,7 @@ impl Tx {
                     self.source.as_deref(),
                 )?,
                 None => {
-                    crate::workflow::referral::check_create(&p.resource, self.source.as_deref())?
+                    crate::workflow::referral::check_create(&p.resource, self.referrer.as_deref())?
                 }
             }
         }

@@ -237,15 +237,32 @@ async fn smart_configuration(State(svc): State<Service>) -> Response {
     }
 }
 
-/// The body, refused at once when its declared length is over
-/// [`MAX_BODY`]: the client that waits for `100 Continue` is told before
-/// it sends a byte, and one that does not is not read.
+/// Beyond this many bytes a body refused as too large is not even read
+/// to its end: the connection is closed after the answer.
+const MAX_DRAIN: u64 = 4 * MAX_BODY as u64;
+
+/// The body, refused when its declared length is over [`MAX_BODY`]. A
+/// client that waits for `100 Continue` is told before it sends a byte;
+/// one that does not has what it sends (up to [`MAX_DRAIN`]) read and
+/// dropped, so that it is still reading when the answer comes (a server
+/// that closes on unread data resets the connection, and the client
+/// loses the answer).
 async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Bytes, Failure> {
     let declared = headers
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+    if let Some(n) = declared.filter(|&n| n > MAX_BODY as u64) {
+        let waits = headers
+            .get(axum::http::header::EXPECT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"));
+        if !waits && n <= MAX_DRAIN {
+            use http_body_util::BodyExt;
+            let mut body = body;
+            let drain = async { while let Some(Ok(_)) = body.frame().await {} };
+            let _ = tokio::time::timeout(REQUEST_BUDGET, drain).await;
+        }
         return Err(too_large());
     }
     axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {

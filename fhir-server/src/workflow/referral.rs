@@ -70,7 +70,8 @@ fn forbidden(message: String) -> Failure {
 }
 
 /// Checks a new assessment Task written by `caller_org` (None: access
-/// control off).
+/// control off, or an admin client recording a referral on another
+/// organisation's behalf).
 ///
 /// # Errors
 /// 403 when a referral names another organisation as its requester.

@@ -551,6 +551,16 @@ async fn the_referral_is_a_task_state_machine(db: Db, name: &str) {
         StatusCode::FORBIDDEN,
         "the council cannot make the GP's referral"
     );
+    // An admin client records referrals others made (a ward's, a school's).
+    let admin = s.register("admin", "X26", Role::Admin).await;
+    let (st, _) = s
+        .call(&admin, "POST", "Task", Some(referral(&mary, "requested")))
+        .await;
+    assert_eq!(
+        st,
+        StatusCode::CREATED,
+        "an admin records the GP's referral"
+    );
     let task = s.create(&gp, referral(&mary, "requested")).await;
     let mv = |org, to, extra| move_task(&s, org, &task, to, extra);
     assert_eq!(
