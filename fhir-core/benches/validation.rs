@@ -36,6 +36,15 @@ fn files(folder: &str) -> Vec<PathBuf> {
     files
 }
 
+/// At most this many resources of each set (`CARER_FHIR_BENCH_LIMIT`;
+/// `bench/run --smoke` sets it), else all.
+fn limit() -> usize {
+    std::env::var("CARER_FHIR_BENCH_LIMIT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
 /// Synthea resources as JSON text, one per line of the NDJSON files.
 fn synthea() -> Vec<String> {
     files("data/synthea-10-patients")
@@ -48,6 +57,7 @@ fn synthea() -> Vec<String> {
                 .map(str::to_string)
                 .collect::<Vec<_>>()
         })
+        .take(limit())
         .collect()
 }
 
@@ -60,6 +70,7 @@ fn ukcore_examples() -> Vec<String> {
             let v = format::parse(&text, Format::from_path(f)?).ok()?;
             Some(v.to_string())
         })
+        .take(limit())
         .collect()
 }
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""bench/run's bookkeeping: turns each measurement's output into result
+lines (one JSON object per figure: figure, ours, unit, baseline,
+baseline_name, higher = better|worse) and prints them as one table.
+
+    table.py validation VALIDATION_TXT        lines of `cargo bench --bench validation`
+    table.py transaction INGEST_JSON IMPORT_RATE
+    table.py latency LATENCY_JSONL [SCALE_LABEL]
+    table.py notify NOTIFY_JSON
+    table.py table RESULTS_JSONL
+
+Standard library only, so that the harness needs nothing installed.
+"""
+
+import json
+import re
+import sys
+
+
+def emit(**row):
+    print(json.dumps(row))
+
+
+def validation(path):
+    # "base R4 (Synthea)  7160 resources  validate  12345/s  parse baseline  67890/s  ratio 0.182"
+    pattern = re.compile(r"^(.*?)\s+(\d+) resources\s+validate\s+(\d+)/s\s+parse baseline\s+(\d+)/s")
+    for line in open(path, encoding="utf-8"):
+        m = pattern.match(line.strip())
+        if m:
+            name, count, ours, base = m.groups()
+            emit(figure=f"validation, 1 thread: {name} ({count})", ours=int(ours), unit="resources/s",
+                 baseline=int(base), baseline_name="strict JSON parse of the same", higher="better")
+
+
+def transaction(path, import_rate):
+    try:
+        r = json.loads(open(path, encoding="utf-8").read().strip().splitlines()[-1])
+    except (IndexError, ValueError, OSError):
+        emit(figure="transaction Bundles of 500 over HTTP", ours="failed", unit="resources/s",
+             baseline=round(float(import_rate)), baseline_name="import", higher="better")
+        return
+    rate = r.get("resources_per_s") or r.get("rate") or 0
+    emit(figure=f"transaction Bundles of 500 over HTTP ({r.get('stored', '?')} stored)", ours=round(rate),
+         unit="resources/s", baseline=round(float(import_rate)), baseline_name="import (above)",
+         higher="better")
+
+
+def latency(path, scale=""):
+    summary = json.loads(open(path, encoding="utf-8").read().strip().splitlines()[-1])
+    targets = summary["targets"]
+    read = targets["read"]["p95"]["median"]
+    where = f" at {scale}" if scale else ""
+    for label, t in targets.items():
+        if label in ("read", "static"):
+            continue
+        emit(figure=f"search p95, {label}{where}", ours=t["p95"]["median"], unit="ms",
+             baseline=read, baseline_name="read by id p95", higher="worse",
+             note=f"{t['answer']}")
+    if "static" in targets:
+        emit(figure=f"read by id p50{where}", ours=targets["read"]["p50"]["median"], unit="ms",
+             baseline=targets["static"]["p50"]["median"], baseline_name="static axum, same bytes",
+             higher="worse")
+    else:
+        emit(figure=f"read by id p50{where}", ours=targets["read"]["p50"]["median"], unit="ms",
+             baseline="-", baseline_name="(static baseline: --peers)", higher="worse")
+
+
+def notify(path):
+    try:
+        r = json.loads(open(path, encoding="utf-8").read().strip().splitlines()[-1])
+    except (IndexError, ValueError, OSError):
+        emit(figure="notification latency", ours="failed", unit="ms", baseline="-",
+             baseline_name="write round trip", higher="worse")
+        return
+    for p in ("p50", "p99"):
+        emit(figure=f"notification latency {p}, write sent to webhook received ({r['received']}/{r['n']})",
+             ours=round(r[f"notify_{p}"], 2) if r[f"notify_{p}"] is not None else "none", unit="ms",
+             baseline=round(r[f"write_{p}"], 2), baseline_name=f"the write's own round trip {p}",
+             higher="worse")
+
+
+def table(path):
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    print("| figure | carer-fhir | baseline | ratio |")
+    print("|---|---|---|---|")
+    for r in rows:
+        ours, base = r.get("ours"), r.get("baseline")
+        try:
+            ratio = float(ours) / float(base)
+            # A ratio above 1 is always "ours is better" when higher is
+            # better; for times it is ours/baseline (below 1 is better).
+            ratio = f"{ratio:.2f}x"
+        except (TypeError, ValueError, ZeroDivisionError):
+            ratio = "-"
+        unit = r.get("unit", "")
+        print(f"| {r['figure']} | {ours} {unit} | {base} {unit if base not in ('-', None) else ''}"
+              f"({r.get('baseline_name', '')}) | {ratio} |")
+
+
+if __name__ == "__main__":
+    mode, args = sys.argv[1], sys.argv[2:]
+    {"validation": validation, "transaction": transaction, "latency": latency,
+     "notify": notify, "table": table}[mode](*args)

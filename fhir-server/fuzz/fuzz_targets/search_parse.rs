@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(init: fhir_server_fuzz::init(), |data: &[u8]| fhir_server_fuzz::search_parse(data));
