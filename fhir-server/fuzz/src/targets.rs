@@ -21,6 +21,9 @@ use fhir_server::interaction::request::{Body, Headers, Method, Request};
 use fhir_server::interaction::{Access, AppState, Interaction};
 
 static STATE: OnceLock<AppState> = OnceLock::new();
+/// The runtime the store was opened on, kept as long as the state (held
+/// here, so that LeakSanitizer sees it reachable).
+static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
 
 /// The server state every input is read against (base R4 from the package
 /// cache, as `carer-fhir serve` loads it, and the compiled-in guide).
@@ -31,13 +34,13 @@ pub fn init() -> &'static AppState {
             .unwrap_or_else(|e| panic!("{e}; run `carer-fhir packages install`"));
         let registry: &'static _ = Box::leak(Box::new(registry));
         // The store is never read by the parsers; it is there because the
-        // state holds one. The runtime lives as long as the state.
-        let runtime: &'static _ = Box::leak(Box::new(
+        // state holds one.
+        let runtime = RUNTIME.get_or_init(|| {
             tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .expect("a runtime"),
-        ));
+                .expect("a runtime")
+        });
         let file =
             std::env::temp_dir().join(format!("carer-fhir-fuzz-{}.sqlite", std::process::id()));
         let store = runtime

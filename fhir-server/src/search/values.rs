@@ -47,9 +47,15 @@ fn instant(dt: DateTime<Utc>) -> String {
 /// let (lo, hi) = fhir_server::search::date_range("2025-02").unwrap();
 /// assert_eq!(lo, "2025-02-01T00:00:00.000Z");
 /// assert_eq!(hi, "2025-02-28T23:59:59.999Z");
+/// assert_eq!(fhir_server::search::date_range("002\u{55a}01"), None);
 /// ```
 pub fn date_range(s: &str) -> Option<(String, String)> {
     let s = s.trim();
+    // Every FHIR date form is ASCII; anything else is no date (and the
+    // byte positions below are then char boundaries).
+    if !s.is_ascii() {
+        return None;
+    }
     let ms = Duration::milliseconds(1);
     let day = |y: i32, m: u32, d: u32| NaiveDate::from_ymd_opt(y, m, d);
     let utc = |d: NaiveDate| -> Option<DateTime<Utc>> {
