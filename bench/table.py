@@ -39,7 +39,7 @@ def transaction(path, import_rate):
         emit(figure="transaction Bundles of 500 over HTTP", ours="failed", unit="resources/s",
              baseline=round(float(import_rate)), baseline_name="import", higher="better")
         return
-    rate = r.get("resources_per_s") or r.get("rate") or 0
+    rate = r.get("resources_per_s") or 0
     emit(figure=f"transaction Bundles of 500 over HTTP ({r.get('stored', '?')} stored)", ours=round(rate),
          unit="resources/s", baseline=round(float(import_rate)), baseline_name="import (above)",
          higher="better")
@@ -85,16 +85,15 @@ def table(path):
     print("|---|---|---|---|")
     for r in rows:
         ours, base = r.get("ours"), r.get("baseline")
+        # ours / baseline: above 1 is better when higher is better (rates),
+        # worse when it is not (times, memory).
         try:
-            ratio = float(ours) / float(base)
-            # A ratio above 1 is always "ours is better" when higher is
-            # better; for times it is ours/baseline (below 1 is better).
-            ratio = f"{ratio:.2f}x"
+            ratio = f"{float(ours) / float(base):.2f}x"
         except (TypeError, ValueError, ZeroDivisionError):
             ratio = "-"
         unit = r.get("unit", "")
-        print(f"| {r['figure']} | {ours} {unit} | {base} {unit if base not in ('-', None) else ''}"
-              f"({r.get('baseline_name', '')}) | {ratio} |")
+        shown = f"{base} {unit} " if base not in ("-", None) else ""
+        print(f"| {r['figure']} | {ours} {unit} | {shown}({r.get('baseline_name', '')}) | {ratio} |")
 
 
 if __name__ == "__main__":
