@@ -30,6 +30,14 @@ def validation(path):
             name, count, ours, base = m.groups()
             emit(figure=f"validation, 1 thread: {name} ({count})", ours=int(ours), unit="resources/s",
                  baseline=int(base), baseline_name="strict JSON parse of the same", higher="better")
+    # "JSON parse + serialise  7160 resources  model  12345/s  serde_json::Value  67890/s  ratio 0.182"
+    round_trip = re.compile(r"^(.*?)\s+(\d+) resources\s+model\s+(\d+)/s\s+serde_json::Value\s+(\d+)/s")
+    for line in open(path, encoding="utf-8"):
+        m = round_trip.match(line.strip())
+        if m:
+            name, count, ours, base = m.groups()
+            emit(figure=f"{name} through the model ({count})", ours=int(ours), unit="resources/s",
+                 baseline=int(base), baseline_name="serde_json::Value on the same bytes", higher="better")
 
 
 def transaction(path, import_rate):

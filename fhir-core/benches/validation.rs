@@ -4,7 +4,8 @@
 //! UK Core examples, each against `UKCore-<type>`), each beside a baseline
 //! measured in the same run: reading the same resources from JSON text
 //! through the model (the strict, loss-checked parse every write pays
-//! anyway).
+//! anyway). Also JSON parse + serialise through the model beside the same
+//! through `serde_json::Value`.
 //!
 //! Run with `cargo bench -p fhir-core --bench validation` (needs
 //! `carer-fhir packages install`). Each measurement is bounded: a fixed
@@ -97,6 +98,17 @@ fn report(name: &str, count: usize, ours: f64, baseline: f64) {
 }
 
 fn main() {
+    // A thread with the stack the library recommends for volume work, as a
+    // server's workers have.
+    std::thread::Builder::new()
+        .stack_size(fhir_core::format::limits::THREAD_STACK)
+        .spawn(run)
+        .expect("a benchmark thread")
+        .join()
+        .expect("the benchmark");
+}
+
+fn run() {
     let mut registry = Registry::new();
     let r4 = cache::package_dir(&cache::cache_dir(), "hl7.fhir.r4.core", "4.0.1");
     registry
@@ -121,6 +133,24 @@ fn main() {
     });
     let ours = rate(&parsed, 1, |r| validator.validate(r).issues.len());
     report("base R4 (Synthea)", parsed.len(), ours, baseline);
+
+    // The model's round trip (parse into the loss-checked model, write it
+    // back) beside serde_json's (parse into a `Value`, write it back), on
+    // the same text.
+    let model = rate(&texts, 1, |t| {
+        format::parse_typed(t, Format::Json)
+            .and_then(|r| format::write_typed(&r, Format::Json, false))
+            .map_or(0, |s| s.len())
+    });
+    let plain = rate(&texts, 1, |t| {
+        serde_json::from_str::<Value>(t).map_or(0, |v| v.to_string().len())
+    });
+    println!(
+        "{:<28} {:>6} resources  model {model:>9.0}/s  serde_json::Value {plain:>9.0}/s  ratio {:.3}",
+        "JSON parse + serialise",
+        texts.len(),
+        model / plain
+    );
 
     let texts = ukcore_examples();
     let parsed: Vec<Value> = texts

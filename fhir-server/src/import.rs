@@ -176,13 +176,33 @@ fn merge(into: &mut Report, from: Report) {
 }
 
 /// Stores a chunk in the state's database through the server's write
-/// pipeline: each resource validated and indexed (spread over the cores,
-/// before the write lock is taken), then written in one transaction
-/// (create or replace by id).
+/// pipeline: [`prepare_chunk`], then [`write_chunk`].
 ///
 /// # Errors
 /// When the database fails (then nothing of the chunk is stored).
 pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Result<Report> {
+    let prepared = prepare_chunk(state, items).await?;
+    write_chunk(state, prepared).await
+}
+
+/// A chunk validated and indexed, ready to write.
+pub struct PreparedChunk(
+    Vec<(
+        String,
+        Result<pipeline::Prepared, crate::interaction::Failure>,
+    )>,
+);
+
+/// Validates and indexes a chunk's resources (spread over the cores; no
+/// database is touched, so a loader can prepare the next chunk while the
+/// last one is written).
+///
+/// # Errors
+/// When a worker thread fails.
+pub async fn prepare_chunk(
+    state: &Arc<AppState>,
+    items: Vec<Item>,
+) -> anyhow::Result<PreparedChunk> {
     let mut jobs = Vec::with_capacity(items.len());
     for mut item in items {
         if item.resource["id"].as_str().is_none() {
@@ -197,8 +217,30 @@ pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Res
     let prepared = pipeline::prepare_many(state, jobs)
         .await
         .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
+    Ok(PreparedChunk(prepared))
+}
+
+/// Writes a prepared chunk in one transaction (create or replace by id);
+/// the resources that failed validation are reported, with where they came
+/// from.
+///
+/// # Errors
+/// When the database fails (then nothing of the chunk is stored).
+pub async fn write_chunk(state: &Arc<AppState>, chunk: PreparedChunk) -> anyhow::Result<Report> {
+    let prepared = chunk.0;
     let mut report = Report::default();
     let mut tx = pipeline::Tx::begin(state, &Caller::Open, &Clearance::open())
+        .await
+        .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
+    let keys: Vec<(String, String)> = prepared
+        .iter()
+        .filter_map(|(_, p)| p.as_ref().ok())
+        .map(|p| {
+            let id = p.resource["id"].as_str().unwrap_or("").to_string();
+            (p.resource_type.clone(), id)
+        })
+        .collect();
+    tx.prefetch(&keys)
         .await
         .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     for (origin, p) in prepared {

@@ -86,6 +86,23 @@ const STACK_RED_ZONE: usize = 8 << 20;
 /// committed: only the pages used cost memory.
 const STACK_SEGMENT: usize = 32 << 20;
 
+/// The stack a thread that parses or validates at volume should have:
+/// enough that [`STACK_RED_ZONE`] is always left, so no call ever moves to
+/// a fresh segment (each move maps and unmaps [`STACK_SEGMENT`] and faults
+/// its pages in again: on a default 2 MiB worker thread that was a fifth
+/// of a validation's cost). Reserved, not committed, like any stack.
+///
+/// # Examples
+/// ```
+/// use fhir_core::format::{self, limits::THREAD_STACK, Format};
+/// let worker = std::thread::Builder::new()
+///     .stack_size(THREAD_STACK)
+///     .spawn(|| format::parse(r#"{"resourceType":"Patient"}"#, Format::Json).is_ok())
+///     .unwrap();
+/// assert!(worker.join().unwrap());
+/// ```
+pub const THREAD_STACK: usize = 16 << 20;
+
 /// Runs `f` with at least [`STACK_RED_ZONE`] of stack, whatever thread it
 /// is called on, so that input within the limits never overflows.
 pub(crate) fn with_stack<R>(f: impl FnOnce() -> R) -> R {

@@ -452,16 +452,18 @@ impl<'r> Validator<'r> {
     }
 
     /// The FHIRPath type of an element: its backbone path, or its type.
-    fn fhirpath_type<'s>(&'s self, profile: &Profile, k: usize, ty: &str) -> &'s str {
-        let path = profile.elements[k]
-            .get("path")
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        self.model
-            .type_name(path)
-            .or_else(|| self.type_along(path))
-            .or_else(|| self.model.type_name(ty))
-            .unwrap_or("")
+    fn fhirpath_type<'s>(&'s self, profile: &'s Profile, k: usize, ty: &str) -> &'s str {
+        let plan = &profile.plans[k];
+        let along = plan.path_type.get_or_init(|| {
+            self.model
+                .type_name(&plan.path)
+                .or_else(|| self.type_along(&plan.path))
+                .map(str::to_string)
+        });
+        match along {
+            Some(t) => t,
+            None => self.model.type_name(ty).unwrap_or(""),
+        }
     }
 
     /// The type at a path that goes through a datatype

@@ -1,8 +1,127 @@
-//! A StructureDefinition's snapshot, indexed for walking.
+//! A StructureDefinition's snapshot, indexed for walking, and each of its
+//! elements compiled once into an [`ElementPlan`]: what the walker needs of
+//! an element definition on every value it checks, read out of its JSON
+//! when the profile is first used rather than on every value.
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::Value;
+
+use crate::fhirpath::Expression;
+
+/// What the walker needs of one element definition, read once.
+#[derive(Debug)]
+pub struct ElementPlan {
+    /// The last segment of its id, without a slice name (`value[x]`).
+    pub name: String,
+    /// Its slice name, when it is a slice.
+    pub slice: Option<String>,
+    /// `name` without `[x]`.
+    pub stem: String,
+    /// Whether it is a choice (`[x]`).
+    pub choice: bool,
+    /// The JSON property of its primitive extensions (`_name`).
+    pub underscore: String,
+    /// The type codes it allows, in order.
+    pub types: Vec<String>,
+    /// Each type code as the suffix of a choice's JSON name
+    /// (`Quantity` for `valueQuantity`).
+    pub suffixes: Vec<String>,
+    /// `min`.
+    pub min: usize,
+    /// `max` as a number (None: `*` or absent).
+    pub max: Option<usize>,
+    /// Whether `max` allows more than one.
+    pub repeating: bool,
+    /// Whether it defines slicing.
+    pub sliced: bool,
+    /// Its `path`.
+    pub path: String,
+    /// Its direct children (slices included).
+    pub children: Vec<usize>,
+    /// Its direct children that are not slices.
+    pub unsliced_children: Vec<usize>,
+    /// Its invariants.
+    pub constraints: Vec<ConstraintPlan>,
+    /// The FHIRPath type its path names (a backbone element's path, or
+    /// the type reached along it), found on first use.
+    pub path_type: OnceLock<Option<String>>,
+}
+
+/// One invariant of an element, its expression compiled on first use.
+#[derive(Debug)]
+pub struct ConstraintPlan {
+    /// `key` (`ele-1`).
+    pub key: String,
+    /// The expression, as corrected by the errata.
+    pub expression: String,
+    /// Whether it is only a warning.
+    pub warning: bool,
+    /// `human`.
+    pub human: String,
+    /// The compiled expression (None inside: it does not parse).
+    pub compiled: OnceLock<Option<Arc<Expression>>>,
+}
+
+impl ElementPlan {
+    fn new(e: &Value) -> ElementPlan {
+        let (name, slice) = name_and_slice(id_of(e));
+        let (stem, choice) = match name.strip_suffix("[x]") {
+            Some(s) => (s.to_string(), true),
+            None => (name.to_string(), false),
+        };
+        let types: Vec<String> = type_codes(e).into_iter().map(str::to_string).collect();
+        let suffixes = types
+            .iter()
+            .map(|t| crate::fhirpath::capitalise_type(t))
+            .collect();
+        let max_text = e.get("max").and_then(Value::as_str);
+        let constraints = e
+            .get("constraint")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                let key = c.get("key").and_then(Value::as_str).unwrap_or("?");
+                let expression = c.get("expression").and_then(Value::as_str)?;
+                Some(ConstraintPlan {
+                    key: key.to_string(),
+                    expression: super::errata::corrected(key, expression).to_string(),
+                    warning: c.get("severity").and_then(Value::as_str) == Some("warning"),
+                    human: c
+                        .get("human")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string(),
+                    compiled: OnceLock::new(),
+                })
+            })
+            .collect();
+        ElementPlan {
+            underscore: format!("_{name}"),
+            name: name.to_string(),
+            slice: slice.map(str::to_string),
+            stem,
+            choice,
+            types,
+            suffixes,
+            min: e.get("min").and_then(Value::as_u64).unwrap_or(0) as usize,
+            max: max_text.and_then(|m| m.parse().ok()),
+            repeating: max_text.is_some_and(|m| m != "1" && m != "0"),
+            sliced: e.get("slicing").is_some(),
+            path: e
+                .get("path")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            children: Vec::new(),
+            unsliced_children: Vec::new(),
+            constraints,
+            path_type: OnceLock::new(),
+        }
+    }
+}
 
 /// One profile (or base type) ready to validate against.
 #[derive(Debug)]
@@ -13,28 +132,34 @@ pub struct Profile {
     pub ty: String,
     /// Snapshot elements in order.
     pub elements: Vec<Value>,
+    /// Each element compiled, in the same order.
+    pub plans: Vec<ElementPlan>,
     by_id: HashMap<String, usize>,
-    children: HashMap<String, Vec<usize>>,
 }
 
 impl Profile {
     /// Indexes a snapshot.
     pub fn new(url: &str, ty: &str, elements: Vec<Value>) -> Profile {
         let mut by_id = HashMap::new();
-        let mut children: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut plans: Vec<ElementPlan> = elements.iter().map(ElementPlan::new).collect();
         for (i, e) in elements.iter().enumerate() {
-            let id = id_of(e).to_string();
-            if let Some((parent, _)) = id.rsplit_once('.') {
-                children.entry(parent.to_string()).or_default().push(i);
+            by_id.insert(id_of(e).to_string(), i);
+        }
+        for (i, e) in elements.iter().enumerate() {
+            let parent = id_of(e).rsplit_once('.').and_then(|(p, _)| by_id.get(p));
+            if let Some(&parent) = parent {
+                plans[parent].children.push(i);
+                if plans[i].slice.is_none() {
+                    plans[parent].unsliced_children.push(i);
+                }
             }
-            by_id.insert(id, i);
         }
         Profile {
             url: url.to_string(),
             ty: ty.to_string(),
             elements,
+            plans,
             by_id,
-            children,
         }
     }
 
@@ -46,10 +171,7 @@ impl Profile {
     /// The direct children of an element (slices included, as
     /// `name:slice` ids).
     pub fn children(&self, index: usize) -> &[usize] {
-        self.children
-            .get(id_of(&self.elements[index]))
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        &self.plans[index].children
     }
 
     /// The id of an element.

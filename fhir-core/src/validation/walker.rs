@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::context;
 use super::issue::{Issue, Severity};
-use super::profile::{name_and_slice, type_codes, Profile};
+use super::profile::{type_codes, ElementPlan, Profile};
 use super::terminology::Expansion;
 use super::Validator;
 use crate::fhirpath::{Context, Item, Node};
@@ -151,25 +151,16 @@ impl<'v> Walk<'v> {
             }
             return;
         }
-        let kids: Vec<usize> = profile
-            .children(index)
-            .iter()
-            .copied()
-            .filter(|k| name_and_slice(profile.id(*k)).1.is_none())
-            .collect();
+        let kids = &profile.plans[index].unsliced_children;
         // Properties no element defines.
         for key in obj.keys() {
             if key == "resourceType" {
                 continue;
             }
             let name = key.strip_prefix('_').unwrap_or(key);
-            let known = kids.iter().any(|k| {
-                json_name_matches(
-                    &profile.elements[*k],
-                    name_and_slice(profile.id(*k)).0,
-                    name,
-                )
-            });
+            let known = kids
+                .iter()
+                .any(|k| json_name_matches(&profile.plans[*k], name));
             if !known {
                 self.issue(
                     Severity::Error,
@@ -179,7 +170,7 @@ impl<'v> Walk<'v> {
                 );
             }
         }
-        for k in kids {
+        for &k in kids {
             self.element(obj, value, profile, k, path);
         }
     }
@@ -194,33 +185,23 @@ impl<'v> Walk<'v> {
         path: &str,
     ) {
         let ed = &profile.elements[k];
-        let (name, _) = name_and_slice(profile.id(k));
-        let name = name.to_string();
-        let (stem, choice) = match name.strip_suffix("[x]") {
-            Some(s) => (s.to_string(), true),
-            None => (name.clone(), false),
-        };
-        let allowed = type_codes(ed)
-            .into_iter()
-            .map(str::to_string)
-            .collect::<Vec<_>>();
+        let plan = &profile.plans[k];
+        let (stem, choice) = (&plan.stem, plan.choice);
+        let allowed = &plan.types;
         // Which JSON property holds it, and with which type.
-        let mut found: Vec<(String, String)> = Vec::new();
+        let mut found: Vec<(&'v str, &str)> = Vec::new();
         if choice {
             for key in obj.keys() {
                 let k2 = key.strip_prefix('_').unwrap_or(key);
                 if let Some(suffix) = k2
-                    .strip_prefix(&stem)
+                    .strip_prefix(stem.as_str())
                     .filter(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
                 {
-                    if found.iter().any(|(f, _)| f == k2) {
+                    if found.iter().any(|(f, _)| *f == k2) {
                         continue;
                     }
-                    match allowed
-                        .iter()
-                        .find(|t| crate::fhirpath::capitalise_type(t) == suffix)
-                    {
-                        Some(t) => found.push((k2.to_string(), t.clone())),
+                    match plan.suffixes.iter().position(|t| t == suffix) {
+                        Some(t) => found.push((k2, &allowed[t])),
                         None => {
                             self.issue(
                                 Severity::Error,
@@ -245,19 +226,31 @@ impl<'v> Walk<'v> {
                     format!("{} has more than one value", profile.id(k)),
                 );
             }
-        } else if obj.contains_key(&name) || obj.contains_key(&format!("_{name}")) {
-            let ty = allowed.first().cloned().unwrap_or_default();
-            found.push((name.clone(), ty));
+        } else if let Some((key, _)) = obj
+            .get_key_value(&plan.name)
+            .or_else(|| obj.get_key_value(&plan.underscore))
+        {
+            let key = key.strip_prefix('_').unwrap_or(key);
+            found.push((key, allowed.first().map_or("", String::as_str)));
         }
-        let repeating = is_repeating(ed);
+        let repeating = plan.repeating;
         let mut items: Vec<(Option<&'v Value>, Option<&'v Value>, String)> = Vec::new();
-        for (key, ty) in &found {
+        for &(key, ty) in &found {
             let v = obj.get(key);
-            let e = obj.get(&format!("_{key}"));
+            let e = if key == plan.name {
+                obj.get(&plan.underscore)
+            } else {
+                obj.get(&format!("_{key}"))
+            };
             let vals = v.and_then(Value::as_array);
             let exts = e.and_then(Value::as_array);
-            for (array, name) in [(vals, key.clone()), (exts, format!("_{key}"))] {
+            for (array, extensions) in [(vals, false), (exts, true)] {
                 if array.is_some_and(Vec::is_empty) {
+                    let name = if extensions {
+                        format!("_{key}")
+                    } else {
+                        key.to_string()
+                    };
                     self.issue(
                         Severity::Error,
                         "structure",
@@ -273,24 +266,24 @@ impl<'v> Walk<'v> {
                 for i in 0..len {
                     let vi = vals.and_then(|a| a.get(i)).filter(|x| !x.is_null());
                     let ei = exts.and_then(|a| a.get(i)).filter(|x| !x.is_null());
-                    items.push((vi, ei, ty.clone()));
+                    items.push((vi, ei, ty.to_string()));
                 }
             } else {
                 items.push((
                     v.filter(|x| !x.is_null()),
                     e.filter(|x| !x.is_null()),
-                    ty.clone(),
+                    ty.to_string(),
                 ));
             }
         }
-        let json_name = found
-            .first()
-            .map(|(k, _)| k.clone())
-            .unwrap_or(stem.clone());
+        if items.is_empty() && plan.min == 0 && !plan.sliced {
+            // Absent and allowed to be: nothing more to check.
+            return;
+        }
+        let json_name = found.first().map_or(stem.as_str(), |(k, _)| k);
         let el_path = format!("{path}.{json_name}");
         // Cardinality.
-        let min = ed.get("min").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = ed.get("max").and_then(Value::as_str).unwrap_or("*");
+        let min = plan.min;
         if items.len() < min {
             self.issue(
                 Severity::Error,
@@ -303,7 +296,7 @@ impl<'v> Walk<'v> {
                 ),
             );
         }
-        if let Ok(m) = max.parse::<usize>() {
+        if let Some(m) = plan.max {
             if items.len() > m {
                 let msg = if m == 0 {
                     format!("{} is not allowed here (max = 0)", profile.id(k))
@@ -318,7 +311,7 @@ impl<'v> Walk<'v> {
             }
         }
         // Slices: each slice's own cardinality, by matching items to it.
-        let in_slice = if ed.get("slicing").is_some() {
+        let in_slice = if plan.sliced {
             self.slices(profile, k, &items, &el_path)
         } else {
             Vec::new()
@@ -1139,67 +1132,71 @@ impl<'v> Walk<'v> {
         ty: &str,
         path: &str,
     ) {
-        let ed = &profile.elements[k];
-        let Some(cs) = ed.get("constraint").and_then(Value::as_array) else {
+        let cs = &profile.plans[k].constraints;
+        if cs.is_empty() {
             return;
-        };
+        }
         let node_ty = self.validator.fhirpath_type(profile, k, ty);
+        // What every invariant of the element is evaluated in, made once.
+        let (resource, root_resource) = self.resource_scope();
+        let item = |r: &'v Value| {
+            Item::Node(Node {
+                value: Some(r),
+                extension: None,
+                ty: self.validator.resource_type_name(r),
+            })
+        };
+        let resource = item(resource);
+        let mut ctx = Context {
+            model: Some(&self.validator.model),
+            registry: Some(self.validator.registry),
+            ..Context::default()
+        };
+        ctx.variables
+            .insert("rootResource".into(), vec![item(root_resource)]);
+        let focus = Item::Node(Node {
+            value: v,
+            extension: ext,
+            ty: node_ty,
+        });
+        let mut failed = Vec::new();
         for c in cs {
-            let Some(expr) = c.get("expression").and_then(Value::as_str) else {
-                continue;
-            };
-            let key = c.get("key").and_then(Value::as_str).unwrap_or("?");
+            let key = c.key.as_str();
             // dom-3 is enforced by `contained_orphans`: its expression
             // cannot see references from the narrative.
             if key == "dom-3" {
                 continue;
             }
-            let expr = super::errata::corrected(key, expr);
-            let Some(compiled) = self.validator.expression(expr) else {
+            let compiled = c
+                .compiled
+                .get_or_init(|| self.validator.expression(&c.expression));
+            let Some(compiled) = compiled else {
                 continue;
             };
-            let focus = vec![Item::Node(Node {
-                value: v,
-                extension: ext,
-                ty: node_ty,
-            })];
-            let (resource, root_resource) = self.resource_scope();
-            let item = |r: &'v Value| {
-                Item::Node(Node {
-                    value: Some(r),
-                    extension: None,
-                    ty: self.validator.resource_type_name(r),
-                })
-            };
-            let mut ctx = Context {
-                model: Some(&self.validator.model),
-                registry: Some(self.validator.registry),
-                ..Context::default()
-            };
-            ctx.variables
-                .insert("rootResource".into(), vec![item(root_resource)]);
-            let result = compiled.evaluate_on(focus, Some(item(resource)), &ctx);
+            let result = compiled.evaluate_on(vec![focus.clone()], Some(resource.clone()), &ctx);
             let passed = match result {
                 Ok(r) => !(r.len() == 1 && matches!(r[0].to_system(), Some(Item::Boolean(false)))),
                 Err(_) => true,
             };
             if !passed {
-                let severity = if c.get("severity").and_then(Value::as_str) == Some("warning") {
-                    Severity::Warning
-                } else {
-                    Severity::Error
-                };
-                let human = c.get("human").and_then(Value::as_str).unwrap_or("");
-                self.issue(
-                    severity,
-                    "invariant",
-                    path,
-                    format!(
-                        "Constraint failed: {key}: '{human}' (defined in {})",
-                        profile.url
-                    ),
-                );
+                failed.push(c);
             }
+        }
+        for c in failed {
+            let severity = if c.warning {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            self.issue(
+                severity,
+                "invariant",
+                path,
+                format!(
+                    "Constraint failed: {}: '{}' (defined in {})",
+                    c.key, c.human, profile.url
+                ),
+            );
         }
     }
 
@@ -1307,13 +1304,12 @@ pub(super) fn pattern_matches(pattern: &Value, value: &Value) -> bool {
 
 /// Whether a JSON property name is this element's (`valueQuantity` for
 /// `value[x]`).
-fn json_name_matches(ed: &Value, name: &str, key: &str) -> bool {
-    match name.strip_suffix("[x]") {
-        Some(stem) => {
-            key.strip_prefix(stem)
-                .is_some_and(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
-                || type_codes(ed).is_empty() && key == stem
-        }
-        None => key == name,
+fn json_name_matches(plan: &ElementPlan, key: &str) -> bool {
+    if plan.choice {
+        key.strip_prefix(plan.stem.as_str())
+            .is_some_and(|s| s.starts_with(|c: char| c.is_ascii_uppercase()))
+            || plan.types.is_empty() && key == plan.stem
+    } else {
+        key == plan.name
     }
 }

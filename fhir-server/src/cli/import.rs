@@ -1,11 +1,13 @@
 //! `carer-fhir import FILE… (--server URL | --database URL)`.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use fhir_core::package::Registry;
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio::task::JoinHandle;
 
 use super::Failure;
 use crate::import::{self, Report};
@@ -56,6 +58,7 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(fhir_core::format::limits::THREAD_STACK)
         .enable_all()
         .build()?;
     let started = Instant::now();
@@ -90,6 +93,11 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
             )))
         };
         let mut report = Report::default();
+        // Writing into a database, chunk N is written while chunk N+1 is
+        // read and validated: the write is one core's work (the
+        // database's), validation the others'. Chunks are written in
+        // order, one at a time.
+        let writing: RefCell<Option<JoinHandle<anyhow::Result<Report>>>> = RefCell::new(None);
         for f in &files {
             bar.set_message(
                 f.file_name()
@@ -98,19 +106,37 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
             );
             import::read_chunks(f, &mut report, |items| {
                 let n = items.len() as u64;
-                let (target, bar) = (&target, &bar);
+                let (target, bar, writing) = (&target, &bar, &writing);
                 async move {
                     let r = match target {
                         Target::Server(client, base, headers) => {
                             import::send_chunk(client, base, headers, items).await
                         }
-                        Target::Store(state) => import::store_chunk(state, items).await,
+                        Target::Store(state) => {
+                            let prepared = import::prepare_chunk(state, items).await?;
+                            let previous = writing.borrow_mut().take();
+                            let done = match previous {
+                                Some(h) => h.await??,
+                                None => Report::default(),
+                            };
+                            let state = state.clone();
+                            *writing.borrow_mut() = Some(tokio::spawn(async move {
+                                import::write_chunk(&state, prepared).await
+                            }));
+                            Ok(done)
+                        }
                     };
                     bar.inc(n);
                     r
                 }
             })
             .await?;
+        }
+        let last = writing.borrow_mut().take();
+        if let Some(h) = last {
+            let done = h.await??;
+            report.stored += done.stored;
+            report.failed.extend(done.failed);
         }
         anyhow::Ok(report)
     })?;

@@ -177,6 +177,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         subscription_allow: a.subscription_allow,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(fhir_core::format::limits::THREAD_STACK)
         .enable_all()
         .build()?;
     runtime.block_on(crate::server::serve(config))?;

@@ -375,6 +375,16 @@ impl Tx {
         Ok(self.writer.current(rtype, id).await?)
     }
 
+    /// Reads the current versions of many resources ahead (a bulk load's
+    /// or a transaction's), so that the writes that follow need not read
+    /// them one by one.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn prefetch(&mut self, keys: &[(String, String)]) -> Result<(), Failure> {
+        Ok(self.writer.prefetch(keys).await?)
+    }
+
     /// Current resources matching `query`, inside this transaction.
     ///
     /// # Errors

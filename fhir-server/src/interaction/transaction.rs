@@ -115,7 +115,17 @@ impl Transaction {
         plan.finish_references(svc).await?;
         let mut answers: BTreeMap<usize, Value> = BTreeMap::new();
         let mut reads = Vec::new();
-        for step in plan.steps_in_order() {
+        let steps = plan.steps_in_order();
+        // The resources the updates replace, read in one query per type.
+        let keys: Vec<(String, String)> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Update(_, u) => Some((u.update.resource_type.clone(), u.id.clone()?)),
+                _ => None,
+            })
+            .collect();
+        tx.prefetch(&keys).await?;
+        for step in steps {
             let index = step.index();
             let answer = match step {
                 Step::Create(_, c) => c.finish(&mut tx).await,

@@ -513,6 +513,16 @@ pub trait Writer: Send {
         resource_type: &str,
         id: &str,
     ) -> Result<Option<Stored>, StoreError>;
+    /// Reads the current rows of many resources (`(type, id)`) ahead, in
+    /// one query per type, so that the writes that follow need not read
+    /// them one by one (a bulk load's). Changes no answer.
+    ///
+    /// # Errors
+    /// A database failure.
+    async fn prefetch(&mut self, keys: &[(String, String)]) -> Result<(), StoreError> {
+        let _ = keys;
+        Ok(())
+    }
     /// Current resources matching a query, inside this transaction (for
     /// conditional operations, which must see the transaction's own
     /// writes and hold their answer until commit).

@@ -36,6 +36,7 @@
 
 mod auth;
 mod outbox;
+mod pending;
 mod query;
 mod schema;
 mod writer;
@@ -428,6 +429,8 @@ impl Store for SqlStore {
             written: 0,
             store_written: self.written.clone(),
             store: self.clone(),
+            pending: Default::default(),
+            known: Default::default(),
         }))
     }
 

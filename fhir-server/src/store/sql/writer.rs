@@ -1,7 +1,14 @@
 //! A write transaction: resource, version, index and access rows
 //! together.
 
+use std::collections::HashMap;
+
+use super::pending::{Pending, PendingVersion, ROWS_PER_INSERT};
 use super::*;
+
+/// A resource's current row as a writer sees it: row id, version,
+/// whether it is deleted.
+pub(super) type CurrentRow = (i64, Stored, bool);
 
 /// A transaction on the SQL store.
 pub struct SqlWriter {
@@ -13,123 +20,14 @@ pub struct SqlWriter {
     pub(super) written: u64,
     pub(super) store_written: Arc<AtomicU64>,
     pub(super) store: SqlStore,
+    /// Versions written but not yet sent (see [`super::pending`]).
+    pub(super) pending: Pending,
+    /// Current rows read ahead by [`Writer::prefetch`] (None: no such
+    /// resource), dropped as each is written.
+    pub(super) known: HashMap<(String, String), Option<CurrentRow>>,
 }
 
-/// Rows per multi-row INSERT: well inside both databases' limits on bound
-/// parameters (SQLite 32,766; PostgreSQL 65,535) at six columns a row.
-pub(super) const ROWS_PER_INSERT: usize = 500;
-
 impl SqlWriter {
-    async fn write_index(
-        &mut self,
-        rid: i64,
-        rtype: &str,
-        index: &[IndexEntry],
-    ) -> Result<(), StoreError> {
-        let d = self.dialect;
-        for (table, name) in INDEX_TABLES {
-            let rows: Vec<&IndexEntry> =
-                index.iter().filter(|e| e.value.table() == table).collect();
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let mut sql = Sql::new(d);
-                sql.push("INSERT INTO ").push(name).push(match table {
-                    Table::Token => " (rid, pid, system, code, text) VALUES ",
-                    Table::Str => " (rid, pid, norm, exact) VALUES ",
-                    Table::Uri => " (rid, pid, uri) VALUES ",
-                    Table::Number => " (rid, pid, lo, hi, system, code) VALUES ",
-                    Table::Date => " (rid, pid, lo, hi) VALUES ",
-                    Table::Reference => " (rid, pid, ref_type, ref_id) VALUES ",
-                });
-                for (n, e) in chunk.iter().enumerate() {
-                    if n > 0 {
-                        sql.push(", ");
-                    }
-                    sql.push("(").bind(rid).push(", ");
-                    sql.bind(param_id(rtype, &e.param));
-                    match &e.value {
-                        IndexValue::Token { system, code, text } => {
-                            sql.push(", ").bind(Param::from(system.as_ref()));
-                            sql.push(", ").bind(Param::from(code.as_ref()));
-                            sql.push(", ").bind(Param::from(text.as_ref()));
-                        }
-                        IndexValue::Str { normalised, exact } => {
-                            sql.push(", ").bind(normalised).push(", ").bind(exact);
-                        }
-                        IndexValue::Uri(u) => {
-                            sql.push(", ").bind(u);
-                        }
-                        IndexValue::Number {
-                            lo,
-                            hi,
-                            system,
-                            code,
-                        } => {
-                            sql.push(", ").bind(*lo).push(", ").bind(*hi);
-                            sql.push(", ").bind(Param::from(system.as_ref()));
-                            sql.push(", ").bind(Param::from(code.as_ref()));
-                        }
-                        IndexValue::Date { lo, hi } => {
-                            sql.push(", ").bind(lo).push(", ").bind(hi);
-                        }
-                        IndexValue::Reference { target_type, id } => {
-                            sql.push(", ").bind(target_type).push(", ").bind(id);
-                        }
-                    }
-                    sql.push(")");
-                }
-                sql.query().execute(&mut *self.tx).await?;
-            }
-        }
-        self.written += index.len() as u64;
-        Ok(())
-    }
-
-    /// Replaces the compartment and consent-grant rows of a resource.
-    async fn write_access(
-        &mut self,
-        rid: i64,
-        compartments: &[String],
-        grants: &[Grant],
-    ) -> Result<(), StoreError> {
-        for table in ["compartments", "consent_grants"] {
-            let mut sql = Sql::new(self.dialect);
-            sql.push("DELETE FROM ")
-                .push(table)
-                .push(" WHERE rid = ")
-                .bind(rid);
-            sql.query().execute(&mut *self.tx).await?;
-        }
-        for chunk in compartments.chunks(ROWS_PER_INSERT) {
-            let mut sql = Sql::new(self.dialect);
-            sql.push("INSERT INTO compartments (rid, patient_id) VALUES ");
-            for (n, p) in chunk.iter().enumerate() {
-                if n > 0 {
-                    sql.push(", ");
-                }
-                sql.push("(").bind(rid).push(", ").bind(p).push(")");
-            }
-            sql.query().execute(&mut *self.tx).await?;
-        }
-        for chunk in grants.chunks(ROWS_PER_INSERT) {
-            let mut sql = Sql::new(self.dialect);
-            sql.push("INSERT INTO consent_grants (rid, patient_id, permit, actor, purpose, class, start_at, end_at) VALUES ");
-            for (n, g) in chunk.iter().enumerate() {
-                if n > 0 {
-                    sql.push(", ");
-                }
-                sql.push("(").bind(rid).push(", ").bind(&g.patient);
-                sql.push(", ").bind(i64::from(g.permit));
-                sql.push(", ").bind(Param::from(g.actor.as_ref()));
-                sql.push(", ").bind(Param::from(g.purpose.as_ref()));
-                sql.push(", ").bind(Param::from(g.class.as_ref()));
-                sql.push(", ").bind(&g.start);
-                sql.push(", ").bind(Param::from(g.end.as_ref())).push(")");
-            }
-            sql.query().execute(&mut *self.tx).await?;
-        }
-        Ok(())
-    }
-
     async fn clear_index(&mut self, rid: i64) -> Result<(), StoreError> {
         for (_, name) in INDEX_TABLES {
             let mut sql = Sql::new(self.dialect);
@@ -167,11 +65,18 @@ impl SqlWriter {
         Ok(())
     }
 
+    /// The current row of `rtype/id` as this transaction sees it: its
+    /// pending versions flushed first, a row read ahead used as it is.
     async fn current_row(
         &mut self,
         rtype: &str,
         id: &str,
-    ) -> Result<Option<(i64, Stored, bool)>, StoreError> {
+    ) -> Result<Option<CurrentRow>, StoreError> {
+        if self.pending.holds(rtype, id) {
+            self.flush().await?;
+        } else if let Some(known) = self.known.get(&(rtype.to_string(), id.to_string())) {
+            return Ok(known.clone());
+        }
         let mut sql = Sql::new(self.dialect);
         sql.push("SELECT ")
             .push(CURRENT_COLUMNS)
@@ -181,12 +86,56 @@ impl SqlWriter {
         let Some(row) = sql.query().fetch_optional(&mut *self.tx).await? else {
             return Ok(None);
         };
-        let rid: i64 = row.try_get("rid")?;
-        let deleted: i32 = row
-            .try_get::<i32, _>("deleted")
-            .or_else(|_| row.try_get::<i64, _>("deleted").map(|d| d as i32))?;
-        Ok(Some((rid, stored_from(&row, false)?, deleted != 0)))
+        current_from(&row).map(Some)
     }
+
+    /// Writes a new resource's first version (`method` POST, or PUT for an
+    /// update as create).
+    async fn insert_new(
+        &mut self,
+        resource_type: &str,
+        id: &str,
+        new: NewVersion,
+        method: &'static str,
+    ) -> Result<Stored, StoreError> {
+        let when = now();
+        let resource = stamp(new.resource, id, 1, &when);
+        let content: Arc<str> = Arc::from(resource.to_string());
+        self.hold(PendingVersion {
+            rid: None,
+            rtype: resource_type.into(),
+            id: id.into(),
+            version: 1,
+            when: when.clone(),
+            method,
+            content: content.clone(),
+            source: new.source.clone(),
+            replaces: false,
+            index: new.index,
+            compartments: new.compartments.clone(),
+            grants: new.grants,
+        })
+        .await?;
+        Ok(Stored {
+            resource_type: resource_type.into(),
+            id: id.into(),
+            version: 1,
+            last_updated: when,
+            content: Some(content),
+            method: method.into(),
+            source: new.source,
+            compartments: new.compartments,
+        })
+    }
+}
+
+/// A `current_row` answer from a row of [`CURRENT_COLUMNS`] and `deleted`.
+fn current_from(row: &AnyRow) -> Result<CurrentRow, StoreError> {
+    let rid: i64 = row.try_get("rid")?;
+    let deleted: i32 = row
+        .try_get::<i32, _>("deleted")
+        .or_else(|_| row.try_get::<i64, _>("deleted").map(|d| d as i32))?;
+    Ok((rid, stored_from(row, false)?, deleted != 0))
 }
 
 #[async_trait::async_trait]
@@ -197,50 +146,18 @@ impl Writer for SqlWriter {
         id: &str,
         new: NewVersion,
     ) -> Result<Stored, StoreError> {
-        let when = now();
-        let resource = stamp(new.resource, id, 1, &when);
-        let content = resource.to_string();
-        let mut sql = Sql::new(self.dialect);
-        sql.push("INSERT INTO resources (res_type, res_id, version, last_updated, deleted, content, source) VALUES (");
-        sql.bind(resource_type).push(", ").bind(id).push(", 1, ");
-        sql.bind(&when).push(", 0, ").bind(&content).push(", ");
-        sql.bind(Param::from(new.source.as_ref()))
-            .push(") RETURNING rid");
-        let row = sql
-            .query()
-            .fetch_one(&mut *self.tx)
-            .await
-            .map_err(|e| match e {
-                sqlx::Error::Database(db) if db.is_unique_violation() => {
-                    StoreError::Conflict(format!("{resource_type}/{id}"))
-                }
-                other => other.into(),
-            })?;
-        let rid: i64 = row.try_get("rid")?;
-        self.write_version(
-            rid,
-            resource_type,
-            id,
-            1,
-            Some(&content),
-            "POST",
-            new.source.as_deref(),
-            &when,
-        )
-        .await?;
-        self.write_index(rid, resource_type, &new.index).await?;
-        self.write_access(rid, &new.compartments, &new.grants)
-            .await?;
-        Ok(Stored {
-            resource_type: resource_type.into(),
-            id: id.into(),
-            version: 1,
-            last_updated: when,
-            content: Some(Arc::from(content)),
-            method: "POST".into(),
-            source: new.source,
-            compartments: new.compartments,
-        })
+        // The row is inserted at the next flush; a clash with this
+        // transaction's own writes or rows read ahead is known now, and one
+        // with another transaction's is found by the database then.
+        let taken = self.pending.holds(resource_type, id)
+            || matches!(
+                self.known.get(&(resource_type.to_string(), id.to_string())),
+                Some(Some(_))
+            );
+        if taken {
+            return Err(StoreError::Conflict(format!("{resource_type}/{id}")));
+        }
+        self.insert_new(resource_type, id, new, "POST").await
     }
 
     async fn update(
@@ -259,16 +176,7 @@ impl Writer for SqlWriter {
                     expected,
                 });
             }
-            let mut s = self.create(resource_type, id, new).await?;
-            s.method = "PUT".into();
-            // The version row says how it was made.
-            let mut sql = Sql::new(self.dialect);
-            sql.push("UPDATE versions SET method = 'PUT' WHERE res_type = ")
-                .bind(resource_type)
-                .push(" AND res_id = ")
-                .bind(id)
-                .push(" AND version = 1");
-            sql.query().execute(&mut *self.tx).await?;
+            let s = self.insert_new(resource_type, id, new, "PUT").await?;
             return Ok((s, true));
         };
         if let Some(expected) = if_match {
@@ -283,11 +191,11 @@ impl Writer for SqlWriter {
         let version = current.version + 1;
         let when = now();
         let resource = stamp(new.resource, id, version, &when);
-        let content = resource.to_string();
+        let content: Arc<str> = Arc::from(resource.to_string());
         let mut sql = Sql::new(self.dialect);
         sql.push("UPDATE resources SET version = ").bind(version);
         sql.push(", last_updated = ").bind(&when);
-        sql.push(", deleted = 0, content = ").bind(&content);
+        sql.push(", deleted = 0, content = ").bind(&*content);
         // The organisation that created a resource stays its source; each
         // version row records who wrote that version.
         if deleted {
@@ -300,28 +208,28 @@ impl Writer for SqlWriter {
         if done.rows_affected() != 1 {
             return Err(StoreError::Conflict(name));
         }
-        self.write_version(
-            rid,
-            resource_type,
-            id,
+        self.hold(PendingVersion {
+            rid: Some(rid),
+            rtype: resource_type.into(),
+            id: id.into(),
             version,
-            Some(&content),
-            "PUT",
-            new.source.as_deref(),
-            &when,
-        )
+            when: when.clone(),
+            method: "PUT",
+            content: content.clone(),
+            source: new.source.clone(),
+            replaces: true,
+            index: new.index,
+            compartments: new.compartments.clone(),
+            grants: new.grants,
+        })
         .await?;
-        self.clear_index(rid).await?;
-        self.write_index(rid, resource_type, &new.index).await?;
-        self.write_access(rid, &new.compartments, &new.grants)
-            .await?;
         Ok((
             Stored {
                 resource_type: resource_type.into(),
                 id: id.into(),
                 version,
                 last_updated: when,
-                content: Some(Arc::from(content)),
+                content: Some(content),
                 method: "PUT".into(),
                 source: if deleted { new.source } else { current.source },
                 compartments: new.compartments,
@@ -366,6 +274,8 @@ impl Writer for SqlWriter {
         )
         .await?;
         self.clear_index(rid).await?;
+        self.known
+            .remove(&(resource_type.to_string(), id.to_string()));
         // A deleted consent permits nothing; whose data it was stays known.
         let mut sql = Sql::new(self.dialect);
         sql.push("DELETE FROM consent_grants WHERE rid = ")
@@ -391,6 +301,7 @@ impl Writer for SqlWriter {
     }
 
     async fn matching(&mut self, query: &Query) -> Result<Vec<Stored>, StoreError> {
+        self.flush().await?;
         let sql = select_page(self.dialect, query);
         if self.dialect == Dialect::Postgres {
             // Conditional operations on the same criteria, from any
@@ -434,7 +345,42 @@ impl Writer for SqlWriter {
         self.raise_event(subscription, topic, focus, at).await
     }
 
-    async fn commit(self: Box<Self>) -> Result<(), StoreError> {
+    async fn prefetch(&mut self, keys: &[(String, String)]) -> Result<(), StoreError> {
+        let mut by_type: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (t, id) in keys {
+            let key = (t.clone(), id.clone());
+            if !self.pending.holds(t, id) && !self.known.contains_key(&key) {
+                self.known.insert(key, None);
+                by_type.entry(t).or_default().push(id);
+            }
+        }
+        for (t, ids) in by_type {
+            for chunk in ids.chunks(ROWS_PER_INSERT) {
+                let mut sql = Sql::new(self.dialect);
+                sql.push("SELECT ")
+                    .push(CURRENT_COLUMNS)
+                    .push(", r.deleted FROM resources r WHERE r.res_type = ")
+                    .bind(t);
+                sql.push(" AND r.res_id IN (");
+                for (n, id) in chunk.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(*id);
+                }
+                sql.push(")");
+                for row in sql.query().fetch_all(&mut *self.tx).await? {
+                    let current = current_from(&row)?;
+                    let key = (current.1.resource_type.clone(), current.1.id.clone());
+                    self.known.insert(key, Some(current));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
+        self.flush().await?;
         let written = self.written;
         let store = self.store.clone();
         let counter = self.store_written.clone();
