@@ -226,6 +226,9 @@ impl From<f64> for ParamArg {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pub(super) pool: AnyPool,
+    /// The connections write transactions use: one for SQLite (see
+    /// `connect`), the same pool for PostgreSQL.
+    pub(super) write_pool: AnyPool,
     pub(super) dialect: Dialect,
     /// SQLite's one writer at a time, queued here rather than in SQLite's
     /// busy handler.
@@ -238,6 +241,33 @@ fn now() -> String {
     chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
+}
+
+/// A pool of at most `max` connections, each set up for the dialect.
+fn pool_options(dialect: Dialect, max: u32) -> AnyPoolOptions {
+    let options = AnyPoolOptions::new().max_connections(max);
+    if dialect == Dialect::Postgres {
+        return options;
+    }
+    options.after_connect(|conn, _| {
+        Box::pin(async move {
+            // WAL lets readers run beside the one writer; the busy
+            // timeout covers other processes on the same file (this
+            // process queues its own writers).
+            for pragma in [
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA busy_timeout = 30000",
+                "PRAGMA synchronous = NORMAL",
+                "PRAGMA foreign_keys = ON",
+                "PRAGMA cache_size = -65536",
+                "PRAGMA temp_store = MEMORY",
+                "PRAGMA analysis_limit = 1000",
+            ] {
+                sqlx::query(pragma).execute(&mut *conn).await?;
+            }
+            Ok(())
+        })
+    })
 }
 
 impl SqlStore {
@@ -259,34 +289,20 @@ impl SqlStore {
                 "{url:?} is not a database URL: use sqlite:PATH or postgres://USER@HOST/DB"
             )));
         };
-        let options =
-            AnyPoolOptions::new().max_connections(if dialect == Dialect::Sqlite { 8 } else { 16 });
-        let options = if dialect == Dialect::Sqlite {
-            options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets readers run beside the one writer; the busy
-                    // timeout covers other processes on the same file (this
-                    // process queues its own writers).
-                    for pragma in [
-                        "PRAGMA journal_mode = WAL",
-                        "PRAGMA busy_timeout = 30000",
-                        "PRAGMA synchronous = NORMAL",
-                        "PRAGMA foreign_keys = ON",
-                        "PRAGMA cache_size = -65536",
-                        "PRAGMA temp_store = MEMORY",
-                        "PRAGMA analysis_limit = 1000",
-                    ] {
-                        sqlx::query(pragma).execute(&mut *conn).await?;
-                    }
-                    Ok(())
-                })
-            })
-        } else {
-            options
+        let pool = pool_options(dialect, if dialect == Dialect::Sqlite { 8 } else { 16 })
+            .connect(&url)
+            .await?;
+        // SQLite's one writer gets a connection of its own: a connection
+        // drops its page cache whenever another has written, so writes
+        // made on whichever pooled connection was free found the B-tree
+        // pages they change evicted, and read them again.
+        let write_pool = match dialect {
+            Dialect::Sqlite => pool_options(dialect, 1).connect(&url).await?,
+            Dialect::Postgres => pool.clone(),
         };
-        let pool = options.connect(&url).await?;
         let store = SqlStore {
             pool,
+            write_pool,
             dialect,
             writers: Arc::new(tokio::sync::Mutex::new(())),
             written: Arc::new(AtomicU64::new(0)),
@@ -413,7 +429,7 @@ impl Store for SqlStore {
         } else {
             None
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_pool.begin().await?;
         if self.dialect == Dialect::Sqlite {
             // Take the write lock now, so that a writer of another process
             // queues (busy timeout) instead of one failing when it upgrades
