@@ -53,12 +53,37 @@ def transaction(path, import_rate):
          higher="better")
 
 
+def peer_ingest(ours_path, hfs_path, import_rate):
+    def rate(path):
+        try:
+            r = json.loads(open(path, encoding="utf-8").read().strip().splitlines()[-1])
+            return round(r.get("resources_per_s") or 0), r.get("stored", "?")
+        except (IndexError, ValueError, OSError):
+            return None, "?"
+    hfs, stored = rate(hfs_path)
+    if hfs is None:
+        emit(figure="ingest beside Helios HFS", ours="-", unit="resources/s", baseline="failed",
+             baseline_name="HFS, transaction Bundles of 500", higher="better")
+        return
+    tx, _ = rate(ours_path)
+    emit(figure="import into SQLite, beside HFS", ours=round(float(import_rate)), unit="resources/s",
+         baseline=hfs, baseline_name=f"HFS, transaction Bundles of 500 ({stored} stored)", higher="better")
+    emit(figure="transaction Bundles of 500 over HTTP, beside HFS", ours=tx if tx is not None else "failed",
+         unit="resources/s", baseline=hfs, baseline_name="HFS, the same Bundles", higher="better")
+
+
 def latency(path, scale=""):
     summary = json.loads(open(path, encoding="utf-8").read().strip().splitlines()[-1])
     targets = summary["targets"]
     read = targets["read"]["p95"]["median"]
     where = f" at {scale}" if scale else ""
     for label, t in targets.items():
+        if label.startswith("hfs-") and label[4:] in targets:
+            ours = targets[label[4:]]
+            emit(figure=f"{label[4:]} p95, beside HFS{where}", ours=ours["p95"]["median"], unit="ms",
+                 baseline=t["p95"]["median"], baseline_name="HFS, the same request", higher="worse",
+                 note=f"ours {ours['answer']}; HFS {t['answer']}")
+            continue
         if label in ("read", "static"):
             continue
         emit(figure=f"search p95, {label}{where}", ours=t["p95"]["median"], unit="ms",
@@ -106,5 +131,5 @@ def table(path):
 
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
-    {"validation": validation, "transaction": transaction, "latency": latency,
+    {"validation": validation, "transaction": transaction, "peer_ingest": peer_ingest, "latency": latency,
      "notify": notify, "table": table}[mode](*args)
