@@ -68,7 +68,7 @@ struct Answer {
 /// library will build (a 300 KB request target, say), and their answer is
 /// what is tested.
 fn send(base: &str, case: &cases::Case, timeout: Duration) -> std::io::Result<Answer> {
-    use std::io::{BufRead, BufReader, Read, Write};
+    use std::io::{BufRead, BufReader, Write};
     let addr = base.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(timeout))?;
@@ -134,9 +134,31 @@ fn send(base: &str, case: &cases::Case, timeout: Duration) -> std::io::Result<An
             .map(|(_, v)| v.clone())
             .unwrap_or_default()
     };
+    // A HEAD answer has no body, whatever its headers say.
+    let body = if case.method == "HEAD" {
+        Vec::new()
+    } else {
+        read_body(
+            &mut reader,
+            &header("transfer-encoding"),
+            &header("content-length"),
+        )?
+    };
+    Ok(Answer {
+        status,
+        content_type: header("content-type"),
+        body,
+    })
+}
+
+/// An answer's body: chunked, of a Content-Length, or to the end.
+fn read_body(
+    reader: &mut impl std::io::BufRead,
+    transfer_encoding: &str,
+    content_length: &str,
+) -> std::io::Result<Vec<u8>> {
     let mut body = Vec::new();
-    if case.method == "HEAD" {
-    } else if header("transfer-encoding").contains("chunked") {
+    if transfer_encoding.contains("chunked") {
         loop {
             let mut size = String::new();
             reader.read_line(&mut size)?;
@@ -149,17 +171,13 @@ fn send(base: &str, case: &cases::Case, timeout: Duration) -> std::io::Result<An
             }
             body.extend_from_slice(&chunk[..n]);
         }
-    } else if let Ok(n) = header("content-length").parse::<usize>() {
+    } else if let Ok(n) = content_length.parse::<usize>() {
         body.resize(n, 0);
         reader.read_exact(&mut body)?;
     } else {
         reader.read_to_end(&mut body)?;
     }
-    Ok(Answer {
-        status,
-        content_type: header("content-type"),
-        body,
-    })
+    Ok(body)
 }
 
 /// `path` as a request target: the bytes a URL may not hold as they are

@@ -181,6 +181,20 @@ impl SearchParams {
             .or_else(|| self.by_type.get("Resource").and_then(|m| m.get(code)))
     }
 
+    /// The parameter `code` of `resource_type`, or the error that names
+    /// what is unknown.
+    ///
+    /// # Errors
+    /// [`SearchError::UnknownParameter`] when the type has no such
+    /// parameter.
+    pub fn param(&self, resource_type: &str, code: &str) -> Result<&Arc<SearchParam>, SearchError> {
+        self.get(resource_type, code)
+            .ok_or_else(|| SearchError::UnknownParameter {
+                resource_type: resource_type.into(),
+                code: code.into(),
+            })
+    }
+
     /// The parameters of a type (its own, not the common ones), by code.
     pub fn of_type(&self, resource_type: &str) -> Vec<&Arc<SearchParam>> {
         let mut v: Vec<_> = self

@@ -142,12 +142,7 @@ impl Include {
             )));
         }
         if param != "*" {
-            let p = params
-                .get(source, param)
-                .ok_or_else(|| SearchError::UnknownParameter {
-                    resource_type: source.to_string(),
-                    code: param.to_string(),
-                })?;
+            let p = params.param(source, param)?;
             if p.kind != Kind::Reference {
                 return Err(SearchError::Syntax(format!(
                     "{key}={value}: {source}.{param} is not a reference parameter"
@@ -363,12 +358,7 @@ impl SearchParams {
                     "_has:{rest} is not _has:Type:parameter:search"
                 )));
             };
-            let p = self
-                .get(src, param)
-                .ok_or_else(|| SearchError::UnknownParameter {
-                    resource_type: src.into(),
-                    code: param.into(),
-                })?;
+            let p = self.param(src, param)?;
             if p.kind != Kind::Reference {
                 return Err(SearchError::Syntax(format!(
                     "_has:{src}:{param}: {src}.{param} is not a reference parameter"
@@ -396,12 +386,7 @@ impl SearchParams {
             Some((c, m)) => (c, Some(m)),
             None => (key, None),
         };
-        let p = self
-            .get(resource_type, code)
-            .ok_or_else(|| SearchError::UnknownParameter {
-                resource_type: resource_type.into(),
-                code: code.into(),
-            })?;
+        let p = self.param(resource_type, code)?;
         if modifier == Some("missing") {
             let missing = match value {
                 "true" => true,
@@ -451,12 +436,7 @@ impl SearchParams {
             Some((c, t)) => (c, Some(t)),
             None => (head, None),
         };
-        let p = self
-            .get(resource_type, code)
-            .ok_or_else(|| SearchError::UnknownParameter {
-                resource_type: resource_type.into(),
-                code: code.into(),
-            })?;
+        let p = self.param(resource_type, code)?;
         if p.kind != Kind::Reference {
             return Err(SearchError::Syntax(format!(
                 "{key}: {code} is not a reference parameter, so it cannot be chained"

@@ -48,36 +48,36 @@ impl Conditions<'_> {
         sql.push(")");
     }
 
+    /// `list`'s conditions joined by `op` in parentheses; `empty` (the
+    /// operator's identity) when there are none.
+    fn join(
+        &mut self,
+        sql: &mut Sql,
+        list: &[Condition],
+        op: &str,
+        empty: &str,
+        rtype: &str,
+        alias: &str,
+    ) {
+        sql.push("(");
+        for (n, c) in list.iter().enumerate() {
+            if n > 0 {
+                sql.push(op);
+            }
+            self.condition(sql, c, rtype, alias);
+        }
+        if list.is_empty() {
+            sql.push(empty);
+        }
+        sql.push(")");
+    }
+
     /// The SQL condition on the resource row `alias` (of type `rtype`).
     fn condition(&mut self, sql: &mut Sql, c: &Condition, rtype: &str, alias: &str) {
         let pid = |param: &str| param_id(rtype, param);
         match c {
-            Condition::Any(list) => {
-                sql.push("(");
-                for (n, c) in list.iter().enumerate() {
-                    if n > 0 {
-                        sql.push(" OR ");
-                    }
-                    self.condition(sql, c, rtype, alias);
-                }
-                if list.is_empty() {
-                    sql.push("1 = 0");
-                }
-                sql.push(")");
-            }
-            Condition::All(list) => {
-                sql.push("(");
-                for (n, c) in list.iter().enumerate() {
-                    if n > 0 {
-                        sql.push(" AND ");
-                    }
-                    self.condition(sql, c, rtype, alias);
-                }
-                if list.is_empty() {
-                    sql.push("1 = 1");
-                }
-                sql.push(")");
-            }
+            Condition::Any(list) => self.join(sql, list, " OR ", "1 = 0", rtype, alias),
+            Condition::All(list) => self.join(sql, list, " AND ", "1 = 1", rtype, alias),
             Condition::Id(ids) => {
                 sql.push(alias).push(".res_id IN (");
                 for (n, id) in ids.iter().enumerate() {
