@@ -87,8 +87,8 @@ const STACK_RED_ZONE: usize = 8 << 20;
 const STACK_SEGMENT: usize = 32 << 20;
 
 /// The stack a thread that parses or validates at volume should have:
-/// enough that [`STACK_RED_ZONE`] is always left, so no call ever moves to
-/// a fresh segment (each move maps and unmaps [`STACK_SEGMENT`] and faults
+/// enough that 8 MiB is always left, so no call ever moves to
+/// a fresh segment (each move maps and unmaps a 32 MiB segment and faults
 /// its pages in again: on a default 2 MiB worker thread that was a fifth
 /// of a validation's cost). Reserved, not committed, like any stack.
 ///
