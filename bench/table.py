@@ -23,21 +23,20 @@ def emit(**row):
 
 def validation(path):
     # "base R4 (Synthea)  7160 resources  validate  12345/s  parse baseline  67890/s  ratio 0.182"
-    pattern = re.compile(r"^(.*?)\s+(\d+) resources\s+validate\s+(\d+)/s\s+parse baseline\s+(\d+)/s")
-    for line in open(path, encoding="utf-8"):
-        m = pattern.match(line.strip())
-        if m:
-            name, count, ours, base = m.groups()
-            emit(figure=f"validation, 1 thread: {name} ({count})", ours=int(ours), unit="resources/s",
-                 baseline=int(base), baseline_name="strict JSON parse of the same", higher="better")
     # "JSON parse + serialise  7160 resources  model  12345/s  serde_json::Value  67890/s  ratio 0.182"
-    round_trip = re.compile(r"^(.*?)\s+(\d+) resources\s+model\s+(\d+)/s\s+serde_json::Value\s+(\d+)/s")
+    kinds = [
+        (re.compile(r"^(.*?)\s+(\d+) resources\s+validate\s+(\d+)/s\s+parse baseline\s+(\d+)/s"),
+         "validation, 1 thread: {name} ({count})", "strict JSON parse of the same"),
+        (re.compile(r"^(.*?)\s+(\d+) resources\s+model\s+(\d+)/s\s+serde_json::Value\s+(\d+)/s"),
+         "{name} through the model ({count})", "serde_json::Value on the same bytes"),
+    ]
     for line in open(path, encoding="utf-8"):
-        m = round_trip.match(line.strip())
-        if m:
-            name, count, ours, base = m.groups()
-            emit(figure=f"{name} through the model ({count})", ours=int(ours), unit="resources/s",
-                 baseline=int(base), baseline_name="serde_json::Value on the same bytes", higher="better")
+        for pattern, figure, baseline_name in kinds:
+            m = pattern.match(line.strip())
+            if m:
+                name, count, ours, base = m.groups()
+                emit(figure=figure.format(name=name, count=count), ours=int(ours), unit="resources/s",
+                     baseline=int(base), baseline_name=baseline_name, higher="better")
 
 
 def transaction(path, import_rate):
