@@ -451,6 +451,38 @@ async fn delete_answers_204_then_410_and_history_keeps_it(db: Db, name: &str) {
     assert_eq!(s, StatusCode::GONE);
     let (_, hist) = api.get(&format!("Patient/{tid}/_history")).await;
     assert_eq!(hist["total"], 2);
+    // A full page makes the server count: the deleted Patient, and one
+    // whose name an update changed, are not counted under their old name.
+    let mut kept = Vec::new();
+    for nhs in ["9000000017", "9000000025"] {
+        let (s, _, p) = api
+            .post("Patient", &patient(nhs, "Temp", "Tess", "2001-01-01"))
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{p}");
+        kept.push(p);
+    }
+    let mut renamed = kept.pop().unwrap();
+    renamed["name"][0]["family"] = json!("Other");
+    let rid = renamed["id"].as_str().unwrap().to_string();
+    let (s, _, b) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("Patient/{rid}"),
+            Some(&renamed),
+            &[],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    for (query, total) in [
+        ("Patient?family=Temp&_count=1", 1),
+        ("Patient?family=Other&_count=1", 1),
+        ("Patient?birthdate=2001-01-01&_count=1", 2),
+        ("Patient?birthdate=2000-01-01&_count=1", 0),
+    ] {
+        let (s, b) = api.get(query).await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        assert_eq!(b["total"], total, "{query}: {b}");
+    }
 }
 
 async fn conditional_create_is_idempotent(db: Db, name: &str) {

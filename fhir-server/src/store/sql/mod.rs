@@ -249,7 +249,10 @@ fn pool_options(dialect: Dialect, max: u32) -> AnyPoolOptions {
     if dialect == Dialect::Postgres {
         return options;
     }
-    options.after_connect(|conn, _| {
+    // An SQLite connection is a file handle in this process: it cannot go
+    // stale the way a network connection can, so the pool does not ping it
+    // (a round trip to sqlx's worker thread) before each use.
+    options.test_before_acquire(false).after_connect(|conn, _| {
         Box::pin(async move {
             // WAL lets readers run beside the one writer; the busy
             // timeout covers other processes on the same file (this
@@ -602,10 +605,20 @@ impl Store for SqlStore {
     }
 
     async fn search(&self, query: &Query) -> Result<Page, StoreError> {
-        let rows = select_page(self.dialect, query)
-            .query()
-            .fetch_all(&self.pool)
-            .await?;
+        let window = match select_window(self.dialect, query) {
+            Some(sql) => Some(sql.query().fetch_all(&self.pool).await?)
+                .filter(|rows| rows.len() as i64 >= query.count),
+            None => None,
+        };
+        let rows = match window {
+            Some(rows) => rows,
+            None => {
+                select_page(self.dialect, query)
+                    .query()
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
         let items = rows
             .iter()
             .map(|r| stored_from(r, false))
