@@ -28,6 +28,7 @@ mod context;
 mod errata;
 mod issue;
 mod limits;
+mod plain;
 mod profile;
 mod questionnaire;
 mod references;

@@ -62,6 +62,8 @@ pub struct ConstraintPlan {
     pub human: String,
     /// The compiled expression (None inside: it does not parse).
     pub compiled: OnceLock<Option<Arc<Expression>>>,
+    /// A check that can tell, without the engine, that it is satisfied.
+    pub(super) plain: Option<super::plain::Plain>,
 }
 
 impl ElementPlan {
@@ -85,9 +87,11 @@ impl ElementPlan {
             .filter_map(|c| {
                 let key = c.get("key").and_then(Value::as_str).unwrap_or("?");
                 let expression = c.get("expression").and_then(Value::as_str)?;
+                let expression = super::errata::corrected(key, expression).to_string();
                 Some(ConstraintPlan {
                     key: key.to_string(),
-                    expression: super::errata::corrected(key, expression).to_string(),
+                    plain: super::plain::Plain::of(&expression),
+                    expression,
                     warning: c.get("severity").and_then(Value::as_str) == Some("warning"),
                     human: c
                         .get("human")

@@ -1133,7 +1133,13 @@ impl<'v> Walk<'v> {
         path: &str,
     ) {
         let cs = &profile.plans[k].constraints;
-        if cs.is_empty() {
+        // dom-3 is enforced by `contained_orphans`: its expression cannot
+        // see references from the narrative.
+        let mut engine = cs
+            .iter()
+            .filter(|c| c.key != "dom-3" && !c.plain.is_some_and(|p| p.satisfied(v, ext)))
+            .peekable();
+        if engine.peek().is_none() {
             return;
         }
         let node_ty = self.validator.fhirpath_type(profile, k, ty);
@@ -1160,13 +1166,7 @@ impl<'v> Walk<'v> {
             ty: node_ty,
         });
         let mut failed = Vec::new();
-        for c in cs {
-            let key = c.key.as_str();
-            // dom-3 is enforced by `contained_orphans`: its expression
-            // cannot see references from the narrative.
-            if key == "dom-3" {
-                continue;
-            }
+        for c in engine {
             let compiled = c
                 .compiled
                 .get_or_init(|| self.validator.expression(&c.expression));
