@@ -90,6 +90,11 @@ pub enum Command {
         /// this URL prefix (repeatable); none given: nowhere.
         #[arg(long = "subscription-endpoint-allow")]
         subscription_endpoint_allow: Vec<String>,
+        /// When a search does not ask for `_total`, count at most this many
+        /// matches: the total is exact up to it and left out beyond (0: only
+        /// the totals a page shows by itself).
+        #[arg(long, default_value_t = crate::store::COUNT_UP_TO, value_parser = clap::value_parser!(i64).range(0..))]
+        count_up_to: i64,
     },
     /// Register, list and remove the system clients that may ask this
     /// server for access tokens (SMART Backend Services).
@@ -153,6 +158,7 @@ struct ServeArgs {
     insecure_open: bool,
     issuers: Vec<(String, String)>,
     subscription_allow: Vec<String>,
+    count_up_to: i64,
 }
 
 fn serve(a: ServeArgs) -> Result<(), Failure> {
@@ -175,6 +181,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         insecure_open: a.insecure_open,
         issuers: a.issuers,
         subscription_allow: a.subscription_allow,
+        count_up_to: a.count_up_to,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(fhir_core::format::limits::THREAD_STACK)
@@ -204,6 +211,7 @@ pub fn main() -> ExitCode {
             token_issuers,
             token_issuer_jwks,
             subscription_endpoint_allow,
+            count_up_to,
         } => {
             if token_issuers.len() != token_issuer_jwks.len() {
                 Err(Failure::input(anyhow::anyhow!(
@@ -219,6 +227,7 @@ pub fn main() -> ExitCode {
                     insecure_open,
                     issuers: token_issuers.into_iter().zip(token_issuer_jwks).collect(),
                     subscription_allow: subscription_endpoint_allow,
+                    count_up_to,
                 })
             }
         }

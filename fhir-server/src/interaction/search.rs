@@ -15,7 +15,7 @@ use super::bundle::{new_bundle, paging_links, Shaping};
 use super::request::{query_pairs, Body, Prefer};
 use super::{Answer, Caller, Failure, FailureKind, PathShape, Request, Service, Target};
 use crate::search::{Paging, Shape};
-use crate::store::{Query, Stored, Visibility};
+use crate::store::{Query, Stored, Total, Visibility};
 
 /// The most resources `_include` and `_revinclude` may add to one page.
 pub const MAX_INCLUDED: usize = 1000;
@@ -83,6 +83,9 @@ impl Search {
             self.strict,
         )?;
         access::check_query(caller, &q, &shape)?;
+        if let Total::UpTo(_) = q.total {
+            q.total = Total::UpTo(svc.state.count_up_to);
+        }
         if let (Some(r), Some(t)) = (&clearance.restrictions, &self.resource_type) {
             q.conditions.push(super::read::restriction(svc, t, r)?);
         }

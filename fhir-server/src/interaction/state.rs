@@ -46,6 +46,9 @@ pub struct AppState {
     pub access: Access,
     /// Where subscription notifications may go.
     pub subscriptions: crate::subscription::Config,
+    /// How many matches a search that does not ask for `_total` counts
+    /// (see [`crate::store::Total`]; default [`crate::store::COUNT_UP_TO`]).
+    pub count_up_to: i64,
     /// Woken when a commit raises subscription events (the delivery
     /// worker waits on it).
     pub notify: Arc<tokio::sync::Notify>,
@@ -94,6 +97,7 @@ impl AppState {
             compartments: Arc::new(Compartments::from_registry(registry)),
             access,
             subscriptions: crate::subscription::Config::default(),
+            count_up_to: crate::store::COUNT_UP_TO,
             notify: Arc::new(tokio::sync::Notify::new()),
             auditor: std::sync::OnceLock::new(),
         }

@@ -210,10 +210,14 @@ impl Paging {
 
     /// The offset of the next page, when there is one before `total`.
     pub fn next(&self, total: Option<i64>, page_len: usize) -> Option<i64> {
+        if self.count <= 0 {
+            // `_count=0` / `_summary=count`: no page, so no next one.
+            return None;
+        }
         let next = self.offset.checked_add(self.count)?;
         let more = match total {
             Some(t) => next < t,
-            None => page_len as i64 >= self.count && self.count > 0,
+            None => page_len as i64 >= self.count,
         };
         (more && next <= MAX_OFFSET).then_some(next)
     }
@@ -706,7 +710,9 @@ impl SearchParams {
             shape.used.push(keep);
         }
         if shape.summary.as_deref() == Some("count") {
+            // The count is the whole answer: it is never bounded or left out.
             q.count = 0;
+            q.total = Total::Accurate;
         }
         Ok((q, shape))
     }

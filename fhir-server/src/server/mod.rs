@@ -308,6 +308,9 @@ pub struct Config {
     pub issuers: Vec<(String, String)>,
     /// Endpoint prefixes subscription notifications may go to.
     pub subscription_allow: Vec<String>,
+    /// How many matches a search without `_total` counts
+    /// ([`crate::store::Total`]).
+    pub count_up_to: i64,
 }
 
 /// Loads base R4, the carer guide (compiled in) and each further package.
@@ -367,6 +370,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         ))
     };
     let mut state = AppState::new(store, registry, &base, access);
+    state.count_up_to = config.count_up_to;
     state.subscriptions = crate::subscription::Config {
         allow: config.subscription_allow.clone(),
         ..crate::subscription::Config::default()

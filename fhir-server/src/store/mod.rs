@@ -360,14 +360,51 @@ pub enum SortKey {
     },
 }
 
-/// Whether a search counts every match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Whether a search counts its matches, and how far.
+///
+/// A count costs as much as the matches it counts: at a million resources
+/// a broad date range matches tens of thousands, and counting them costs
+/// many times the page. So when the client does not ask for an exact
+/// total, the store counts up to [`COUNT_UP_TO`] matches: the total is
+/// exact when there are no more, and left out of the Bundle when there are
+/// (FHIR lets a server choose the total when `_total` is absent; HAPI's
+/// `countSearchResultsUpTo` is the same policy). Paging still works without
+/// it: a full page has a `next` link.
+///
+/// ```
+/// use fhir_server::store::{Total, COUNT_UP_TO};
+///
+/// assert_eq!(Total::default(), Total::UpTo(COUNT_UP_TO));
+/// assert_eq!(Total::UpTo(10).bound(), Some(10));
+/// assert_eq!(Total::Accurate.bound(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Total {
-    /// Count every match (`_total=accurate`, and the default).
-    #[default]
+    /// Count every match (`_total=accurate` or `estimate`, `_summary=count`).
     Accurate,
+    /// Count at most this many matches; no total beyond (the default).
+    UpTo(i64),
     /// Do not count (`_total=none`).
     None,
+}
+
+/// How many matches a search counts when `_total` is absent (see [`Total`]).
+pub const COUNT_UP_TO: i64 = 10_000;
+
+impl Default for Total {
+    fn default() -> Self {
+        Total::UpTo(COUNT_UP_TO)
+    }
+}
+
+impl Total {
+    /// The most matches a count may read (None: no bound).
+    pub fn bound(self) -> Option<i64> {
+        match self {
+            Total::UpTo(n) => Some(n),
+            Total::Accurate | Total::None => None,
+        }
+    }
 }
 
 /// A search for current resources.

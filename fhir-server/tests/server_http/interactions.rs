@@ -91,6 +91,7 @@ on_both_stores!(
     delete_is_idempotent_and_conditional_delete_refuses_many,
     delete_with_only_result_parameters_is_refused_and_deletes_nothing,
     search_by_type_by_system_and_by_post,
+    an_unasked_total_is_counted_up_to_the_bound,
     history_at_each_level,
     batch_entries_go_through_the_same_interactions,
     a_put_whose_id_differs_is_refused_in_a_transaction_as_outside_one,
@@ -545,6 +546,76 @@ async fn search_by_type_by_system_and_by_post(db: Db, name: &str) {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+/// search §3.1.1.5.6 `_total`: unasked, the server counts up to its bound
+/// and gives no total beyond it; `_total=accurate` and `_summary=count`
+/// always count. Both ways of counting (from one index, and over the
+/// resource rows) are bounded.
+async fn an_unasked_total_is_counted_up_to_the_bound(db: Db, name: &str) {
+    let Some((store, _d)) = store(db, name).await else {
+        return;
+    };
+    let mut state = fhir_server::server::AppState::new(
+        std::sync::Arc::new(store),
+        crate::registry(),
+        "http://test",
+        fhir_server::interaction::Access::Open,
+    );
+    state.count_up_to = 2;
+    let app = fhir_server::server::router(std::sync::Arc::new(state));
+    let mut ids = Vec::new();
+    for (code, status) in [
+        ("a", "active"),
+        ("b", "active"),
+        ("c", "inactive"),
+        ("d", "inactive"),
+    ] {
+        let mut f = flag(code);
+        f["status"] = json!(status);
+        ids.push(create(&app, f).await);
+    }
+    let has_next = |b: &Value| {
+        b["link"]
+            .as_array()
+            .is_some_and(|l| l.iter().any(|l| l["relation"] == "next"))
+    };
+    for (query, total) in [
+        // One index (Reference, Token): four matches are over the bound.
+        ("/Flag?subject=Patient/p1&_count=2".to_string(), None),
+        ("/Flag?status=active&_count=1".to_string(), Some(2)),
+        // Over the resource rows (`_id` is not an index).
+        (format!("/Flag?_id={},{}&_count=1", ids[0], ids[1]), Some(2)),
+        (format!("/Flag?_id={}&_count=1", ids.join(",")), None),
+        // Asked for: exact whatever the bound.
+        (
+            "/Flag?subject=Patient/p1&_count=2&_total=accurate".to_string(),
+            Some(4),
+        ),
+        (
+            format!("/Flag?_id={}&_count=1&_total=estimate", ids.join(",")),
+            Some(4),
+        ),
+        (
+            "/Flag?subject=Patient/p1&_summary=count".to_string(),
+            Some(4),
+        ),
+        // A page that is not full shows its total without a count.
+        ("/Flag?subject=Patient/p1&_count=10".to_string(), Some(4)),
+    ] {
+        let (s, b) = get(&app, &query).await;
+        assert_eq!(s, StatusCode::OK, "{query}: {b}");
+        assert_eq!(b["total"].as_i64(), total, "{query}: {b}");
+        if query.contains("_summary=count") {
+            assert!(!has_next(&b), "{query}: a count has no next page: {b}");
+        }
+        if total.is_none() {
+            assert!(
+                has_next(&b),
+                "{query}: a full page without a total links the next: {b}"
+            );
+        }
+    }
 }
 
 /// http §3.1.0.11 history.

@@ -22,7 +22,8 @@
 //! default order is by row id, newest first, which both databases give
 //! without sorting the matches (SQLite walks the subquery's ordered result;
 //! `(res_type, rid)` serves a search with no condition). A count runs only
-//! when the query asks for a total and the page does not already show it.
+//! when the query asks for a total and the page does not already show it,
+//! and stops at the query's bound ([`crate::store::Total::UpTo`]).
 //! SQLite's planner statistics are kept by `PRAGMA optimize` (at start and
 //! after large writes); PostgreSQL's by autovacuum.
 //!
@@ -623,21 +624,23 @@ impl Store for SqlStore {
             .iter()
             .map(|r| stored_from(r, false))
             .collect::<Result<Vec<_>, _>>()?;
+        let shown = items.len() as i64;
         let total = match query.total {
             Total::None => None,
             // A page that is not full shows every match after the offset:
             // the total is known without counting.
-            Total::Accurate if (items.len() as i64) < query.count && !items.is_empty() => {
-                Some(query.offset + items.len() as i64)
-            }
-            Total::Accurate if query.offset == 0 && items.is_empty() && query.count > 0 => Some(0),
-            Total::Accurate => Some(
-                select_count(self.dialect, query)
+            _ if shown < query.count && shown > 0 => Some(query.offset + shown),
+            _ if query.offset == 0 && shown == 0 && query.count > 0 => Some(0),
+            counted => {
+                let bound = counted.bound();
+                let n: i64 = select_count(self.dialect, query, bound)
                     .query()
                     .fetch_one(&self.pool)
                     .await?
-                    .try_get("n")?,
-            ),
+                    .try_get("n")?;
+                // More than the bound: no total (see `Total`).
+                Some(n).filter(|n| bound.is_none_or(|b| *n <= b))
+            }
         };
         Ok(Page { items, total })
     }
