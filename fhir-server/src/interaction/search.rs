@@ -83,6 +83,8 @@ impl Search {
             self.strict,
         )?;
         access::check_query(caller, &q, &shape)?;
+        // Parsing leaves `UpTo` only where `_total` is absent; the bound is
+        // the server's (`serve --count-up-to`).
         if let Total::UpTo(_) = q.total {
             q.total = Total::UpTo(svc.state.count_up_to);
         }

@@ -365,7 +365,8 @@ pub enum SortKey {
 /// A count costs as much as the matches it counts: at a million resources
 /// a broad date range matches tens of thousands, and counting them costs
 /// many times the page. So when the client does not ask for an exact
-/// total, the store counts up to [`COUNT_UP_TO`] matches: the total is
+/// total, the store counts up to a bound ([`COUNT_UP_TO`], unless the
+/// server was started with another `--count-up-to`): the total is
 /// exact when there are no more, and left out of the Bundle when there are
 /// (FHIR lets a server choose the total when `_total` is absent; HAPI's
 /// `countSearchResultsUpTo` is the same policy). Paging still works without
