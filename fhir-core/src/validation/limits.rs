@@ -20,15 +20,36 @@ const EXT: &str = "http://hl7.org/fhir/StructureDefinition/";
 /// The value of an extension of an element definition, by its name under
 /// the core extension namespace.
 fn definition_extension<'a>(ed: &'a Value, name: &str) -> Option<&'a Value> {
-    let url = format!("{EXT}{name}");
     ed.get("extension")
         .and_then(Value::as_array)?
         .iter()
-        .find(|x| x.get("url").and_then(Value::as_str) == Some(url.as_str()))?
+        .find(|x| {
+            x.get("url")
+                .and_then(Value::as_str)
+                .and_then(|u| u.strip_prefix(EXT))
+                == Some(name)
+        })?
         .as_object()?
         .iter()
         .find(|(k, _)| k.starts_with("value"))
         .map(|(_, v)| v)
+}
+
+/// Whether [`Walk::limits`] can find anything to check on a value of this
+/// element definition: a length or value limit, an extension of the
+/// definition (`minLength`, `regex`, `maxDecimalPlaces`, `maxSize`), or an
+/// Attachment type (its `size` and `hash` are checked against its data).
+/// Read once per element, into its plan.
+pub(super) fn may_limit(ed: &Value) -> bool {
+    let Some(def) = ed.as_object() else {
+        return false;
+    };
+    def.contains_key("extension")
+        || def.contains_key("maxLength")
+        || def
+            .keys()
+            .any(|k| k.starts_with("minValue") || k.starts_with("maxValue"))
+        || super::profile::type_codes(ed).contains(&"Attachment")
 }
 
 /// An integer carried as a number or as text.
@@ -39,6 +60,14 @@ fn as_count(v: &Value) -> Option<u64> {
 
 /// The bytes base64 text holds, when it is base64.
 fn decode(text: &str) -> Option<Vec<u8>> {
+    // Text with no whitespace (char::is_whitespace: in ASCII, the five
+    // of is_ascii_whitespace and vertical tab) is decoded as it is.
+    if text
+        .bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_whitespace() && b != 0x0B)
+    {
+        return base64::engine::general_purpose::STANDARD.decode(text).ok();
+    }
     let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact)
@@ -198,10 +227,12 @@ impl Walk<'_> {
     /// `maxSize` (extension `maxSize`) on base64 content: the decoded
     /// bytes are within the limit.
     fn base64_size(&mut self, v: &Value, ed: &Value, path: &str) {
-        let (Some(max), Some(bytes)) = (
-            definition_extension(ed, "maxSize").and_then(as_count),
-            v.as_str().and_then(decode),
-        ) else {
+        // The limit first: most base64 values have none, and are not
+        // decoded.
+        let Some(max) = definition_extension(ed, "maxSize").and_then(as_count) else {
+            return;
+        };
+        let Some(bytes) = v.as_str().and_then(decode) else {
             return;
         };
         if bytes.len() as u64 > max {
@@ -221,10 +252,15 @@ impl Walk<'_> {
     /// is the number of bytes of the data, its `hash` the SHA-1 of the
     /// data (base64), and the element's `maxSize` bounds the data.
     fn attachment(&mut self, v: &Value, ed: &Value, path: &str) {
+        let max_size = definition_extension(ed, "maxSize").and_then(as_count);
+        if max_size.is_none() && v.get("size").is_none() && v.get("hash").is_none() {
+            // Nothing to compare the data with: it is not decoded.
+            return;
+        }
         let Some(data) = v.get("data").and_then(Value::as_str).and_then(decode) else {
             return;
         };
-        if let Some(max) = definition_extension(ed, "maxSize").and_then(as_count) {
+        if let Some(max) = max_size {
             if data.len() as u64 > max {
                 self.issue(
                     Severity::Error,

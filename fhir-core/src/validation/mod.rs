@@ -126,8 +126,11 @@ impl Default for Options {
     }
 }
 
-/// A memo table that several threads may fill.
-type Memo<T> = Mutex<HashMap<String, Option<Arc<T>>>>;
+/// A memo table that several threads may fill. Its keys are hashed with
+/// foldhash (hashbrown's own default): several times faster than SipHash
+/// on short keys, seeded per table, and the tables only ever hold keys
+/// taken from loaded definitions (see [`Validator::profile`]).
+type Memo<T> = Mutex<HashMap<String, Option<Arc<T>>, foldhash::fast::RandomState>>;
 
 /// Validates resources against the conformance resources of a registry.
 /// Profiles, regular expressions, value set expansions and invariant
@@ -153,6 +156,8 @@ pub struct Validator<'r> {
     regexes: Memo<Regex>,
     expansions: Memo<Expansion>,
     expressions: Memo<Expression>,
+    /// The base profile of each type, by type name (`Patient`).
+    base_types: Memo<Profile>,
     namespaces: std::sync::OnceLock<std::collections::HashSet<String>>,
     resolver: Option<Resolver>,
 }
@@ -167,9 +172,18 @@ fn namespace_of(url: &str) -> Option<&str> {
         .filter(|n| n.contains("://"))
 }
 
+/// What a memo table holds for `key`, if it has been made.
+fn lookup<T>(table: &Memo<T>, key: &str) -> Option<Option<Arc<T>>> {
+    table
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .cloned()
+}
+
 fn memo<T>(table: &Memo<T>, key: &str, make: impl FnOnce() -> Option<T>) -> Option<Arc<T>> {
-    if let Some(v) = table.lock().unwrap_or_else(|e| e.into_inner()).get(key) {
-        return v.clone();
+    if let Some(v) = lookup(table, key) {
+        return v;
     }
     let made = make().map(Arc::new);
     table
@@ -197,6 +211,7 @@ impl<'r> Validator<'r> {
             regexes: Mutex::default(),
             expansions: Mutex::default(),
             expressions: Mutex::default(),
+            base_types: Mutex::default(),
             namespaces: std::sync::OnceLock::new(),
             resolver: None,
         }
@@ -317,21 +332,20 @@ impl<'r> Validator<'r> {
             }),
         }
         // Profiles a loaded implementation guide makes global for the type.
-        let globals: Vec<String> = self
+        let globals = self
             .registry
             .of_type("ImplementationGuide")
             .flat_map(|ig| {
                 ig.get("global")
                     .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default()
+                    .into_iter()
+                    .flatten()
             })
             .filter(|g| g.get("type").and_then(Value::as_str) == Some(rt))
-            .filter_map(|g| g.get("profile").and_then(Value::as_str).map(str::to_string))
-            .collect();
+            .filter_map(|g| g.get("profile").and_then(Value::as_str));
         let mut all: Vec<&str> = profiles.to_vec();
-        for g in &globals {
-            if !all.contains(&g.as_str()) {
+        for g in globals {
+            if !all.contains(&g) {
                 all.push(g);
             }
         }
@@ -399,8 +413,14 @@ impl<'r> Validator<'r> {
 
     /// The profile (snapshot generated if needed) of a StructureDefinition.
     pub fn profile(&self, url: &str) -> Option<Arc<Profile>> {
+        if let Some(hit) = lookup(&self.profiles, url) {
+            return hit;
+        }
+        // A URL no loaded definition has (a client's `meta.profile` can
+        // name any) is not remembered: the table stays bounded by the
+        // registry.
+        let sd = self.registry.structure_definition(url)?;
         memo(&self.profiles, url, || {
-            let sd = self.registry.structure_definition(url)?;
             let elements = snapshot::snapshot_elements(sd, self.registry)?;
             let ty = sd.get("type").and_then(Value::as_str).unwrap_or("");
             let canonical = sd.get("url").and_then(Value::as_str).unwrap_or(url);
@@ -413,7 +433,16 @@ impl<'r> Validator<'r> {
         if ty.is_empty() {
             return None;
         }
-        self.profile(&format!("http://hl7.org/fhir/StructureDefinition/{ty}"))
+        if let Some(hit) = lookup(&self.base_types, ty) {
+            return hit;
+        }
+        let found = self.profile(&format!("http://hl7.org/fhir/StructureDefinition/{ty}"))?;
+        // Remembered only when found, as in `profile`.
+        self.base_types
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ty.to_string(), Some(found.clone()));
+        Some(found)
     }
 
     fn is_resource_type(&self, ty: &str) -> bool {

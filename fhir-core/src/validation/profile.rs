@@ -42,6 +42,20 @@ pub struct ElementPlan {
     pub children: Vec<usize>,
     /// Its direct children that are not slices.
     pub unsliced_children: Vec<usize>,
+    /// When it is sliced, its slices: the elements with its id and a slice
+    /// name (re-slices `a/b` included), in profile order.
+    pub slices: Vec<usize>,
+    /// Whether the walker's value limits can apply to its values
+    /// (`limits::may_limit`).
+    pub may_limit: bool,
+    /// Whether it has a `fixed[x]` or `pattern[x]`.
+    pub may_fix: bool,
+    /// Whether it has a binding (whose strength the walker then reads).
+    pub bound: bool,
+    /// For each of `types`, the invariants that type declares on itself
+    /// and this element does not restate, prepared on first use (see the
+    /// walker's `type_constraints`; None inside: there are none).
+    pub type_constraints: Vec<OnceLock<Option<Arc<Profile>>>>,
     /// Its invariants.
     pub constraints: Vec<ConstraintPlan>,
     /// The FHIRPath type its path names (a backbone element's path, or
@@ -78,6 +92,7 @@ impl ElementPlan {
             .iter()
             .map(|t| crate::fhirpath::capitalise_type(t))
             .collect();
+        let type_constraints = types.iter().map(|_| OnceLock::new()).collect();
         let max_text = e.get("max").and_then(Value::as_str);
         let constraints = e
             .get("constraint")
@@ -121,6 +136,14 @@ impl ElementPlan {
                 .to_string(),
             children: Vec::new(),
             unsliced_children: Vec::new(),
+            slices: Vec::new(),
+            may_limit: super::limits::may_limit(e),
+            bound: e.get("binding").is_some(),
+            type_constraints,
+            may_fix: e.as_object().is_some_and(|o| {
+                o.keys()
+                    .any(|k| k.starts_with("fixed") || k.starts_with("pattern"))
+            }),
             constraints,
             path_type: OnceLock::new(),
         }
@@ -157,6 +180,27 @@ impl Profile {
                     plans[parent].unsliced_children.push(i);
                 }
             }
+        }
+        for (i, e) in elements.iter().enumerate() {
+            if !plans[i].sliced {
+                continue;
+            }
+            let id = id_of(e);
+            let Some(&parent) = by_id.get(id.rsplit_once('.').map_or("", |(p, _)| p)) else {
+                continue;
+            };
+            let slices: Vec<usize> = plans[parent]
+                .children
+                .iter()
+                .copied()
+                .filter(|&s| {
+                    id_of(&elements[s])
+                        .strip_prefix(id)
+                        .and_then(|rest| rest.strip_prefix(':'))
+                        .is_some_and(|rest| !rest.contains(['.', ':']))
+                })
+                .collect();
+            plans[i].slices = slices;
         }
         Profile {
             url: url.to_string(),

@@ -34,7 +34,7 @@ use crate::fhirpath::{Context, Item, Node};
 
 /// One repetition of an element being sliced: its JSON value, the `_name`
 /// extension object of a primitive, and its type code.
-pub(super) type Repetition<'v> = (Option<&'v Value>, Option<&'v Value>, String);
+pub(super) type Repetition<'v, 't> = (Option<&'v Value>, Option<&'v Value>, &'t str);
 
 /// A repetition being matched to slices: its value, its FHIRPath type,
 /// the resource it is in, and how to ask whether a resource conforms to a
@@ -65,27 +65,6 @@ fn discriminators(slicing: &Value) -> Vec<Discriminator> {
         .collect()
 }
 
-/// The slices of the sliced element `k`: the elements with its id and a
-/// slice name (re-slices `a/b` included), in profile order.
-fn slices_of(profile: &Profile, k: usize) -> Vec<usize> {
-    let id = profile.id(k);
-    let Some(parent) = profile.index_of(id.rsplit_once('.').map_or("", |(p, _)| p)) else {
-        return Vec::new();
-    };
-    let prefix = format!("{id}:");
-    profile
-        .children(parent)
-        .iter()
-        .copied()
-        .filter(|s| {
-            profile
-                .id(*s)
-                .strip_prefix(&prefix)
-                .is_some_and(|rest| !rest.contains(['.', ':']))
-        })
-        .collect()
-}
-
 /// Whether slice `later` re-slices slice `earlier` (`a/b` refines `a`).
 fn reslices(later: &str, earlier: &str) -> bool {
     later
@@ -101,7 +80,7 @@ impl<'v> Walk<'v> {
         &mut self,
         profile: &Arc<Profile>,
         k: usize,
-        items: &[Repetition<'v>],
+        items: &[Repetition<'v, '_>],
         path: &str,
     ) -> Vec<Option<usize>> {
         let id = profile.id(k).to_string();
@@ -112,7 +91,7 @@ impl<'v> Walk<'v> {
             .unwrap_or("open");
         let discriminators = discriminators(slicing);
         let choice = id.ends_with("[x]");
-        let slices = slices_of(profile, k);
+        let slices = &profile.plans[k].slices;
         let node_types: Vec<&str> = items
             .iter()
             .map(|(_, _, ty)| self.validator.fhirpath_type(profile, k, ty))
@@ -121,7 +100,7 @@ impl<'v> Walk<'v> {
         let context = self.resources.clone();
         let mut slice_of: Vec<Option<usize>> = vec![None; items.len()];
         if !discriminators.is_empty() {
-            for &s in &slices {
+            for &s in slices {
                 for (i, (v, _, _)) in items.iter().enumerate() {
                     let Some(v) = v else { continue };
                     let conforms = |target: &Value, url: &str| self.conforms(target, &context, url);
@@ -164,7 +143,7 @@ impl<'v> Walk<'v> {
                 }
             }
         }
-        for &s in &slices {
+        for &s in slices {
             let name = name_and_slice(profile.id(s)).1.unwrap_or("");
             // A slice counts the values of its re-slices too.
             let count = slice_of

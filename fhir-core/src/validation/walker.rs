@@ -152,26 +152,38 @@ impl<'v> Walk<'v> {
             return;
         }
         let kids = &profile.plans[index].unsliced_children;
-        // Properties no element defines.
+        // Which children the value has a property for, from one pass over
+        // its properties; and the properties no element defines.
+        let mut present = vec![false; kids.len()];
         for key in obj.keys() {
             if key == "resourceType" {
                 continue;
             }
             let name = key.strip_prefix('_').unwrap_or(key);
-            let known = kids
-                .iter()
-                .any(|k| json_name_matches(&profile.plans[*k], name));
+            let mut known = false;
+            for (at, k) in kids.iter().enumerate() {
+                if json_name_matches(&profile.plans[*k], name) {
+                    present[at] = true;
+                    known = true;
+                }
+            }
             if !known {
                 self.issue(
                     Severity::Error,
                     "structure",
-                    &format!("{path}.{name}"),
+                    &child_path(path, name),
                     format!("Unrecognized property '{key}'"),
                 );
             }
         }
-        for &k in kids {
-            self.element(obj, value, profile, k, path);
+        for (at, &k) in kids.iter().enumerate() {
+            // A child with no property is walked only when it or one of
+            // its slices requires a value (what `element` would find).
+            let plan = &profile.plans[k];
+            if present[at] || plan.min > 0 || plan.slices.iter().any(|&s| profile.plans[s].min > 0)
+            {
+                self.element(obj, value, profile, k, path);
+            }
         }
     }
 
@@ -234,7 +246,7 @@ impl<'v> Walk<'v> {
             found.push((key, allowed.first().map_or("", String::as_str)));
         }
         let repeating = plan.repeating;
-        let mut items: Vec<(Option<&'v Value>, Option<&'v Value>, String)> = Vec::new();
+        let mut items: Vec<super::slicing::Repetition<'v, '_>> = Vec::new();
         for &(key, ty) in &found {
             let v = obj.get(key);
             let e = if key == plan.name {
@@ -266,22 +278,22 @@ impl<'v> Walk<'v> {
                 for i in 0..len {
                     let vi = vals.and_then(|a| a.get(i)).filter(|x| !x.is_null());
                     let ei = exts.and_then(|a| a.get(i)).filter(|x| !x.is_null());
-                    items.push((vi, ei, ty.to_string()));
+                    items.push((vi, ei, ty));
                 }
             } else {
-                items.push((
-                    v.filter(|x| !x.is_null()),
-                    e.filter(|x| !x.is_null()),
-                    ty.to_string(),
-                ));
+                items.push((v.filter(|x| !x.is_null()), e.filter(|x| !x.is_null()), ty));
             }
         }
-        if items.is_empty() && plan.min == 0 && !plan.sliced {
-            // Absent and allowed to be: nothing more to check.
+        if items.is_empty()
+            && plan.min == 0
+            && plan.slices.iter().all(|&s| profile.plans[s].min == 0)
+        {
+            // Absent and allowed to be (no slice requires a value either):
+            // nothing more to check.
             return;
         }
         let json_name = found.first().map_or(stem.as_str(), |(k, _)| k);
-        let el_path = format!("{path}.{json_name}");
+        let el_path = child_path(path, json_name);
         // Cardinality.
         let min = plan.min;
         if items.len() < min {
@@ -339,7 +351,7 @@ impl<'v> Walk<'v> {
         }
         for (i, (v, e, ty)) in items.iter().enumerate() {
             let p = if repeating {
-                format!("{el_path}[{i}]")
+                indexed_path(&el_path, i)
             } else {
                 el_path.clone()
             };
@@ -444,9 +456,13 @@ impl<'v> Walk<'v> {
                 self.type_profiles(v, ed, ty, path);
             }
         }
-        self.fixed_and_pattern(v, ed, path);
+        if profile.plans[k].may_fix {
+            self.fixed_and_pattern(v, ed, path);
+        }
         if let Some(v) = v {
-            self.limits(v, ed, ty, path);
+            if profile.plans[k].may_limit {
+                self.limits(v, ed, ty, path);
+            }
             if ty == "Reference" {
                 self.reference(v, ed, path);
                 if self.validator.options.assume_valid_rest_references {
@@ -454,7 +470,9 @@ impl<'v> Walk<'v> {
                 }
             }
         }
-        self.binding(v, ed, ty, path);
+        if profile.plans[k].bound {
+            self.binding(v, ed, ty, path);
+        }
         self.constraints(v, ext, profile, k, ty, path);
     }
 
@@ -476,6 +494,33 @@ impl<'v> Walk<'v> {
         if Arc::ptr_eq(&base, profile) && k == 0 {
             return;
         }
+        let plan = &profile.plans[k];
+        let slot = plan
+            .types
+            .iter()
+            .position(|t| t == ty)
+            .and_then(|i| plan.type_constraints.get(i));
+        let only = match slot {
+            // Prepared once per element and type.
+            Some(slot) => slot
+                .get_or_init(|| Self::type_only_constraints(self.validator, &base, ed, ty))
+                .clone(),
+            None => Self::type_only_constraints(self.validator, &base, ed, ty),
+        };
+        if let Some(only) = only {
+            self.constraints(Some(v), None, &only, 0, ty, path);
+        }
+    }
+
+    /// The invariants of a type's own root element that the element
+    /// definition `ed` does not restate, as a profile of that one root
+    /// element (None: there are none).
+    fn type_only_constraints(
+        validator: &Validator,
+        base: &Arc<Profile>,
+        ed: &Value,
+        ty: &str,
+    ) -> Option<Arc<Profile>> {
         let own: Vec<&str> = ed
             .get("constraint")
             .and_then(Value::as_array)
@@ -483,9 +528,9 @@ impl<'v> Walk<'v> {
             .flatten()
             .filter_map(|c| c.get("key").and_then(Value::as_str))
             .collect();
-        // Prepared once per type and set of keys the element has.
+        // Shared by every element of the same type and set of keys.
         let key = format!("type-constraints {ty} {}", own.join(","));
-        let only = self.validator.prepared_profile(&key, || {
+        validator.prepared_profile(&key, || {
             let extra: Vec<Value> = base.elements[0]
                 .get("constraint")
                 .and_then(Value::as_array)
@@ -504,10 +549,7 @@ impl<'v> Walk<'v> {
             let mut root = base.elements[0].clone();
             root["constraint"] = Value::Array(extra);
             Some(Profile::new(&base.url, &base.ty, vec![root]))
-        });
-        if let Some(only) = only {
-            self.constraints(Some(v), None, &only, 0, ty, path);
-        }
+        })
     }
 
     /// Each relative-URL sub-extension of a complex extension must be one
@@ -1304,6 +1346,28 @@ pub(super) fn pattern_matches(pattern: &Value, value: &Value) -> bool {
 
 /// Whether a JSON property name is this element's (`valueQuantity` for
 /// `value[x]`).
+/// `path.name`, built without the formatting machinery (the walker makes
+/// one for every element it visits).
+pub(super) fn child_path(path: &str, name: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1 + name.len());
+    out.push_str(path);
+    out.push('.');
+    out.push_str(name);
+    out
+}
+
+/// `path[i]`, as [`child_path`].
+pub(super) fn indexed_path(path: &str, i: usize) -> String {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(i);
+    let mut out = String::with_capacity(path.len() + 2 + digits.len());
+    out.push_str(path);
+    out.push('[');
+    out.push_str(digits);
+    out.push(']');
+    out
+}
+
 fn json_name_matches(plan: &ElementPlan, key: &str) -> bool {
     if plan.choice {
         key.strip_prefix(plan.stem.as_str())
