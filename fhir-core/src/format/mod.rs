@@ -184,7 +184,7 @@ pub fn parse(text: &str, format: Format) -> Result<Value> {
     limits::with_stack(|| match format {
         Format::Json => {
             let value = read_json(text)?;
-            check_json(&value).map_err(|e| with_position(e, text))?;
+            check_json_from(&value, Some(text)).map_err(|e| with_position(e, text))?;
             Ok(value)
         }
         Format::Xml => {
@@ -355,7 +355,7 @@ pub fn convert(text: &str, from: Format, to: Format, pretty: bool) -> Result<Str
 }
 
 fn parse_json_typed(text: &str) -> Result<TypedResource> {
-    check_json(&read_json(text)?).map_err(|e| with_position(e, text))
+    check_json_from(&read_json(text)?, Some(text)).map_err(|e| with_position(e, text))
 }
 
 /// Adds the line and column of the error's element path in the text.
@@ -381,11 +381,24 @@ fn with_position(mut e: Error, text: &str) -> Error {
 /// that differs. Its errors carry no position, so this comparison is also
 /// what locates them.
 fn check_json(value: &Value) -> Result<TypedResource> {
+    check_json_from(value, None)
+}
+
+/// [`check_json`], given the text `value` was read from when there is one:
+/// fhirbolt then reads the text itself, which is faster than reading a
+/// copy of the value. Its error, should it fail, is taken from the value
+/// as without text, so that the message is the same either way.
+fn check_json_from(value: &Value, text: Option<&str>) -> Result<TypedResource> {
     let root = root_path(value);
     // fhirbolt 0.4 panics on an empty array (its map reader unwraps a
     // value the empty sequence never gave); FHIR JSON forbids them anyway.
     check_no_empty_arrays(value)?;
-    let (typed, strict_error) = match fhir_model::from_json_value(value.clone(), Mode::Strict) {
+    let from_text = text.and_then(|t| fhir_model::from_json_str(t, Mode::Strict).ok());
+    let read = match from_text {
+        Some(typed) => Ok(typed),
+        None => fhir_model::from_json_value(value.clone(), Mode::Strict),
+    };
+    let (typed, strict_error) = match read {
         Ok(t) => (t, None),
         // Lax mode only for a missing required element, and under a
         // deadline: see `lax`.
@@ -412,7 +425,14 @@ fn check_json(value: &Value) -> Result<TypedResource> {
     };
     let written = fhir_model::to_json_value(typed.clone())
         .map_err(|e| Error::new(ErrorKind::Serialize, e.to_string()))?;
-    match json_compare::first_difference(value, &written, &root) {
+    // Equal values (the common case) need no walk that locates a
+    // difference; `first_difference` also allows some that are not equal.
+    let difference = if *value == written {
+        None
+    } else {
+        json_compare::first_difference(value, &written, &root)
+    };
+    match difference {
         None => match strict_error {
             // Only required elements were missing: the validator reports those.
             Some(m) if !m.starts_with("missing field") => Err(Error {
@@ -465,6 +485,9 @@ fn lax_if_only_missing(
 /// assert_eq!(e.location.path.as_deref(), Some("Patient.name[0].given"));
 /// ```
 pub fn check_no_empty_arrays(value: &Value) -> Result<()> {
+    if !has_empty_array(value) {
+        return Ok(());
+    }
     match first_empty_array(value, &root_path(value)) {
         None => Ok(()),
         Some(path) => Err(Error {
@@ -475,6 +498,16 @@ pub fn check_no_empty_arrays(value: &Value) -> Result<()> {
                 ..Location::default()
             },
         }),
+    }
+}
+
+/// Whether `value` holds an empty array anywhere (paths are built only
+/// when it does, by `first_empty_array`).
+fn has_empty_array(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.is_empty() || items.iter().any(has_empty_array),
+        Value::Object(map) => map.values().any(has_empty_array),
+        _ => false,
     }
 }
 
