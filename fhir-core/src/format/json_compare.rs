@@ -60,8 +60,9 @@ fn is_padding(v: &Value) -> bool {
     }
 }
 
+/// The path of a JSON property (`_name` is element `name`).
 fn child_path(path: &str, key: &str) -> String {
-    format!("{path}.{}", key.strip_prefix('_').unwrap_or(key))
+    super::child_path(path, key.strip_prefix('_').unwrap_or(key))
 }
 
 /// The first difference between the input and the rewrite, depth first in

@@ -527,6 +527,28 @@ fn first_empty_array(value: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// `path.name`, built without the formatting machinery (the validator's
+/// walk makes one for every element it visits).
+pub(crate) fn child_path(path: &str, name: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 1 + name.len());
+    out.push_str(path);
+    out.push('.');
+    out.push_str(name);
+    out
+}
+
+/// `path[i]`, as [`child_path`].
+pub(crate) fn indexed_path(path: &str, i: usize) -> String {
+    let mut digits = itoa::Buffer::new();
+    let digits = digits.format(i);
+    let mut out = String::with_capacity(path.len() + 2 + digits.len());
+    out.push_str(path);
+    out.push('[');
+    out.push_str(digits);
+    out.push(']');
+    out
+}
+
 fn root_path(value: &Value) -> String {
     value
         .get("resourceType")

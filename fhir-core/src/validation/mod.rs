@@ -181,15 +181,20 @@ fn lookup<T>(table: &Memo<T>, key: &str) -> Option<Option<Arc<T>>> {
         .cloned()
 }
 
+/// Puts what was made for `key` in a memo table.
+fn remember<T>(table: &Memo<T>, key: &str, made: Option<Arc<T>>) {
+    table
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(key.to_string(), made);
+}
+
 fn memo<T>(table: &Memo<T>, key: &str, make: impl FnOnce() -> Option<T>) -> Option<Arc<T>> {
     if let Some(v) = lookup(table, key) {
         return v;
     }
     let made = make().map(Arc::new);
-    table
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(key.to_string(), made.clone());
+    remember(table, key, made.clone());
     made
 }
 
@@ -438,10 +443,7 @@ impl<'r> Validator<'r> {
         }
         let found = self.profile(&format!("http://hl7.org/fhir/StructureDefinition/{ty}"))?;
         // Remembered only when found, as in `profile`.
-        self.base_types
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(ty.to_string(), Some(found.clone()));
+        remember(&self.base_types, ty, Some(found.clone()));
         Some(found)
     }
 

@@ -222,6 +222,14 @@ impl Profile {
         &self.plans[index].children
     }
 
+    /// Whether element `index` needs a value: its own `min`, or that of
+    /// one of its slices, is above 0. An absent element that does not is
+    /// not walked.
+    pub fn requires_value(&self, index: usize) -> bool {
+        let plan = &self.plans[index];
+        plan.min > 0 || plan.slices.iter().any(|&s| self.plans[s].min > 0)
+    }
+
     /// The id of an element.
     pub fn id(&self, index: usize) -> &str {
         id_of(&self.elements[index])

@@ -12,6 +12,7 @@ use super::profile::{type_codes, ElementPlan, Profile};
 use super::terminology::Expansion;
 use super::Validator;
 use crate::fhirpath::{Context, Item, Node};
+use crate::format::{child_path, indexed_path};
 
 /// One walk over one resource.
 pub(super) struct Walk<'v> {
@@ -177,11 +178,9 @@ impl<'v> Walk<'v> {
             }
         }
         for (at, &k) in kids.iter().enumerate() {
-            // A child with no property is walked only when it or one of
-            // its slices requires a value (what `element` would find).
-            let plan = &profile.plans[k];
-            if present[at] || plan.min > 0 || plan.slices.iter().any(|&s| profile.plans[s].min > 0)
-            {
+            // A child with no property is walked only when it requires a
+            // value (what `element` would find).
+            if present[at] || profile.requires_value(k) {
                 self.element(obj, value, profile, k, path);
             }
         }
@@ -284,10 +283,7 @@ impl<'v> Walk<'v> {
                 items.push((v.filter(|x| !x.is_null()), e.filter(|x| !x.is_null()), ty));
             }
         }
-        if items.is_empty()
-            && plan.min == 0
-            && plan.slices.iter().all(|&s| profile.plans[s].min == 0)
-        {
+        if items.is_empty() && !profile.requires_value(k) {
             // Absent and allowed to be (no slice requires a value either):
             // nothing more to check.
             return;
@@ -1346,28 +1342,6 @@ pub(super) fn pattern_matches(pattern: &Value, value: &Value) -> bool {
 
 /// Whether a JSON property name is this element's (`valueQuantity` for
 /// `value[x]`).
-/// `path.name`, built without the formatting machinery (the walker makes
-/// one for every element it visits).
-pub(super) fn child_path(path: &str, name: &str) -> String {
-    let mut out = String::with_capacity(path.len() + 1 + name.len());
-    out.push_str(path);
-    out.push('.');
-    out.push_str(name);
-    out
-}
-
-/// `path[i]`, as [`child_path`].
-pub(super) fn indexed_path(path: &str, i: usize) -> String {
-    let mut digits = itoa::Buffer::new();
-    let digits = digits.format(i);
-    let mut out = String::with_capacity(path.len() + 2 + digits.len());
-    out.push_str(path);
-    out.push('[');
-    out.push_str(digits);
-    out.push(']');
-    out
-}
-
 fn json_name_matches(plan: &ElementPlan, key: &str) -> bool {
     if plan.choice {
         key.strip_prefix(plan.stem.as_str())
