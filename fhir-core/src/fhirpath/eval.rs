@@ -16,7 +16,7 @@ use super::EvalError;
 use crate::package::Registry;
 
 /// What an evaluation may consult besides the focus.
-pub struct Env<'a> {
+pub struct Env<'e, 'a> {
     /// Type knowledge; without it navigation is by JSON names alone.
     pub model: Option<&'a ModelInfo>,
     /// Conformance resources for `memberOf` and `conformsTo`.
@@ -26,7 +26,7 @@ pub struct Env<'a> {
     /// `%context`.
     pub context: Collection<'a>,
     /// Further `%name` variables.
-    pub variables: HashMap<String, Collection<'a>>,
+    pub variables: &'e HashMap<String, Collection<'a>>,
     /// Strict mode: navigating to an element the model says the type lacks
     /// is an error rather than empty.
     pub strict: bool,
@@ -59,7 +59,7 @@ pub(super) fn capitalise(s: &str) -> String {
         .collect()
 }
 
-impl<'a> Env<'a> {
+impl<'a> Env<'_, 'a> {
     /// The evaluation's `now()`.
     pub(super) fn now(&self) -> Temporal {
         *self.now.get_or_init(now)

@@ -29,7 +29,7 @@ fn arity(name: &str, args: &[Expr], min: usize, max: usize) -> Result<(), EvalEr
     Ok(())
 }
 
-impl<'a> Env<'a> {
+impl<'a> Env<'_, 'a> {
     /// Evaluates an argument against the original focus (not the input).
     fn arg(&self, args: &[Expr], i: usize, focus: &Collection<'a>, frame: Frame<'_, 'a>) -> R<'a> {
         match args.get(i) {

@@ -245,7 +245,7 @@ impl Expression {
             registry: ctx.registry,
             resource,
             context: focus.clone(),
-            variables: ctx.variables.clone(),
+            variables: &ctx.variables,
             strict: ctx.strict,
             now: std::cell::OnceCell::new(),
         };
