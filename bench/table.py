@@ -7,6 +7,7 @@ baseline_name, higher = better|worse) and prints them as one table.
     table.py transaction INGEST_JSON IMPORT_RATE
     table.py latency LATENCY_JSONL [SCALE_LABEL]
     table.py notify NOTIFY_JSON
+    table.py peer_validation VALIDATION_TXT PEERS_TXT
     table.py table RESULTS_JSONL
 
 Standard library only, so that the harness needs nothing installed.
@@ -71,6 +72,38 @@ def peer_ingest(ours_path, hfs_path, import_rate):
          unit="resources/s", baseline=hfs, baseline_name="HFS, the same Bundles", higher="better")
 
 
+def peer_validation(validation_path, peers_path):
+    # Ours: the base R4 line of `cargo bench --bench validation`. The peers'
+    # own last lines (../shared/bench/peers/run-all.sh):
+    # "medplum validateResource (base R4, 1 thread) 7772 resources/s  JSON.parse baseline ..."
+    # "fhir.resources parse+validate from JSON text 5123 resources/s  json.loads baseline ..."
+    ours = None
+    for line in open(validation_path, encoding="utf-8"):
+        m = re.match(r"^base R4.*?validate\s+(\d+)/s", line.strip())
+        if m:
+            ours = int(m.group(1))
+    peers = [
+        (r"medplum validateResource \(base R4, 1 thread\) (\d+) resources/s", "@medplum/core validateResource, 1 thread"),
+        (r"fhir\.resources parse\+validate from JSON text (\d+) resources/s", "fhir.resources parse + validate"),
+    ]
+    try:
+        text = open(peers_path, encoding="utf-8").read()
+    except OSError:
+        text = ""
+    # fhir.resources runs twice (its R4B and its R4 models): each rate is
+    # named by the version line printed before it.
+    versions = re.findall(r"fhir\.resources (\S+) \(FHIR (\S+) models\)", text)
+    for pattern, name in peers:
+        found = re.findall(pattern, text) or ["failed"]
+        for i, rate in enumerate(found):
+            label = name
+            if name.startswith("fhir.resources") and len(versions) == len(found):
+                label = f"fhir.resources {versions[i][0]} ({versions[i][1]}) parse + validate"
+            emit(figure=f"validation, base R4 (Synthea), beside {label.split(' ')[0]}",
+                 ours=ours if ours is not None else "failed", unit="resources/s",
+                 baseline=int(rate) if rate != "failed" else rate, baseline_name=label, higher="better")
+
+
 def latency(path, scale=""):
     summary = json.loads(open(path, encoding="utf-8").read().strip().splitlines()[-1])
     targets = summary["targets"]
@@ -131,4 +164,4 @@ def table(path):
 if __name__ == "__main__":
     mode, args = sys.argv[1], sys.argv[2:]
     {"validation": validation, "transaction": transaction, "peer_ingest": peer_ingest, "latency": latency,
-     "notify": notify, "table": table}[mode](*args)
+     "notify": notify, "peer_validation": peer_validation, "table": table}[mode](*args)
