@@ -22,11 +22,16 @@ def emit(**row):
     print(json.dumps(row))
 
 
+# A validation line of `cargo bench --bench validation`:
+# "base R4 (Synthea)  7160 resources  validate  12345/s  parse baseline  67890/s  ratio 0.182"
+VALIDATE_LINE = re.compile(r"^(.*?)\s+(\d+) resources\s+validate\s+(\d+)/s\s+parse baseline\s+(\d+)/s")
+
+
 def validation(path):
-    # "base R4 (Synthea)  7160 resources  validate  12345/s  parse baseline  67890/s  ratio 0.182"
+    # VALIDATE_LINE, and
     # "JSON parse + serialise  7160 resources  model  12345/s  serde_json::Value  67890/s  ratio 0.182"
     kinds = [
-        (re.compile(r"^(.*?)\s+(\d+) resources\s+validate\s+(\d+)/s\s+parse baseline\s+(\d+)/s"),
+        (VALIDATE_LINE,
          "validation, 1 thread: {name} ({count})", "strict JSON parse of the same"),
         (re.compile(r"^(.*?)\s+(\d+) resources\s+model\s+(\d+)/s\s+serde_json::Value\s+(\d+)/s"),
          "{name} through the model ({count})", "serde_json::Value on the same bytes"),
@@ -73,35 +78,30 @@ def peer_ingest(ours_path, hfs_path, import_rate):
 
 
 def peer_validation(validation_path, peers_path):
-    # Ours: the base R4 line of `cargo bench --bench validation`. The peers'
-    # own last lines (../shared/bench/peers/run-all.sh):
-    # "medplum validateResource (base R4, 1 thread) 7772 resources/s  JSON.parse baseline ..."
-    # "fhir.resources parse+validate from JSON text 5123 resources/s  json.loads baseline ..."
-    ours = None
+    # Ours: the base R4 line of `cargo bench --bench validation`; the peers:
+    # their own last lines (../shared/bench/peers/run-all.sh).
+    ours = "failed"
     for line in open(validation_path, encoding="utf-8"):
-        m = re.match(r"^base R4.*?validate\s+(\d+)/s", line.strip())
-        if m:
-            ours = int(m.group(1))
-    peers = [
-        (r"medplum validateResource \(base R4, 1 thread\) (\d+) resources/s", "@medplum/core validateResource, 1 thread"),
-        (r"fhir\.resources parse\+validate from JSON text (\d+) resources/s", "fhir.resources parse + validate"),
-    ]
+        m = VALIDATE_LINE.match(line.strip())
+        if m and m.group(1).startswith("base R4"):
+            ours = int(m.group(3))
     try:
         text = open(peers_path, encoding="utf-8").read()
     except OSError:
         text = ""
-    # fhir.resources runs twice (its R4B and its R4 models): each rate is
-    # named by the version line printed before it.
-    versions = re.findall(r"fhir\.resources (\S+) \(FHIR (\S+) models\)", text)
-    for pattern, name in peers:
-        found = re.findall(pattern, text) or ["failed"]
-        for i, rate in enumerate(found):
-            label = name
-            if name.startswith("fhir.resources") and len(versions) == len(found):
-                label = f"fhir.resources {versions[i][0]} ({versions[i][1]}) parse + validate"
-            emit(figure=f"validation, base R4 (Synthea), beside {label.split(' ')[0]}",
-                 ours=ours if ours is not None else "failed", unit="resources/s",
-                 baseline=int(rate) if rate != "failed" else rate, baseline_name=label, higher="better")
+    # "medplum validateResource (base R4, 1 thread) 7772 resources/s  JSON.parse baseline ..."
+    medplum = re.findall(r"medplum validateResource \(base R4, 1 thread\) (\d+) resources/s", text)
+    peers = [("@medplum/core", "@medplum/core validateResource, 1 thread", medplum[0] if medplum else "failed")]
+    # fhir.resources runs twice (R4B and R4 models), each rate after its version line:
+    # "fhir.resources 6.4.0 (FHIR 4.0.1 models), ..." … "fhir.resources parse+validate from JSON text 5123 resources/s"
+    runs = re.findall(r"fhir\.resources (\S+) \(FHIR (\S+) models\)(?:.|\n)*?"
+                      r"fhir\.resources parse\+validate from JSON text (\d+) resources/s", text)
+    peers += [("fhir.resources", f"fhir.resources {v} ({fhir}) parse + validate", rate) for v, fhir, rate in runs]
+    if not runs:
+        peers.append(("fhir.resources", "fhir.resources parse + validate", "failed"))
+    for short, name, rate in peers:
+        emit(figure=f"validation, base R4 (Synthea), beside {short}", ours=ours, unit="resources/s",
+             baseline=int(rate) if rate != "failed" else rate, baseline_name=name, higher="better")
 
 
 def latency(path, scale=""):
