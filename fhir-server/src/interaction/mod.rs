@@ -456,15 +456,26 @@ impl Service {
     /// # Errors
     /// The interaction's failure, as an OperationOutcome with its kind.
     pub async fn handle(&self, caller: &Caller, request: Request) -> Result<Answer, Failure> {
-        let interaction = if matches!(request.body, Some(Body::Bytes(_))) {
+        let method = request.method.name().to_string();
+        let path = format!("/{}", request.path.join("/"));
+        let parsed = if matches!(request.body, Some(Body::Bytes(_))) {
             // Reading a body (JSON or XML through the loss-checked model) is
             // CPU work: it runs beside the async workers, not on them.
             let state = self.state.clone();
-            blocking(move || Interaction::parse(&state, request)).await?
+            blocking(move || Interaction::parse(&state, request)).await
         } else {
-            Interaction::parse(&self.state, request)?
+            Interaction::parse(&self.state, request)
         };
-        self.apply(caller, interaction).await
+        match parsed {
+            Ok(interaction) => self.apply(caller, interaction).await,
+            Err(f) => {
+                // Refused before it was an interaction (unknown type, a
+                // method the path does not take, a body that cannot be
+                // read): an access all the same, and audited.
+                self.audit_refused(caller, &method, &path, &f).await?;
+                Err(f)
+            }
+        }
     }
 
     /// Applies a parsed interaction for `caller`.
@@ -526,17 +537,19 @@ impl Service {
     }
 
     /// Records a request refused before it could be read as an interaction
-    /// (credentials that are not a valid token).
+    /// (credentials that are not a valid token, an unknown type, a method
+    /// the path does not take, a body or media type that cannot be read).
     ///
     /// # Errors
     /// When the record cannot be stored.
     pub async fn audit_refused(
         &self,
+        caller: &Caller,
         method: &str,
         path: &str,
         failure: &Failure,
     ) -> Result<(), Failure> {
-        if !matches!(self.state.access, Access::Enforced(_)) {
+        if !matches!(self.state.access, Access::Enforced(_)) || matches!(caller, Caller::Open) {
             return Ok(());
         }
         let facts = audit::Facts {
@@ -546,8 +559,7 @@ impl Service {
             query: Some(format!("{method} {path}")),
             patients: Vec::new(),
         };
-        self.record(&facts, &Caller::Anonymous, None, Err(failure))
-            .await
+        self.record(&facts, caller, None, Err(failure)).await
     }
 
     /// Applies a cleared interaction; whether its audit was written with it.

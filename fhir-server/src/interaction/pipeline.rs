@@ -42,6 +42,7 @@ pub fn prepare(state: &AppState, rtype: &str, resource: Value) -> Result<Prepare
         )));
     }
     validate(state, &resource)?;
+    consent::check(&resource)?;
     let index = state.search.index(&resource);
     Ok(Prepared {
         resource_type: rtype.to_string(),
@@ -163,7 +164,26 @@ pub struct Tx {
     referrer: Option<String>,
     purposes: Vec<String>,
     visibility: Option<Visibility>,
+    /// Set while the server writes the consequences of a change the
+    /// caller was allowed to make (a death ending caring everywhere, the
+    /// flags and plans `$end-caring` closes): those records need only be
+    /// visible to the caller, not written by it.
+    consequence: bool,
     changes: Vec<Change>,
+}
+
+/// What a caller's write finds at an id. A record the caller may not see
+/// is [`Found::Nothing`], exactly as one that does not exist, so that no
+/// write can tell them apart (ARCHITECTURE.md, "one answer for hidden and
+/// missing").
+enum Found {
+    /// No record the caller may see.
+    Nothing,
+    /// A deletion the caller may see (it is the record's source, or
+    /// access control is off).
+    Deleted(Stored),
+    /// A current version the caller may see.
+    Live(Stored),
 }
 
 impl Tx {
@@ -191,23 +211,78 @@ impl Tx {
                 .map(|c| c.purposes.clone())
                 .unwrap_or_default(),
             visibility: clearance.visibility.clone(),
+            consequence: false,
             changes: Vec::new(),
         })
     }
 
-    fn new_version(&self, id: &str, p: Prepared) -> NewVersion {
-        let compartments = self
-            .state
-            .compartments
-            .patients_of(&p.resource_type, id, &p.index);
-        let grants = consent::grants_of(&p.resource);
-        NewVersion {
+    /// The version to write: the resource with its source, its owners
+    /// (`access::compartment`: the Patients named, and the owners of the
+    /// records it shares them with, read here) and, for a consent, what it
+    /// grants.
+    async fn new_version(&mut self, id: &str, p: Prepared) -> Result<NewVersion, Failure> {
+        let owners =
+            self.state
+                .compartments
+                .owners_of(&p.resource_type, id, &p.index, &p.resource);
+        let mut compartments = owners.patients;
+        for (t, i) in owners.through.iter().take(MAX_LINKED_OWNERS) {
+            for patient in self.patients_of_stored(t, i).await? {
+                if !compartments.contains(&patient) {
+                    compartments.push(patient);
+                }
+            }
+        }
+        let mut ods = std::collections::HashMap::new();
+        for org in consent::organisation_references(&p.resource) {
+            if let Some(code) = self.ods_code_of(&org).await? {
+                ods.insert(org, code);
+            }
+        }
+        let grants = consent::grants_of(&p.resource, &ods);
+        Ok(NewVersion {
             resource: p.resource,
             index: p.index,
             source: self.source.clone(),
             compartments,
             grants,
-        }
+        })
+    }
+
+    /// The Patients whose data a stored resource is, from its current
+    /// content (one level: a Provenance of a Provenance is not followed).
+    async fn patients_of_stored(&mut self, rtype: &str, id: &str) -> Result<Vec<String>, Failure> {
+        let Some(resource) = self
+            .writer
+            .current(rtype, id)
+            .await?
+            .and_then(|s| s.resource())
+        else {
+            return Ok(Vec::new());
+        };
+        let index = self.state.search.index(&resource);
+        Ok(self
+            .state
+            .compartments
+            .owners_of(rtype, id, &index, &resource)
+            .patients)
+    }
+
+    /// The ODS code of a stored Organization.
+    async fn ods_code_of(&mut self, id: &str) -> Result<Option<String>, Failure> {
+        let org = self
+            .writer
+            .current("Organization", id)
+            .await?
+            .and_then(|s| s.resource());
+        Ok(org.and_then(|o| {
+            o["identifier"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| i["system"] == "https://fhir.nhs.uk/Id/ods-organization-code")
+                .and_then(|i| i["value"].as_str().map(str::to_string))
+        }))
     }
 
     /// Whether `current` exists but is hidden from the caller by consent.
@@ -216,7 +291,7 @@ impl Tx {
             return Ok(false);
         };
         if current.content.is_none() {
-            return Ok(false);
+            return Ok(!self.is_source(current));
         }
         let q = Query {
             resource_type: Some(current.resource_type.clone()),
@@ -229,13 +304,110 @@ impl Tx {
         Ok(self.writer.matching(&q).await?.is_empty())
     }
 
-    /// Whether a resource exists but is hidden from the caller by consent.
+    /// Whether access control applies to this transaction's writes.
+    fn enforced(&self) -> bool {
+        self.visibility.is_some()
+    }
+
+    /// Whether the caller's organisation is the source of `s`.
+    fn is_source(&self, s: &Stored) -> bool {
+        self.source.is_some() && s.source == self.source
+    }
+
+    /// What the caller finds at `rtype/id` (see [`Found`]). A deletion is
+    /// seen, through a write, by the record's source alone: only it may
+    /// re-create the id.
+    async fn found(&mut self, rtype: &str, id: &str) -> Result<Found, Failure> {
+        let Some(current) = self.writer.current(rtype, id).await? else {
+            return Ok(Found::Nothing);
+        };
+        if self.hides(Some(&current)).await? {
+            return Ok(Found::Nothing);
+        }
+        Ok(if current.content.is_none() {
+            Found::Deleted(current)
+        } else {
+            Found::Live(current)
+        })
+    }
+
+    /// Whether a resource exists but is hidden from the caller (a deletion
+    /// counts as hidden from all but its source).
     ///
     /// # Errors
     /// A database failure.
     pub async fn hidden(&mut self, rtype: &str, id: &str) -> Result<bool, Failure> {
         let current = self.writer.current(rtype, id).await?;
         self.hides(current.as_ref()).await
+    }
+
+    /// Whether the caller's organisation holds the person's record: it is
+    /// the source of the Patient `patient` (a current version).
+    async fn holds_record_of(&mut self, patient: &str) -> Result<bool, Failure> {
+        Ok(match self.writer.current("Patient", patient).await? {
+            Some(p) => p.content.is_some() && self.is_source(&p),
+            None => false,
+        })
+    }
+
+    /// Rule W2 (ARCHITECTURE.md, "who may record consent"): a Consent about
+    /// a person is written only by the organisation that holds the
+    /// person's record. The answer is the same whether the Patient exists,
+    /// is hidden or is missing.
+    async fn check_consent_recorder(&mut self, consent: &Value) -> Result<(), Failure> {
+        if !self.enforced() || self.consequence || consent["resourceType"] != "Consent" {
+            return Ok(());
+        }
+        let Some(patient) = consent::person_of(consent) else {
+            return Ok(());
+        };
+        if self.holds_record_of(&patient).await? {
+            return Ok(());
+        }
+        Err(Failure::new(
+            FailureKind::Forbidden,
+            "forbidden",
+            "a consent is recorded by the organisation that holds the person's record (the source of the Patient it names), or by the person",
+        ))
+    }
+
+    /// Rule W1: an existing record is changed or deleted by its source
+    /// only; a Consent also by the holder of the person's record, and a
+    /// referral Task's moves by its parties (`workflow::referral`).
+    async fn check_writer(&mut self, current: &Stored, new: Option<&Value>) -> Result<(), Failure> {
+        if !self.enforced() || self.consequence || self.is_source(current) {
+            return Ok(());
+        }
+        let previous = current.resource();
+        match (current.resource_type.as_str(), previous.as_ref()) {
+            ("Consent", Some(prev)) => {
+                let before = consent::person_of(prev);
+                let after = new.and_then(consent::person_of);
+                let mut held = before.is_some();
+                for p in before.iter().chain(after.iter()) {
+                    held = held && self.holds_record_of(p).await?;
+                }
+                if held {
+                    return Ok(());
+                }
+            }
+            ("Task", Some(prev)) => {
+                if let (Some(new), Some(org)) = (new, self.source.as_deref()) {
+                    if crate::workflow::referral::party_move(prev, new, org) {
+                        return Ok(());
+                    }
+                }
+            }
+            _ => {}
+        }
+        Err(Failure::new(
+            FailureKind::Forbidden,
+            "forbidden",
+            format!(
+                "{} was recorded by another organisation: only its source may change or delete it",
+                current.key()
+            ),
+        ))
     }
 
     /// A Subscription is registered in the outbox as it is written (its
@@ -257,26 +429,33 @@ impl Tx {
     /// Creates a prepared resource with a new id.
     ///
     /// # Errors
-    /// 409 when the id is taken; a database failure.
+    /// 409 when the id is taken; 403 for a Consent the caller may not
+    /// record (rule W2); a database failure.
     pub async fn create(&mut self, id: &str, mut p: Prepared) -> Result<Stored, Failure> {
         let rtype = p.resource_type.clone();
         if rtype == "Task" {
             crate::workflow::referral::check_create(&p.resource, self.referrer.as_deref())?;
         }
+        self.check_consent_recorder(&p.resource).await?;
         self.register(id, &mut p).await?;
-        let new = self.new_version(id, p);
+        let new = self.new_version(id, p).await?;
         let s = self.writer.create(&rtype, id, new).await?;
         self.record(ChangeKind::Created, &s, None);
         Ok(s)
     }
 
-    /// Updates (or creates with this id) a prepared resource; `if_match`
-    /// is the version the client expects. Returns the version written and
-    /// whether it was created.
+    /// Updates a prepared resource; `if_match` is the version the client
+    /// expects. Returns the version written and whether it was created:
+    /// with access control off an update may create (update as create);
+    /// with it on, only the source of a deleted record re-creates it, and
+    /// an id the caller finds nothing at is answered as one that does not
+    /// exist and cannot be created by update (rules W3, O1).
     ///
     /// # Errors
-    /// 412 when `if_match` is not the current version; 403 when the
-    /// resource exists but the caller may not see it.
+    /// 412 when `If-Match` is not the current version (or names a version
+    /// of nothing the caller may see); 405 for an update as create while
+    /// access control is on; 403 when the caller is not the record's
+    /// source (rule W1).
     pub async fn update(
         &mut self,
         id: &str,
@@ -284,20 +463,20 @@ impl Tx {
         if_match: Option<i64>,
     ) -> Result<(Stored, bool), Failure> {
         let rtype = p.resource_type.clone();
-        let current = self.writer.current(&rtype, id).await?;
-        // Updating a resource one may not see would overwrite it; saying
-        // more than "forbidden" would tell that it exists.
-        if self.hides(current.as_ref()).await? {
-            return Err(Failure::new(
-                FailureKind::Forbidden,
-                "forbidden",
-                format!("{rtype}/{id} may not be written by this organisation"),
-            ));
-        }
+        let previous = match self.found(&rtype, id).await? {
+            Found::Nothing if self.enforced() && !self.consequence => {
+                return Err(nothing_to_update(&rtype, id, if_match))
+            }
+            Found::Nothing | Found::Deleted(_) => None,
+            Found::Live(current) => {
+                self.check_writer(&current, Some(&p.resource)).await?;
+                Some(current)
+            }
+        };
         if rtype == "Task" {
-            match current.as_ref().and_then(Stored::resource) {
-                Some(previous) => crate::workflow::referral::check_update(
-                    &previous,
+            match previous.as_ref().and_then(Stored::resource) {
+                Some(before) => crate::workflow::referral::check_update(
+                    &before,
                     &p.resource,
                     self.source.as_deref(),
                 )?,
@@ -306,16 +485,41 @@ impl Tx {
                 }
             }
         }
+        self.check_consent_recorder(&p.resource).await?;
         self.register(id, &mut p).await?;
-        let new = self.new_version(id, p);
+        let new = self.new_version(id, p).await?;
         let (s, created) = self.writer.update(&rtype, id, new, if_match).await?;
         let kind = if created {
             ChangeKind::Created
         } else {
             ChangeKind::Updated
         };
-        self.record(kind, &s, current.and_then(|c| c.content));
+        self.record(kind, &s, previous.and_then(|c| c.content));
         Ok((s, created))
+    }
+
+    /// [`Tx::update`] of a record the caller's change makes the server
+    /// change too (a workflow's consequence): the record must be visible to
+    /// the caller, but need not be its own.
+    ///
+    /// # Errors
+    /// As [`Tx::update`].
+    pub async fn update_as_consequence(
+        &mut self,
+        id: &str,
+        p: Prepared,
+        if_match: Option<i64>,
+    ) -> Result<(Stored, bool), Failure> {
+        let was = std::mem::replace(&mut self.consequence, true);
+        let out = self.update(id, p, if_match).await;
+        self.consequence = was;
+        out
+    }
+
+    /// Runs the consequences a workflow derives from the caller's changes
+    /// (see [`Tx::update_as_consequence`]) with `consequence` set.
+    pub fn set_consequence(&mut self, on: bool) {
+        self.consequence = on;
     }
 
     /// Writes a new version of a resource as the server itself (no
@@ -327,24 +531,26 @@ impl Tx {
     pub async fn server_update(&mut self, id: &str, p: Prepared) -> Result<Stored, Failure> {
         let rtype = p.resource_type.clone();
         let current = self.writer.current(&rtype, id).await?;
-        let new = self.new_version(id, p);
+        let new = self.new_version(id, p).await?;
         let (s, _) = self.writer.update(&rtype, id, new, None).await?;
         self.record(ChangeKind::Updated, &s, current.and_then(|c| c.content));
         Ok(s)
     }
 
     /// Deletes a resource; the deletion's version, or None when there was
-    /// nothing to delete.
+    /// nothing (the caller may see) to delete.
     ///
     /// # Errors
-    /// A database failure.
+    /// 403 when the caller is not the record's source (rule W1); a
+    /// database failure.
     pub async fn delete(&mut self, rtype: &str, id: &str) -> Result<Option<i64>, Failure> {
-        let current = self.writer.current(rtype, id).await?;
-        // A hidden resource is, to this caller, one that does not exist:
-        // deleting it deletes nothing.
-        if self.hides(current.as_ref()).await? {
-            return Ok(None);
-        }
+        let current = match self.found(rtype, id).await? {
+            Found::Live(current) => current,
+            // A record hidden from this caller is, to it, one that does not
+            // exist: deleting it deletes nothing.
+            Found::Nothing | Found::Deleted(_) => return Ok(None),
+        };
+        self.check_writer(&current, None).await?;
         let version = self
             .writer
             .delete(rtype, id, self.source.as_deref())
@@ -360,7 +566,7 @@ impl Tx {
                 version: v,
                 patients: Vec::new(),
                 content: None,
-                previous: current.and_then(|c| c.content),
+                previous: current.content,
             });
         }
         Ok(version)
@@ -432,7 +638,7 @@ impl Tx {
     pub async fn audit(&mut self, state: &AppState, event: Value) -> Result<(), Failure> {
         let p = super::audit::prepared(state, event);
         let id = uuid::Uuid::new_v4().to_string();
-        let new = self.new_version(&id, p);
+        let new = self.new_version(&id, p).await?;
         self.writer.create("AuditEvent", &id, new).await?;
         Ok(())
     }
@@ -465,5 +671,30 @@ impl Tx {
             self.state.notify.notify_one();
         }
         Ok(self.changes)
+    }
+}
+
+/// How many linked records (a Provenance's targets, …) a version's owners
+/// are read from; beyond that a resource is owned by what was read (and
+/// its source), never by less.
+const MAX_LINKED_OWNERS: usize = 64;
+
+/// The one answer for an update of an id the caller finds nothing at
+/// (missing, hidden, or deleted by another): the same status and text in
+/// every case, so that none can be told from another (rule O1).
+fn nothing_to_update(rtype: &str, id: &str, if_match: Option<i64>) -> Failure {
+    match if_match {
+        Some(v) => Failure::new(
+            FailureKind::PreconditionFailed,
+            "conflict",
+            format!("If-Match names version {v} of {rtype}/{id}, which is not its current version"),
+        ),
+        None => Failure::new(
+            FailureKind::MethodNotAllowed,
+            "not-supported",
+            format!(
+                "{rtype}/{id} does not exist, and this server does not create resources by update while access control is on: create with POST [base]/{rtype}"
+            ),
+        ),
     }
 }

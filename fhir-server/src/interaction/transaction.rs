@@ -394,6 +394,7 @@ impl Plan {
                             update,
                             prepared,
                             id: None,
+                            fresh: false,
                         }),
                     )
                 }

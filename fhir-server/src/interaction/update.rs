@@ -126,6 +126,7 @@ impl Update {
             update: self,
             prepared,
             id: None,
+            fresh: false,
         })
     }
 }
@@ -139,6 +140,9 @@ pub struct PreparedUpdate {
     pub prepared: Prepared,
     /// The id it writes, once resolved.
     pub id: Option<String>,
+    /// Whether that id is a new one the server chose (conditional
+    /// criteria matched nothing): the update is then a create.
+    pub fresh: bool,
 }
 
 impl PreparedUpdate {
@@ -153,6 +157,7 @@ impl PreparedUpdate {
             .which
             .resolve(tx, "a conditional update")
             .await?;
+        self.fresh = id.is_none();
         self.id = Some(id.unwrap_or_else(new_id));
         Ok(())
     }
@@ -171,7 +176,11 @@ impl PreparedUpdate {
     pub async fn finish(mut self, tx: &mut Tx) -> Result<Answer, Failure> {
         let id = self.id.clone().unwrap_or_else(new_id);
         self.prepared.resource["id"] = Value::String(id.clone());
-        let (s, created) = tx.update(&id, self.prepared, self.update.if_match).await?;
+        let (s, created) = if self.fresh {
+            (tx.create(&id, self.prepared).await?, true)
+        } else {
+            tx.update(&id, self.prepared, self.update.if_match).await?
+        };
         let status = if created {
             StatusCode::CREATED
         } else {

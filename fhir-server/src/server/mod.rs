@@ -79,23 +79,30 @@ async fn handle(
     let body = read_body(&headers, body).await;
     let query =
         crate::interaction::request::query_pairs(uri.query().unwrap_or("")).unwrap_or_default();
+    let caller = match authenticate(&svc, &headers).await {
+        Ok(c) => c,
+        Err(f) => {
+            // A refused credential is an access too: it is audited.
+            audit_refused(&svc, &Caller::Anonymous, &method, &uri, &f).await;
+            let fmt = http::negotiate(&headers, &query).unwrap_or(Format::Json);
+            return http::failure(f, fmt);
+        }
+    };
     let fmt = match http::negotiate(&headers, &query) {
         Ok(f) => f,
-        Err(f) => return http::failure(f, Format::Json),
+        Err(f) => {
+            audit_refused(&svc, &caller, &method, &uri, &f).await;
+            return http::failure(f, Format::Json);
+        }
     };
     let result = async {
-        let caller = match authenticate(&svc, &headers).await {
-            Ok(c) => c,
+        let request = match body.and_then(|b| http::request(&method, &uri, &headers, b)) {
+            Ok(r) => r,
             Err(f) => {
-                // A refused credential is an access too: it is audited.
-                if let Err(e) = svc.audit_refused(method.as_str(), uri.path(), &f).await {
-                    tracing::error!(error = %e.message(), "auditing a refused request");
-                }
+                audit_refused(&svc, &caller, &method, &uri, &f).await;
                 return Err(f);
             }
         };
-                let body = body?;
-        let request = http::request(&method, &uri, &headers, body)?;
         tokio::time::timeout(REQUEST_BUDGET, svc.handle(&caller, request))
             .await
             .unwrap_or_else(|_| {
@@ -114,6 +121,14 @@ async fn handle(
     match result {
         Ok(answer) => http::answer(answer, fmt, &svc.state.base),
         Err(f) => http::failure(f, fmt),
+    }
+}
+
+/// Audits a request refused at the edge (logged, not answered, when the
+/// record cannot be stored: the refusal stands either way).
+async fn audit_refused(svc: &Service, caller: &Caller, method: &HttpMethod, uri: &Uri, f: &Failure) {
+    if let Err(e) = svc.audit_refused(caller, method.as_str(), uri.path(), f).await {
+        tracing::error!(error = %e.message(), "auditing a refused request");
     }
 }
 

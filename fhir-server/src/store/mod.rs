@@ -508,6 +508,9 @@ pub struct Visibility {
     pub now: String,
     /// Whether the caller administers the server (sees every AuditEvent).
     pub admin: bool,
+    /// The types whose resources are nobody's data, visible to every
+    /// caller (the access policy's definitional types).
+    pub readable_by_all: &'static [&'static str],
 }
 
 /// A write within a transaction.

@@ -187,12 +187,10 @@ async fn deliver(
         return follow(state, &sub, &before).await;
     }
     // Consent at this moment: what the subscriber's organisation may see.
-    let vis = sub.owner.as_ref().map(|org| Visibility {
-        organisation: org.clone(),
-        purposes: sub.purposes.clone(),
-        now: instant(chrono::Utc::now()),
-        admin: false,
-    });
+    let vis = sub
+        .owner
+        .as_ref()
+        .map(|org| crate::interaction::access::visibility(org, &sub.purposes, false));
     let mut kept: Vec<(EventRow, Option<Value>)> = Vec::new();
     let mut withheld = Vec::new();
     for e in waiting {

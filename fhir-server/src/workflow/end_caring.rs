@@ -129,7 +129,7 @@ pub async fn end_caring(
             flag["period"] = json!({"start": date});
         }
         flag["period"]["end"] = json!(date);
-        tx.update(&f.id, prepare(&state, "Flag", flag)?, Some(f.version))
+        tx.update_as_consequence(&f.id, prepare(&state, "Flag", flag)?, Some(f.version))
             .await?;
         written.push(f.key());
     }
@@ -184,7 +184,7 @@ pub async fn end_caring(
             plan["period"] = json!({});
         }
         plan["period"]["end"] = json!(date);
-        tx.update(&p.id, prepare(&state, "CarePlan", plan)?, Some(p.version))
+        tx.update_as_consequence(&p.id, prepare(&state, "CarePlan", plan)?, Some(p.version))
             .await?;
         written.push(p.key());
     }
@@ -287,7 +287,12 @@ pub async fn follow_deaths(tx: &mut Tx) -> Result<(), Failure> {
         .await?;
         for r in open {
             if r.resource().is_some_and(|v| !ended(&v)) {
-                end_caring(tx, &r.id, "died", &date, acting.as_deref()).await?;
+                // A death recorded by the person's record holder ends every
+                // caring relationship it can see, whoever recorded them.
+                tx.set_consequence(true);
+                let ended = end_caring(tx, &r.id, "died", &date, acting.as_deref()).await;
+                tx.set_consequence(false);
+                ended?;
             }
         }
     }

@@ -36,6 +36,27 @@ pub fn is_assessment(task: &Value) -> bool {
                 .any(|c| c["system"] == "https://fhir.carer-fhir.uk/CodeSystem/assessment-type"))
 }
 
+/// Whether `task` is a move of the referral `previous` that `org` may
+/// make although it is not the Task's source: a change of status by a
+/// party to the referral (the owner; the requester to cancel) that leaves
+/// the parties, the person and the focus as they were. Everything else
+/// in a Task is its source's to change (the write pipeline's rule W1).
+pub fn party_move(previous: &Value, task: &Value, org: &str) -> bool {
+    if !is_assessment(previous) || previous["status"] == task["status"] {
+        return false;
+    }
+    let same = ["owner", "requester", "for", "focus", "code", "intent"]
+        .iter()
+        .all(|k| previous[*k] == task[*k]);
+    let owner = super::ods_of(&previous["owner"]);
+    let requester = super::ods_of(&previous["requester"]);
+    let party = match task["status"].as_str() {
+        Some("cancelled") => owner == Some(org) || requester == Some(org),
+        _ => owner == Some(org),
+    };
+    same && party
+}
+
 /// The moves of the R4 Task state machine.
 pub fn allowed(from: &str, to: &str) -> bool {
     from == to

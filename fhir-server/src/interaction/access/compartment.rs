@@ -1,7 +1,20 @@
-//! Whose data a resource is: the Patient compartment
-//! ([CompartmentDefinition-patient](https://hl7.org/fhir/R4/compartmentdefinition-patient.html))
-//! as loaded, plus the carer guide's rule that a caring relationship is
-//! also the carer's own data (`RelatedPerson?carer-patient`).
+//! Whose data a resource is: the one ownership table of the access policy.
+//!
+//! - The Patient compartment
+//!   ([CompartmentDefinition-patient](https://hl7.org/fhir/R4/compartmentdefinition-patient.html))
+//!   as loaded, plus the carer guide's rule that a caring relationship is
+//!   also the carer's own data (`RelatedPerson?carer-patient`).
+//! - The guide's rules for the types R4 leaves out or owns too loosely
+//!   ([`Compartments::owners_of`]): a Task is the data of the person it is
+//!   `for` or whose record is its `focus`; a Bundle of every person it
+//!   references or holds; a Binary of its `securityContext`'s owners; a
+//!   Provenance of its targets' owners.
+//! - Definitional types ([`DEFINITIONAL`]: conformance, terminology and
+//!   knowledge resources) are nobody's data: readable by every
+//!   organisation whose scopes allow it.
+//! - Anything else (a Subscription, an Organization, a Task about no one)
+//!   is owned by no person and so visible to its source alone: what no rule
+//!   grants is denied (`store::Visibility`).
 
 use std::collections::HashMap;
 
@@ -9,6 +22,121 @@ use fhir_core::package::Registry;
 use serde_json::Value;
 
 use crate::store::{IndexEntry, IndexValue};
+
+/// The types whose resources are definitions rather than anyone's data
+/// (the conformance, terminology and knowledge modules of R4): readable
+/// by every organisation whose scopes allow the type.
+pub const DEFINITIONAL: &[&str] = &[
+    "ActivityDefinition",
+    "CapabilityStatement",
+    "ChargeItemDefinition",
+    "CodeSystem",
+    "CompartmentDefinition",
+    "ConceptMap",
+    "EffectEvidenceSynthesis",
+    "EventDefinition",
+    "Evidence",
+    "EvidenceVariable",
+    "ExampleScenario",
+    "GraphDefinition",
+    "ImplementationGuide",
+    "Library",
+    "Measure",
+    "MessageDefinition",
+    "NamingSystem",
+    "ObservationDefinition",
+    "OperationDefinition",
+    "PlanDefinition",
+    "Questionnaire",
+    "ResearchDefinition",
+    "ResearchElementDefinition",
+    "RiskEvidenceSynthesis",
+    "SearchParameter",
+    "SpecimenDefinition",
+    "StructureDefinition",
+    "StructureMap",
+    "TerminologyCapabilities",
+    "TestScript",
+    "ValueSet",
+];
+
+/// Whether resources of `resource_type` are definitions, readable by all.
+pub fn is_definitional(resource_type: &str) -> bool {
+    DEFINITIONAL.contains(&resource_type)
+}
+
+/// Whose data a resource is: the Patients named directly, and the
+/// resources whose owners it shares (a Provenance's targets, a Binary's
+/// security context, a Task's focus), which the writer resolves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Owners {
+    /// Patient ids.
+    pub patients: Vec<String>,
+    /// `(type, id)` of the resources whose owners are this one's too.
+    pub through: Vec<(String, String)>,
+}
+
+impl Owners {
+    fn add_reference(&mut self, reference: &str) {
+        match type_and_id(reference) {
+            Some((t, id)) if t == "Patient" => {
+                if !self.patients.contains(&id) {
+                    self.patients.push(id);
+                }
+            }
+            Some(key) => {
+                if !self.through.contains(&key) {
+                    self.through.push(key);
+                }
+            }
+            None => {}
+        }
+    }
+}
+
+/// `(type, id)` of a literal reference: `Type/id`, `Type/id/_history/n`,
+/// or an absolute URL ending so. Fragments, `urn:` and logical
+/// references name no stored resource.
+pub fn type_and_id(reference: &str) -> Option<(String, String)> {
+    if reference.starts_with('#') || reference.starts_with("urn:") {
+        return None;
+    }
+    let r = reference.split("/_history/").next().unwrap_or(reference);
+    let r = r.split(['?', '#']).next().unwrap_or(r);
+    let mut parts = r.rsplit('/');
+    let id = parts.next()?;
+    let t = parts.next()?;
+    let typed = t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && t.chars().all(|c| c.is_ascii_alphanumeric());
+    (typed && !id.is_empty()).then(|| (t.to_string(), id.to_string()))
+}
+
+/// Every `reference` string anywhere in `v`, and every Patient held as a
+/// resource (a Bundle's entries, contained resources).
+fn every_reference(v: &Value, owners: &mut Owners, depth: usize) {
+    if depth > 64 {
+        return;
+    }
+    match v {
+        Value::Object(map) => {
+            if map.get("resourceType").and_then(Value::as_str) == Some("Patient") {
+                if let Some(id) = map.get("id").and_then(Value::as_str) {
+                    owners.add_reference(&format!("Patient/{id}"));
+                }
+            }
+            for (k, x) in map {
+                match (k.as_str(), x) {
+                    ("reference", Value::String(r)) => owners.add_reference(r),
+                    _ => every_reference(x, owners, depth + 1),
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter()
+            .for_each(|x| every_reference(x, owners, depth + 1)),
+        _ => {}
+    }
+}
 
 /// The compartment's links, by resource type: the reference parameters
 /// that make a resource part of a Patient's compartment.
@@ -51,6 +179,49 @@ impl Compartments {
         Compartments { params }
     }
 
+    /// Whose data a resource is (of `resource_type`, id `id`, with these
+    /// index entries): the Patient compartment's links, and the guide's
+    /// rules for Task, Bundle, Binary and Provenance.
+    pub fn owners_of(
+        &self,
+        resource_type: &str,
+        id: &str,
+        index: &[IndexEntry],
+        resource: &Value,
+    ) -> Owners {
+        let mut owners = Owners {
+            patients: self.patients_of(resource_type, id, index),
+            through: Vec::new(),
+        };
+        let refs = |v: &Value| -> Vec<String> {
+            match v {
+                Value::Array(a) => a
+                    .iter()
+                    .filter_map(|r| r["reference"].as_str().map(str::to_string))
+                    .collect(),
+                _ => v["reference"].as_str().map(str::to_string).into_iter().collect(),
+            }
+        };
+        let linked: Vec<String> = match resource_type {
+            "Task" => [&resource["for"], &resource["focus"]]
+                .into_iter()
+                .flat_map(refs)
+                .collect(),
+            "Binary" => refs(&resource["securityContext"]),
+            "Provenance" => refs(&resource["target"]),
+            "Bundle" => {
+                every_reference(resource, &mut owners, 0);
+                Vec::new()
+            }
+            _ => Vec::new(),
+        };
+        for r in &linked {
+            owners.add_reference(r);
+        }
+        owners.through.retain(|(t, i)| !(t == resource_type && i == id));
+        owners
+    }
+
     /// Whether resources of `resource_type` belong to Patients' compartments.
     pub fn has(&self, resource_type: &str) -> bool {
         resource_type == "Patient" || self.params.contains_key(resource_type)
@@ -77,5 +248,50 @@ impl Compartments {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn references_name_a_type_and_id() {
+        assert_eq!(
+            type_and_id("Patient/p1"),
+            Some(("Patient".into(), "p1".into()))
+        );
+        assert_eq!(
+            type_and_id("https://x.example/fhir/Observation/o1/_history/2"),
+            Some(("Observation".into(), "o1".into()))
+        );
+        assert_eq!(type_and_id("#contained"), None);
+        assert_eq!(type_and_id("urn:uuid:1234"), None);
+        assert_eq!(type_and_id("p1"), None);
+    }
+
+    #[test]
+    fn the_guide_owns_what_r4_leaves_out() {
+        let c = Compartments::default();
+        let task = json!({"resourceType": "Task", "for": {"reference": "Patient/mary"},
+            "focus": {"reference": "CarePlan/plan1"}});
+        let o = c.owners_of("Task", "t1", &[], &task);
+        assert_eq!(o.patients, vec!["mary".to_string()]);
+        assert_eq!(o.through, vec![("CarePlan".into(), "plan1".into())]);
+        let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+            {"resource": {"resourceType": "Patient", "id": "arthur"}},
+            {"resource": {"resourceType": "Observation", "subject": {"reference": "Patient/mary"}}}]});
+        let mut o = c.owners_of("Bundle", "b1", &[], &bundle);
+        o.patients.sort();
+        assert_eq!(o.patients, vec!["arthur".to_string(), "mary".to_string()]);
+        let binary = json!({"resourceType": "Binary", "securityContext": {"reference": "DocumentReference/d1"}});
+        assert_eq!(
+            c.owners_of("Binary", "x", &[], &binary).through,
+            vec![("DocumentReference".into(), "d1".into())]
+        );
+        let sub = json!({"resourceType": "Subscription"});
+        assert_eq!(c.owners_of("Subscription", "s", &[], &sub), Owners::default());
+        assert!(is_definitional("StructureDefinition") && !is_definitional("Task"));
     }
 }

@@ -9,9 +9,22 @@
 //! ActReason code; a class a resource type. What a provision leaves out
 //! applies to all. Refusals win over permissions where both match
 //! (`store::Visibility`).
+//!
+//! **Fails closed.** What this interpreter cannot honour it refuses at
+//! write ([`check`], 422 naming the element) rather than granting on it:
+//! `provision.data` (specific resources), `dataPeriod`, `action`,
+//! `securityLabel`, `code`, a `class` outside the resource-types system,
+//! a `period` that is not a date. An actor that is not an organisation
+//! grants no organisation anything; in a refusal, an organisation named
+//! by a literal reference (`Organization/x`) is refused by its ODS code,
+//! and one whose ODS code cannot be found makes the refusal apply to every
+//! organisation.
+
+use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::interaction::{Failure, FailureKind};
 use crate::search::date_range;
 use crate::store::Grant;
 
@@ -21,6 +34,114 @@ const CAF_SHARING: (&str, &str) = (
 );
 const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const EARLIEST: &str = "0001-01-01T00:00:00.000Z";
+const RESOURCE_TYPES: &str = "http://hl7.org/fhir/resource-types";
+
+/// The elements of a provision this interpreter does not honour: a
+/// provision using one would grant more than it says.
+const UNINTERPRETED: [&str; 5] = ["data", "dataPeriod", "action", "securityLabel", "code"];
+
+/// Whether a Consent is a CafConsent (category `caf-sharing`).
+pub fn is_caf(resource: &Value) -> bool {
+    resource["resourceType"] == "Consent"
+        && resource["category"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| {
+                c["coding"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .any(|k| k["system"] == CAF_SHARING.0 && k["code"] == CAF_SHARING.1)
+            })
+}
+
+/// The Patient id a Consent is about (`Consent.patient`).
+pub fn person_of(consent: &Value) -> Option<String> {
+    consent["patient"]["reference"].as_str().and_then(patient_id)
+}
+
+/// Refuses a CafConsent with a provision this interpreter cannot honour.
+///
+/// # Errors
+/// 422 naming the element (`Consent.provision.provision[0].data`, …).
+pub fn check(resource: &Value) -> Result<(), Failure> {
+    if !is_caf(resource) {
+        return Ok(());
+    }
+    check_provision(&resource["provision"], "Consent.provision", 0)
+}
+
+fn refuse(path: &str, why: &str) -> Failure {
+    Failure::new(
+        FailureKind::Unprocessable,
+        "not-supported",
+        format!("{path}: {why}; this server cannot honour it, and a consent it cannot honour in full is not recorded"),
+    )
+    .at(Some(path))
+}
+
+fn check_provision(p: &Value, path: &str, depth: usize) -> Result<(), Failure> {
+    if !p.is_object() {
+        return Ok(());
+    }
+    if depth > 16 {
+        return Err(refuse(path, "provisions nested this deep are not interpreted"));
+    }
+    for e in UNINTERPRETED {
+        if !p[e].is_null() {
+            return Err(refuse(&format!("{path}.{e}"), "this element limits a provision"));
+        }
+    }
+    for (n, c) in p["class"].as_array().into_iter().flatten().enumerate() {
+        if c["system"] != RESOURCE_TYPES || !c["code"].is_string() {
+            return Err(refuse(
+                &format!("{path}.class[{n}]"),
+                "a class other than a resource type (http://hl7.org/fhir/resource-types)",
+            ));
+        }
+    }
+    for end in ["start", "end"] {
+        if let Some(v) = p["period"].get(end) {
+            if v.as_str().and_then(date_range).is_none() {
+                return Err(refuse(&format!("{path}.period.{end}"), "not a date"));
+            }
+        }
+    }
+    for (n, nested) in p["provision"].as_array().into_iter().flatten().enumerate() {
+        check_provision(nested, &format!("{path}.provision[{n}]"), depth + 1)?;
+    }
+    Ok(())
+}
+
+/// The ids of the Organizations a Consent's provisions name by literal
+/// reference, whose ODS codes [`grants_of`] needs.
+pub fn organisation_references(resource: &Value) -> Vec<String> {
+    fn walk(p: &Value, out: &mut Vec<String>, depth: usize) {
+        if !p.is_object() || depth > 16 {
+            return;
+        }
+        for a in p["actor"].as_array().into_iter().flatten() {
+            if let Some(("Organization", id)) = a["reference"]["reference"]
+                .as_str()
+                .and_then(|r| r.rsplit_once('/'))
+                .map(|(t, id)| (t.rsplit('/').next().unwrap_or(t), id))
+            {
+                if !out.iter().any(|o| o == id) {
+                    out.push(id.to_string());
+                }
+            }
+        }
+        for n in p["provision"].as_array().into_iter().flatten() {
+            walk(n, out, depth + 1);
+        }
+    }
+    let mut out = Vec::new();
+    if is_caf(resource) {
+        walk(&resource["provision"], &mut out, 0);
+    }
+    out
+}
 
 /// The Patient id a reference names (`Patient/x`, or an absolute URL
 /// ending so).
@@ -40,29 +161,14 @@ struct Scope {
     end: Option<String>,
 }
 
-/// The grants of a resource, when it is a CafConsent that is in force.
-pub fn grants_of(resource: &Value) -> Vec<Grant> {
-    if resource["resourceType"] != "Consent" || resource["status"] != "active" {
+/// The grants of a resource, when it is a CafConsent that is in force;
+/// `ods` maps the ids of Organizations its provisions name by literal
+/// reference to their ODS codes (see [`organisation_references`]).
+pub fn grants_of(resource: &Value, ods: &HashMap<String, String>) -> Vec<Grant> {
+    if resource["status"] != "active" || !is_caf(resource) || check(resource).is_err() {
         return Vec::new();
     }
-    let caf = resource["category"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| {
-            c["coding"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|k| k["system"] == CAF_SHARING.0 && k["code"] == CAF_SHARING.1)
-        });
-    if !caf {
-        return Vec::new();
-    }
-    let Some(patient) = resource["patient"]["reference"]
-        .as_str()
-        .and_then(patient_id)
-    else {
+    let Some(patient) = person_of(resource) else {
         return Vec::new();
     };
     let root = Scope {
@@ -73,7 +179,7 @@ pub fn grants_of(resource: &Value) -> Vec<Grant> {
         end: None,
     };
     let mut out = Vec::new();
-    walk(&resource["provision"], &root, None, &patient, &mut out);
+    walk(&resource["provision"], &root, None, &patient, ods, &mut out);
     out
 }
 
@@ -86,7 +192,14 @@ fn codes(list: &Value, system: Option<&str>) -> Vec<Option<String>> {
         .collect()
 }
 
-fn walk(p: &Value, parent: &Scope, parent_type: Option<bool>, patient: &str, out: &mut Vec<Grant>) {
+fn walk(
+    p: &Value,
+    parent: &Scope,
+    parent_type: Option<bool>,
+    patient: &str,
+    ods_of: &HashMap<String, String>,
+    out: &mut Vec<Grant>,
+) {
     if !p.is_object() {
         return;
     }
@@ -101,26 +214,40 @@ fn walk(p: &Value, parent: &Scope, parent_type: Option<bool>, patient: &str, out
         },
     };
     let mut scope = parent.clone();
-    let actors: Vec<Option<String>> = p["actor"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|a| {
-            let i = &a["reference"]["identifier"];
-            (i["system"] == ODS).then(|| i["value"].as_str().map(str::to_string))?
-        })
-        .map(Some)
-        .collect();
+    let mut actors: Vec<Option<String>> = Vec::new();
+    for a in p["actor"].as_array().into_iter().flatten() {
+        let i = &a["reference"]["identifier"];
+        if i["system"] == ODS {
+            if let Some(code) = i["value"].as_str() {
+                actors.push(Some(code.to_string()));
+            }
+            continue;
+        }
+        let org = a["reference"]["reference"]
+            .as_str()
+            .and_then(super::compartment::type_and_id)
+            .filter(|(t, _)| t == "Organization");
+        if let Some((_, id)) = org {
+            match ods_of.get(&id) {
+                Some(code) => actors.push(Some(code.clone())),
+                // An organisation this server cannot name: a refusal of it
+                // refuses everyone (never less than it says), a
+                // permission grants no one.
+                None if !permit => actors.push(None),
+                None => {}
+            }
+        }
+        // Any other actor (a person) is no organisation: it grants or
+        // refuses no organisation anything.
+    }
     if p["actor"].as_array().is_some_and(|a| !a.is_empty()) {
-        // Actors that are not organisations by ODS code grant nothing to
-        // an organisation.
         scope.actors = actors;
     }
     let purposes = codes(&p["purpose"], None);
     if !purposes.is_empty() {
         scope.purposes = purposes;
     }
-    let classes = codes(&p["class"], Some("http://hl7.org/fhir/resource-types"));
+    let classes = codes(&p["class"], Some(RESOURCE_TYPES));
     if !classes.is_empty() {
         scope.classes = classes;
     }
@@ -146,7 +273,7 @@ fn walk(p: &Value, parent: &Scope, parent_type: Option<bool>, patient: &str, out
         }
     }
     for nested in p["provision"].as_array().into_iter().flatten() {
-        walk(nested, &scope, Some(permit), patient, out);
+        walk(nested, &scope, Some(permit), patient, ods_of, out);
     }
 }
 
@@ -161,13 +288,44 @@ mod tests {
             "provision": provision})
     }
 
+    fn grants_of_(c: &Value) -> Vec<Grant> {
+        grants_of(c, &HashMap::new())
+    }
+
+    #[test]
+    fn what_cannot_be_honoured_is_refused_at_write() {
+        for (provision, element) in [
+            (json!({"type": "permit", "data": [{"meaning": "instance", "reference": {"reference": "Observation/o"}}]}), "Consent.provision.data"),
+            (json!({"type": "permit", "dataPeriod": {"start": "2020-01-01"}}), "Consent.provision.dataPeriod"),
+            (json!({"type": "permit", "action": [{"coding": [{"code": "collect"}]}]}), "Consent.provision.action"),
+            (json!({"type": "permit", "provision": [{"type": "deny", "class": [{"system": "http://example.org", "code": "x"}]}]}), "Consent.provision.provision[0].class[0]"),
+        ] {
+            let e = check(&consent(provision)).unwrap_err();
+            assert_eq!(e.kind, FailureKind::Unprocessable);
+            assert!(format!("{e:?}").contains(element), "{element}: {e:?}");
+        }
+        assert!(check(&consent(json!({"type": "permit", "actor": [ods("616")]}))).is_ok());
+    }
+
+    #[test]
+    fn a_refusal_by_literal_reference_refuses_that_organisation_or_everyone() {
+        let c = consent(json!({"type": "permit", "actor": [ods("616"), ods("A81001")],
+            "provision": [{"type": "deny", "actor": [{"reference": {"reference": "Organization/council"}}]}]}));
+        assert_eq!(organisation_references(&c), vec!["council".to_string()]);
+        let known = HashMap::from([("council".to_string(), "616".to_string())]);
+        let g = grants_of(&c, &known);
+        assert!(g.iter().any(|r| !r.permit && r.actor.as_deref() == Some("616")));
+        let g = grants_of(&c, &HashMap::new());
+        assert!(g.iter().any(|r| !r.permit && r.actor.is_none()), "unknown: refuses all");
+    }
+
     fn ods(code: &str) -> Value {
         json!({"reference": {"identifier": {"system": ODS, "value": code}}})
     }
 
     #[test]
     fn a_permit_names_organisations_purposes_classes_and_a_period() {
-        let g = grants_of(&consent(
+        let g = grants_of_(&consent(
             json!({"type": "permit", "actor": [ods("A81001"), ods("616")],
             "purpose": [{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "code": "CAREMGT"}],
             "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "CarePlan"}],
@@ -184,7 +342,7 @@ mod tests {
 
     #[test]
     fn a_nested_provision_is_an_exception_within_its_parent() {
-        let g = grants_of(&consent(json!({"type": "permit", "actor": [ods("616")],
+        let g = grants_of_(&consent(json!({"type": "permit", "actor": [ods("616")],
             "provision": [{"type": "deny", "class": [{"system": "http://hl7.org/fhir/resource-types", "code": "Observation"}]}]})));
         assert_eq!(g.len(), 2);
         assert!(g[0].permit && g[0].class.is_none());
@@ -199,15 +357,15 @@ mod tests {
     fn only_active_caf_consents_grant() {
         let mut c = consent(json!({"type": "permit", "actor": [ods("616")]}));
         c["status"] = json!("inactive");
-        assert!(grants_of(&c).is_empty());
+        assert!(grants_of_(&c).is_empty());
         let mut c = consent(json!({"type": "permit", "actor": [ods("616")]}));
         c["category"] = json!([{"coding": [{"system": "http://loinc.org", "code": "59284-0"}]}]);
-        assert!(grants_of(&c).is_empty(), "not a CAF consent");
+        assert!(grants_of_(&c).is_empty(), "not a CAF consent");
         let c = consent(
             json!({"type": "permit", "actor": [{"reference": {"reference": "Practitioner/x"}}]}),
         );
         assert!(
-            grants_of(&c).is_empty(),
+            grants_of_(&c).is_empty(),
             "an actor that is not an organisation grants no organisation"
         );
     }

@@ -10,17 +10,25 @@
 //!    also `s`; a batch's entries each on their own, a transaction's all
 //!    before any is applied). Missing: 403. A scope restricted by
 //!    `?param=value` allows reads and searches of matching resources only.
-//! 2. **CAF consent** (DESIGN §8): a person's data (their Patient
-//!    compartment, [`compartment`]) is visible to an organisation only when
-//!    it is the record's source or an active CafConsent of that person
-//!    permits it for the client's purpose of use, the record's type, today
-//!    ([`consent`]); refusals win. This is a condition inside every query
-//!    (`store::Visibility`), so totals, links, includes and errors reveal
-//!    nothing; a read of a hidden resource is answered as one that does
-//!    not exist (404). Writes to an existing resource need it to be
-//!    visible; creating is always allowed (the creator is the source).
-//!    AuditEvents are visible to admins and to the organisation holding the
-//!    person's Patient record only, and are never written through the API.
+//! 2. **CAF consent** (DESIGN §8), default deny: a version is visible to
+//!    an organisation only when it is the record's source, or the record
+//!    is a definition ([`compartment::DEFINITIONAL`]), or it is the data of
+//!    one or more people ([`compartment`]: the Patient compartment as
+//!    loaded and the guide's rules for Task, Bundle, Binary, Provenance)
+//!    and an active CafConsent of every one of them permits it for the
+//!    client's purpose of use, the record's type, today ([`consent`]);
+//!    refusals win. A Consent is also visible to the organisation holding
+//!    the person's record, an AuditEvent to admins and that organisation.
+//!    This is a condition inside every query (`store::Visibility`; history
+//!    and vread judge each version by its own owners), so totals, links,
+//!    includes and errors reveal nothing; a record the caller may not see
+//!    is answered exactly as one that does not exist. Writes
+//!    (`pipeline::Tx`): an existing record is changed or deleted by its
+//!    source only (a referral's moves by its parties, a Consent by the
+//!    holder of the person's record); a Consent is recorded only by the
+//!    organisation holding the person's record; a deleted id is re-created
+//!    only by its source; update as create is not offered to clients.
+//!    AuditEvents are never written through the API.
 //! 3. **Emergency access** (flow 7, [`emergency`]): an emergency responder
 //!    may find a contingency plan by emergency card number and read it and
 //!    the contacts it names, with no consent (vital interest), nothing else.
@@ -74,13 +82,20 @@ fn perms(letters: &str) -> Perms {
 
 /// The visibility of a client's reads and searches, judged now.
 pub fn visibility_of(c: &ClientCaller) -> Visibility {
+    visibility(&c.organisation, &c.purposes, c.role == Role::Admin)
+}
+
+/// What `organisation` may see for `purposes`, judged now: the one
+/// constructor of a [`Visibility`] (requests, notifications, operations).
+pub fn visibility(organisation: &str, purposes: &[String], admin: bool) -> Visibility {
     Visibility {
-        organisation: c.organisation.clone(),
-        purposes: c.purposes.clone(),
+        organisation: organisation.to_string(),
+        purposes: purposes.to_vec(),
         now: chrono::Utc::now()
             .format("%Y-%m-%dT%H:%M:%S%.3fZ")
             .to_string(),
-        admin: c.role == Role::Admin,
+        admin,
+        readable_by_all: compartment::DEFINITIONAL,
     }
 }
 

@@ -540,7 +540,7 @@ impl Store for SqlStore {
         sql.push(
             "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.content, v.source",
         );
-        visible_column(&mut sql, "r", visibility);
+        query::visible_column_of(&mut sql, "r", query::Owned::Version("v"), visibility);
         sql.push(" FROM versions v JOIN resources r ON r.rid = v.rid WHERE r.res_type = ")
             .bind(resource_type);
         sql.push(" AND r.res_id = ").bind(id);
@@ -577,8 +577,9 @@ impl Store for SqlStore {
                 sql.push(" AND v.last_updated >= ").bind(s);
             }
             if let Some(vis) = &q.visibility {
+                // Each version is judged by its own owners.
                 sql.push(" AND ");
-                visible_sql(sql, "r", vis);
+                query::visibility_sql(sql, "r", query::Owned::Version("v"), vis);
             }
         };
         let mut count_sql = Sql::new(self.dialect);

@@ -300,6 +300,20 @@ impl SqlWriter {
             },
         )
         .await?;
+        let owned: Vec<(i64, i64, &String)> = versions
+            .iter()
+            .flat_map(|v| v.compartments.iter().map(move |p| (rid(v), v.version, p)))
+            .collect();
+        insert_rows(
+            &mut self.tx,
+            d,
+            "INSERT INTO version_compartments (rid, version, patient_id) VALUES ",
+            &owned,
+            |sql, (r, n, p)| {
+                sql.bind(*r).push(", ").bind(*n).push(", ").bind(*p);
+            },
+        )
+        .await?;
         let grants: Vec<(i64, &Grant)> = versions
             .iter()
             .flat_map(|v| v.grants.iter().map(move |g| (rid(v), g)))

@@ -413,37 +413,119 @@ pub(super) fn from_where(sql: &mut Sql, query: &Query, form: Form) {
 /// is permits it; AuditEvents only for admins and the person's
 /// organisation of record (the source of their Patient record).
 pub(super) fn visible_sql(sql: &mut Sql, a: &str, v: &Visibility) {
+    visibility_sql(sql, a, Owned::Current, v);
+}
+
+/// Whose data a row is read from: the current row's `compartments`, or
+/// the `version_compartments` of the version row aliased so (history and
+/// vread judge each version by its own owners).
+#[derive(Clone, Copy)]
+pub(super) enum Owned<'a> {
+    /// The current version (`compartments`).
+    Current,
+    /// The version row with this alias.
+    Version(&'a str),
+}
+
+/// `FROM` the owners of row `a` as `alias`, `WHERE` they are its.
+fn owners_from(sql: &mut Sql, alias: &str, a: &str, owned: Owned) {
+    match owned {
+        Owned::Current => {
+            sql.push("compartments ").push(alias).push(" WHERE ");
+            sql.push(alias).push(".rid = ").push(a).push(".rid");
+        }
+        Owned::Version(version) => {
+            sql.push("version_compartments ")
+                .push(alias)
+                .push(" WHERE ");
+            sql.push(alias).push(".rid = ").push(a).push(".rid AND ");
+            sql.push(alias)
+                .push(".version = ")
+                .push(version)
+                .push(".version");
+        }
+    }
+}
+
+/// The visibility condition on resource row `a` (its source, type and
+/// id), its owners read as `owned` says.
+pub(super) fn visibility_sql(sql: &mut Sql, a: &str, owned: Owned, v: &Visibility) {
+    // Default deny (`interaction::access::compartment`): a row is visible
+    // to its source; a definition to all; a person's data when it is some
+    // person's data and every one of them permits it; a Consent to the
+    // holder of the person's record; an AuditEvent to admins and the
+    // holder of the person's record. Nothing else is.
     sql.push("((")
         .push(a)
         .push(".res_type <> 'AuditEvent' AND (");
     sql.push(a).push(".source = ").bind(&v.organisation);
-    sql.push(" OR NOT EXISTS (SELECT 1 FROM compartments vc WHERE vc.rid = ")
-        .push(a)
-        .push(".rid AND NOT (");
+    sql.push(" OR ").push(a).push(".res_type IN (");
+    for (n, t) in v.readable_by_all.iter().enumerate() {
+        if n > 0 {
+            sql.push(", ");
+        }
+        // Type names are letters only (checked), so they are written as
+        // literals: the planner sees a constant list.
+        if t.chars().all(|c| c.is_ascii_alphabetic()) {
+            sql.push("'").push(t).push("'");
+        } else {
+            sql.push("NULL");
+        }
+    }
+    if v.readable_by_all.is_empty() {
+        sql.push("NULL");
+    }
+    sql.push(")");
+    sql.push(" OR (EXISTS (SELECT 1 FROM ");
+    owners_from(sql, "vo", a, owned);
+    sql.push(") AND NOT EXISTS (SELECT 1 FROM ");
+    owners_from(sql, "vc", a, owned);
+    sql.push(" AND NOT (");
     grant_sql(sql, a, "vc.patient_id", true, v);
     sql.push(" AND NOT ");
     grant_sql(sql, a, "vc.patient_id", false, v);
-    sql.push(")))) OR (")
+    sql.push(")))");
+    sql.push(" OR (").push(a).push(".res_type = 'Consent' AND ");
+    holder_sql(sql, a, owned, v);
+    sql.push("))) OR (")
         .push(a)
         .push(".res_type = 'AuditEvent' AND (");
     sql.push(if v.admin { "1 = 1" } else { "1 = 0" });
-    sql.push(" OR EXISTS (SELECT 1 FROM compartments ac JOIN resources ap ON ap.res_type = 'Patient' AND ap.res_id = ac.patient_id WHERE ac.rid = ")
-        .push(a)
-        .push(".rid AND ap.source = ")
+    sql.push(" OR ");
+    holder_sql(sql, a, owned, v);
+    sql.push(")))");
+}
+
+/// `EXISTS` a person whose data row `a` is and whose Patient record the
+/// caller's organisation holds (is the source of).
+fn holder_sql(sql: &mut Sql, a: &str, owned: Owned, v: &Visibility) {
+    sql.push("EXISTS (SELECT 1 FROM ");
+    owners_from(sql, "ac", a, owned);
+    sql.push(" AND EXISTS (SELECT 1 FROM resources ap WHERE ap.res_type = 'Patient' AND ap.res_id = ac.patient_id AND ap.deleted = 0 AND ap.source = ")
         .bind(&v.organisation);
-    sql.push("))))");
+    sql.push("))");
 }
 
 /// A column `vis` (1 or 0) telling whether row `a` is visible (always 1
 /// without a visibility).
 pub(super) fn visible_column(sql: &mut Sql, a: &str, visibility: Option<&Visibility>) {
+    visible_column_of(sql, a, Owned::Current, visibility);
+}
+
+/// [`visible_column`], the owners read as `owned` says.
+pub(super) fn visible_column_of(
+    sql: &mut Sql,
+    a: &str,
+    owned: Owned,
+    visibility: Option<&Visibility>,
+) {
     match visibility {
         None => {
             sql.push(", 1 AS vis");
         }
         Some(v) => {
             sql.push(", CASE WHEN ");
-            visible_sql(sql, a, v);
+            visibility_sql(sql, a, owned, v);
             sql.push(" THEN 1 ELSE 0 END AS vis");
         }
     }

@@ -95,6 +95,19 @@ pub(super) fn schema(d: Dialect) -> Vec<String> {
         "CREATE INDEX IF NOT EXISTS compartments_by_patient ON compartments (patient_id, rid)"
             .into(),
     );
+    // Whose data each version was: history and vread judge each version by
+    // its own owners, so a record that changes hands keeps its earlier
+    // owners' view of the earlier versions, and no more.
+    s.push(format!(
+        "CREATE TABLE IF NOT EXISTS version_compartments (rid BIGINT NOT NULL, version BIGINT NOT NULL, patient_id {text} NOT NULL)"
+    ));
+    s.push(
+        "CREATE INDEX IF NOT EXISTS version_compartments_by_version ON version_compartments (rid, version, patient_id)"
+            .into(),
+    );
+    // A database from before version_compartments: each version takes its
+    // resource's current owners (once; afterwards the table is not empty).
+    s.push("INSERT INTO version_compartments (rid, version, patient_id) SELECT c.rid, v.version, c.patient_id FROM compartments c JOIN versions v ON v.rid = c.rid WHERE NOT EXISTS (SELECT 1 FROM version_compartments)".into());
     s.push(format!(
         "CREATE TABLE IF NOT EXISTS consent_grants (rid BIGINT NOT NULL, patient_id {text} NOT NULL, permit INTEGER NOT NULL,
             actor {text}, purpose {text}, class {text}, start_at {text} NOT NULL, end_at {text})"

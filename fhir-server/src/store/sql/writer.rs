@@ -274,6 +274,13 @@ impl Writer for SqlWriter {
         )
         .await?;
         self.clear_index(rid).await?;
+        // The deletion is the data of whoever the deleted version's was.
+        let mut sql = Sql::new(self.dialect);
+        sql.push("INSERT INTO version_compartments (rid, version, patient_id) SELECT rid, ")
+            .bind(version)
+            .push(", patient_id FROM compartments WHERE rid = ")
+            .bind(rid);
+        sql.query().execute(&mut *self.tx).await?;
         self.known
             .remove(&(resource_type.to_string(), id.to_string()));
         // A deleted consent permits nothing; whose data it was stays known.
