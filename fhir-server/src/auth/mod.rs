@@ -640,9 +640,9 @@ pub async fn load_jwks(source: &str) -> anyhow::Result<JwkSet> {
 
 #[cfg(test)]
 mod tests {
+    use super::clients::Role;
     use super::*;
     use crate::store::sql::SqlStore;
-    use clients::Role;
 
     const BASE: &str = "http://fhir.test";
 
@@ -725,7 +725,10 @@ mod tests {
         // Another organisation, role or key: the token was issued to
         // another registration.
         for (changed, what) in [
-            (registration("999", Role::LocalAuthority, both, &key), "organisation"),
+            (
+                registration("999", Role::LocalAuthority, both, &key),
+                "organisation",
+            ),
             (registration("616", Role::Admin, both, &key), "role"),
             (
                 registration(

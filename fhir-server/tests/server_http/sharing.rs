@@ -953,7 +953,10 @@ async fn operations_answer_only_what_the_scopes_allow(db: Db, name: &str) {
     s.create(&gp, status).await;
     let (st, v) = s.call(&gp, "GET", "$stale-carers", None).await;
     assert_eq!(st, StatusCode::OK, "{v}");
-    assert!(v.to_string().contains(&format!("RelatedPerson/{stale}")), "{v}");
+    assert!(
+        v.to_string().contains(&format!("RelatedPerson/{stale}")),
+        "{v}"
+    );
     let (st, v) = s.call(&narrow, "GET", "$stale-carers", None).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert!(!v.to_string().contains(&stale), "{v}");
@@ -973,7 +976,11 @@ async fn operations_answer_only_what_the_scopes_allow(db: Db, name: &str) {
         .unwrap()
         .iter()
         .filter(|p| p["name"] == "changed")
-        .filter_map(|p| p["valueReference"]["reference"].as_str().map(str::to_string))
+        .filter_map(|p| {
+            p["valueReference"]["reference"]
+                .as_str()
+                .map(str::to_string)
+        })
         .collect();
     assert_eq!(changed, vec![format!("RelatedPerson/{rel}")], "{v}");
 }
