@@ -13,6 +13,15 @@
 //! `Caller`; tokens of an external issuer configured by its URL and JWKS
 //! are accepted too, for registered clients.
 //!
+//! A token follows its client's registration as it is now: `carer-fhir
+//! clients add|remove` writes the registration from another process, so
+//! every request reads it again (one primary-key lookup) and only the
+//! token's signature and claims are checked once and kept. A removed client's
+//! tokens are refused like an unknown client's; a token issued to another
+//! registration of the client (its organisation, role or keys since
+//! changed) is refused; scopes are what both the token grants and the
+//! registration allows now; purposes of use are the registration's.
+//!
 //! JWT signing and verification are `jsonwebtoken`'s; key arithmetic is
 //! RustCrypto's. Nothing cryptographic is written here.
 
@@ -27,6 +36,7 @@ use base64::Engine as _;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 use crate::interaction::caller::ClientCaller;
 use crate::store::{AuthStore, ClientRecord, StoreError};
@@ -48,6 +58,43 @@ pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// Tokens checked recently, so that a signature is verified once per token,
 /// not once per request. Bounded: cleared when it reaches this size.
 const TOKEN_CACHE: usize = 10_000;
+
+/// The claim of our access tokens naming the registration they were
+/// issued to ([`registration_digest`]).
+const REGISTRATION_CLAIM: &str = "registration";
+
+/// What is kept of a token whose signature and claims were checked: what
+/// the token itself says, never the registration of its client (read
+/// again on every request).
+#[derive(Debug)]
+struct Verified {
+    /// The client it names.
+    client_id: String,
+    /// The scopes it grants (its `scope` claim).
+    scopes: Scopes,
+    /// The registration it was issued to ([`registration_digest`]): our
+    /// tokens carry it; an external issuer's token (or one of ours issued
+    /// before tokens carried it) is bound to the registration its client had
+    /// when the token was first checked.
+    registration: String,
+    /// Its expiry (seconds since the epoch).
+    exp: i64,
+}
+
+/// Which registration of a client this is: a digest of what a token must
+/// not outlive (organisation, role and keys). A client removed and
+/// registered again with the same organisation, role and keys is the same
+/// registration; one with new keys (after a key was lost, say) is not, so
+/// tokens obtained with the old keys are refused. Scopes and purposes are
+/// not part of it: a token follows their changes.
+pub fn registration_digest(r: &ClientRecord) -> String {
+    let mut h = Sha256::new();
+    for part in [&r.organisation, &r.role, &r.jwks] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part.as_bytes());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.finalize().as_slice())
+}
 
 /// An OAuth 2.0 error answer of the token endpoint (RFC 6749 §5.2).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +144,7 @@ pub struct Authority {
     encoding: EncodingKey,
     decoding: DecodingKey,
     issuers: Vec<ExternalIssuer>,
-    checked: Mutex<HashMap<String, (Arc<ClientCaller>, i64)>>,
+    checked: Mutex<HashMap<String, Arc<Verified>>>,
 }
 
 impl std::fmt::Debug for Authority {
@@ -241,7 +288,7 @@ impl Authority {
         }
         let assertion = field("client_assertion")
             .ok_or_else(|| OAuthError::new("invalid_request", "client_assertion is missing"))?;
-        let client = self.check_assertion(assertion).await?;
+        let (client, registration) = self.check_assertion(assertion).await?;
         let requested = Scopes::parse(field("scope").unwrap_or(""));
         let granted = client.scopes.grant(&requested);
         if granted.is_empty() {
@@ -254,7 +301,7 @@ impl Authority {
         let claims = json!({
             "iss": self.base, "sub": client.id, "aud": self.base, "client_id": client.id,
             "iat": iat, "exp": iat + TOKEN_LIFETIME, "jti": uuid::Uuid::new_v4().to_string(),
-            "scope": granted.to_string(),
+            "scope": granted.to_string(), REGISTRATION_CLAIM: registration,
         });
         let mut header = Header::new(Algorithm::ES384);
         header.kid = Some(self.kid.clone());
@@ -269,7 +316,9 @@ impl Authority {
         }))
     }
 
-    async fn check_assertion(&self, assertion: &str) -> Result<Client, OAuthError> {
+    /// Checks a client assertion; the client it authenticates, with the
+    /// digest of its registration ([`registration_digest`]).
+    async fn check_assertion(&self, assertion: &str) -> Result<(Client, String), OAuthError> {
         let bad = |why: &str| OAuthError::new("invalid_client", why.to_string());
         let header = jsonwebtoken::decode_header(assertion)
             .map_err(|_| bad("client_assertion is not a signed JWT (RS384 or ES384)"))?;
@@ -281,11 +330,14 @@ impl Authority {
         let id = claims["iss"]
             .as_str()
             .ok_or_else(|| bad("client_assertion has no iss"))?;
-        let client = self
+        let record = self
+            .store
             .client(id)
             .await
             .map_err(|_| OAuthError::new("server_error", "the registrations could not be read"))?
             .ok_or_else(|| bad("unknown client"))?;
+        let registration = registration_digest(&record);
+        let client = client_of(&record).map_err(|_| bad("unknown client"))?;
         let keys: JwkSet = serde_json::from_value(client.jwks.clone())
             .map_err(|_| bad("the client's registered JWKS cannot be read"))?;
         let candidates: Vec<&Jwk> = match &header.kid {
@@ -354,28 +406,100 @@ impl Authority {
         if !fresh {
             return Err(bad("this client assertion's jti was used before"));
         }
-        Ok(client)
+        Ok((client, registration))
     }
 
     /// Checks a bearer token (ours, or an external issuer's) and gives the
-    /// caller it stands for.
+    /// caller it stands for, as its client is registered now.
+    ///
+    /// The token's signature and claims are checked once and kept until it
+    /// expires; the registration is read on every call (one lookup by
+    /// primary key), so that `carer-fhir clients add|remove`, run by another
+    /// process on the same database, takes effect at the next request:
+    /// - a removed client: refused as an unknown client is;
+    /// - a token issued to another registration of the client (organisation,
+    ///   role or keys changed since, [`registration_digest`]): refused;
+    /// - scopes: those both the token grants and the registration now
+    ///   allows (each cut down to what both allow);
+    /// - purposes of use: the registration's now.
     ///
     /// # Errors
     /// Why it was refused.
     pub async fn authenticate(&self, token: &str) -> Result<Arc<ClientCaller>, TokenRefused> {
+        let refuse = |why: &str| TokenRefused(why.to_string());
         let t = now();
-        if let Some((caller, exp)) = self.checked.lock().ok().and_then(|c| c.get(token).cloned()) {
-            if exp > t {
-                return Ok(caller);
+        let cached = self
+            .checked
+            .lock()
+            .ok()
+            .and_then(|c| c.get(token).cloned())
+            .filter(|v| v.exp > t);
+        let checked = match cached {
+            Some(v) => Checked::Kept(v),
+            None => Checked::New(self.verify(token)?),
+        };
+        let client_id = match &checked {
+            Checked::Kept(v) => v.client_id.as_str(),
+            Checked::New(c) => c.client_id.as_str(),
+        };
+        let record = self
+            .store
+            .client(client_id)
+            .await
+            .map_err(|_| refuse("the registrations could not be read"))?
+            .ok_or_else(|| refuse(UNREGISTERED))?;
+        let current = registration_digest(&record);
+        let verified = match checked {
+            Checked::Kept(v) => v,
+            Checked::New(c) => {
+                let v = Arc::new(Verified {
+                    client_id: c.client_id,
+                    scopes: c.scopes,
+                    // Bound now, to the registration the token is first
+                    // accepted for, when it does not say its own.
+                    registration: c.registration.unwrap_or_else(|| current.clone()),
+                    exp: c.exp,
+                });
+                self.remember(token, v.clone(), t);
+                v
             }
+        };
+        if verified.registration != current {
+            return Err(refuse(
+                "the token was issued to another registration of its client \
+                 (its organisation, role or keys have changed): ask for a new token",
+            ));
         }
+        let caller = caller_of(&record, &verified.scopes).map_err(|_| refuse(UNREGISTERED))?;
+        Ok(Arc::new(caller))
+    }
+
+    /// Keeps a checked token until it expires.
+    fn remember(&self, token: &str, verified: Arc<Verified>, t: i64) {
+        if let Ok(mut cache) = self.checked.lock() {
+            if cache.len() >= TOKEN_CACHE {
+                cache.retain(|_, v| v.exp > t);
+                if cache.len() >= TOKEN_CACHE {
+                    cache.clear();
+                }
+            }
+            cache.insert(token.to_string(), verified);
+        }
+    }
+
+    /// Checks a bearer token's signature (ours, or a trusted external
+    /// issuer's) and claims, and reads what it says. Nothing about its
+    /// client's registration is looked at here.
+    fn verify(&self, token: &str) -> Result<TokenClaims, TokenRefused> {
+        let t = now();
         let refuse = |why: &str| TokenRefused(why.to_string());
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| refuse("the token is not a signed JWT"))?;
         let claims =
             unverified_claims(token).ok_or_else(|| refuse("the token has no readable claims"))?;
         let iss = claims["iss"].as_str().unwrap_or("");
-        let (key, alg) = if iss == self.base {
+        let ours = iss == self.base;
+        let (key, alg) = if ours {
             if header.kid.as_deref() != Some(self.kid.as_str()) {
                 return Err(refuse("the token was not signed with this server's key"));
             }
@@ -413,39 +537,64 @@ impl Authority {
             }
         })?;
         let c = &data.claims;
-        let id = c["client_id"]
+        let client_id = c["client_id"]
             .as_str()
             .or(c["azp"].as_str())
             .or(c["sub"].as_str())
-            .ok_or_else(|| refuse("the token names no client"))?;
-        let client = self
-            .client(id)
-            .await
-            .map_err(|_| refuse("the registrations could not be read"))?
-            .ok_or_else(|| refuse("the token's client is not registered here"))?;
-        let scopes = client
-            .scopes
-            .grant(&Scopes::parse(c["scope"].as_str().unwrap_or("")));
-        let caller = Arc::new(ClientCaller {
-            client_id: client.id,
-            name: client.name,
-            organisation: client.organisation,
-            role: client.role,
-            scopes,
-            purposes: client.purposes,
-        });
-        let exp = c["exp"].as_i64().unwrap_or(t);
-        if let Ok(mut cache) = self.checked.lock() {
-            if cache.len() >= TOKEN_CACHE {
-                cache.retain(|_, (_, e)| *e > t);
-                if cache.len() >= TOKEN_CACHE {
-                    cache.clear();
-                }
-            }
-            cache.insert(token.to_string(), (caller.clone(), exp));
-        }
-        Ok(caller)
+            .ok_or_else(|| refuse("the token names no client"))?
+            .to_string();
+        Ok(TokenClaims {
+            client_id,
+            scopes: Scopes::parse(c["scope"].as_str().unwrap_or("")),
+            // Only our own tokens are read for it: an external issuer's
+            // claims mean what that issuer means.
+            registration: if ours {
+                c[REGISTRATION_CLAIM].as_str().map(str::to_string)
+            } else {
+                None
+            },
+            exp: c["exp"].as_i64().unwrap_or(t),
+        })
     }
+}
+
+/// The answer for a token whose client is not (or no longer) registered.
+const UNREGISTERED: &str = "the token's client is not registered here";
+
+/// A token kept from an earlier request, or one just verified.
+enum Checked {
+    Kept(Arc<Verified>),
+    New(TokenClaims),
+}
+
+/// What a verified token says.
+struct TokenClaims {
+    client_id: String,
+    scopes: Scopes,
+    /// The registration it says it was issued to (our tokens only).
+    registration: Option<String>,
+    exp: i64,
+}
+
+/// The caller a token granting `granted` stands for, under the client's
+/// registration as stored now: the scopes both allow, the registration's
+/// organisation, role and purposes.
+///
+/// # Errors
+/// When the stored role no longer reads (never written so by this code).
+fn caller_of(record: &ClientRecord, granted: &Scopes) -> Result<ClientCaller, String> {
+    Ok(ClientCaller {
+        client_id: record.id.clone(),
+        name: record.name.clone(),
+        organisation: record.organisation.clone(),
+        role: record.role.parse()?,
+        scopes: Scopes::parse(&record.scopes).grant(granted),
+        purposes: record
+            .purposes
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 /// A client assertion for `token_url`, signed with `pem`: what a client
@@ -487,4 +636,203 @@ pub async fn load_jwks(source: &str) -> anyhow::Result<JwkSet> {
         std::fs::read_to_string(source)?
     };
     Ok(serde_json::from_str(&text)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clients::Role;
+    use super::*;
+    use crate::store::sql::SqlStore;
+
+    const BASE: &str = "http://fhir.test";
+
+    async fn open(path: &std::path::Path) -> Arc<SqlStore> {
+        Arc::new(
+            SqlStore::connect(&format!("sqlite:{}", path.display()))
+                .await
+                .unwrap(),
+        )
+    }
+
+    fn registration(ods: &str, role: Role, scopes: &str, key: &keys::KeyPair) -> ClientRecord {
+        record_of(&Client {
+            id: "app".into(),
+            name: "app".into(),
+            organisation: ods.into(),
+            role,
+            scopes: Scopes::parse(scopes),
+            purposes: vec![role.default_purpose().into()],
+            jwks: keys::jwks_of(&key.public_jwk),
+        })
+    }
+
+    async fn token_for(authority: &Authority, key: &keys::KeyPair, scope: &str) -> String {
+        let assertion =
+            client_assertion("app", &authority.token_url(), &key.private_pem, None).unwrap();
+        let form: Vec<(String, String)> = [
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", assertion.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let answer = authority.token(&form).await.unwrap();
+        answer["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// `carer-fhir clients add|remove` run by another process (a second
+    /// connection to the same database) takes effect at the next request,
+    /// though the token's verdict is kept.
+    #[tokio::test]
+    async fn tokens_follow_their_clients_registration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.sqlite");
+        let server = open(&path).await;
+        let admin = open(&path).await;
+        let authority = Authority::new(server.clone(), BASE, Vec::new())
+            .await
+            .unwrap();
+        let key = keys::generate(Algorithm::ES384).unwrap();
+        let both = "system/Patient.rs system/Observation.rs";
+        let first = registration("616", Role::LocalAuthority, both, &key);
+        admin.put_client(&first).await.unwrap();
+        let token = token_for(&authority, &key, both).await;
+        let caller = authority.authenticate(&token).await.unwrap();
+        assert_eq!(caller.scopes.to_string(), both);
+        assert_eq!(caller.organisation, "616");
+        assert_eq!(caller.purposes, vec!["CAREMGT".to_string()]);
+
+        // Scopes narrowed: the token keeps only what both allow.
+        let narrowed = registration("616", Role::LocalAuthority, "system/Patient.r", &key);
+        admin.put_client(&narrowed).await.unwrap();
+        let caller = authority.authenticate(&token).await.unwrap();
+        assert_eq!(caller.scopes.to_string(), "system/Patient.r");
+
+        // Scopes widened: never beyond what the token was granted.
+        let mut widened = registration("616", Role::LocalAuthority, "system/*.cruds", &key);
+        widened.purposes = "CAREMGT PUBHLTH".into();
+        admin.put_client(&widened).await.unwrap();
+        let caller = authority.authenticate(&token).await.unwrap();
+        assert_eq!(caller.scopes.to_string(), both);
+        assert_eq!(
+            caller.purposes,
+            vec!["CAREMGT".to_string(), "PUBHLTH".to_string()],
+            "the registration's purposes now"
+        );
+
+        // Another organisation, role or key: the token was issued to
+        // another registration.
+        for (changed, what) in [
+            (
+                registration("999", Role::LocalAuthority, both, &key),
+                "organisation",
+            ),
+            (registration("616", Role::Admin, both, &key), "role"),
+            (
+                registration(
+                    "616",
+                    Role::LocalAuthority,
+                    both,
+                    &keys::generate(Algorithm::ES384).unwrap(),
+                ),
+                "keys",
+            ),
+        ] {
+            admin.put_client(&changed).await.unwrap();
+            assert!(
+                authority.authenticate(&token).await.is_err(),
+                "{what} changed"
+            );
+        }
+
+        // Removed: refused as an unknown client's token is.
+        admin.put_client(&first).await.unwrap();
+        assert!(authority.authenticate(&token).await.is_ok());
+        assert!(admin.remove_client("app").await.unwrap());
+        assert_eq!(
+            authority.authenticate(&token).await.unwrap_err(),
+            TokenRefused(UNREGISTERED.to_string())
+        );
+        // A new token for a new registration of the same id works.
+        let key2 = keys::generate(Algorithm::ES384).unwrap();
+        admin
+            .put_client(&registration("616", Role::LocalAuthority, both, &key2))
+            .await
+            .unwrap();
+        assert!(authority.authenticate(&token).await.is_err());
+        let token2 = token_for(&authority, &key2, both).await;
+        assert!(authority.authenticate(&token2).await.is_ok());
+    }
+
+    /// An external issuer's token is bound to the registration its client
+    /// had when the token was first accepted, and follows it likewise.
+    #[tokio::test]
+    async fn an_external_issuers_tokens_follow_the_registration_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auth.sqlite");
+        let server = open(&path).await;
+        let admin = open(&path).await;
+        let idp = keys::generate(Algorithm::ES384).unwrap();
+        let issuer = "https://idp.example.org/realms/council";
+        let authority = Authority::new(
+            server.clone(),
+            BASE,
+            vec![ExternalIssuer {
+                issuer: issuer.into(),
+                jwks: serde_json::from_value(keys::jwks_of(&idp.public_jwk)).unwrap(),
+            }],
+        )
+        .await
+        .unwrap();
+        let key = keys::generate(Algorithm::ES384).unwrap();
+        admin
+            .put_client(&registration(
+                "616",
+                Role::LocalAuthority,
+                "system/Patient.rs",
+                &key,
+            ))
+            .await
+            .unwrap();
+        let (alg, signing) = keys::signing_key(&idp.private_pem).unwrap();
+        let mut header = Header::new(alg);
+        header.kid = idp.public_jwk["kid"].as_str().map(str::to_string);
+        let token = jsonwebtoken::encode(
+            &header,
+            &json!({"iss": issuer, "aud": BASE, "client_id": "app", "sub": "app",
+                "exp": now() + 120, "scope": "system/*.cruds"}),
+            &signing,
+        )
+        .unwrap();
+        let caller = authority.authenticate(&token).await.unwrap();
+        assert_eq!(caller.scopes.to_string(), "system/Patient.rs");
+        admin
+            .put_client(&registration(
+                "616",
+                Role::LocalAuthority,
+                "system/Patient.r",
+                &key,
+            ))
+            .await
+            .unwrap();
+        let caller = authority.authenticate(&token).await.unwrap();
+        assert_eq!(caller.scopes.to_string(), "system/Patient.r");
+        admin
+            .put_client(&registration(
+                "999",
+                Role::LocalAuthority,
+                "system/Patient.r",
+                &key,
+            ))
+            .await
+            .unwrap();
+        assert!(authority.authenticate(&token).await.is_err());
+        assert!(admin.remove_client("app").await.unwrap());
+        assert_eq!(
+            authority.authenticate(&token).await.unwrap_err(),
+            TokenRefused(UNREGISTERED.to_string())
+        );
+    }
 }

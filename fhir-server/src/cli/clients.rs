@@ -47,8 +47,8 @@ pub enum Command {
         #[arg(long, default_value = "sqlite:carer-fhir.sqlite")]
         database: String,
     },
-    /// Remove a client: it gets no more tokens (tokens already issued
-    /// expire within five minutes).
+    /// Remove a client: it gets no more tokens, and the tokens already
+    /// issued to it are refused from the server's next request.
     Remove {
         /// The client id.
         client_id: String,

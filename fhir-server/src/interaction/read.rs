@@ -44,6 +44,10 @@ pub struct Read {
     pub shaping: Shaping,
     /// The version `If-None-Match` names.
     pub if_none_match: Option<String>,
+    /// The emergency card number the read quotes (`?card=NUMBER`): what
+    /// lets an emergency responder read a contingency plan and the
+    /// contacts it names (`access::emergency`); ignored for anyone else.
+    pub card: Option<String>,
 }
 
 impl Read {
@@ -62,6 +66,11 @@ impl Read {
                     .trim_matches('"')
                     .to_string()
             }),
+            card: req
+                .query
+                .iter()
+                .find(|(k, _)| k == super::access::emergency::CARD_PARAMETER)
+                .map(|(_, v)| v.clone()),
         })
     }
 

@@ -11,7 +11,9 @@
 //!    by the council that assessed them (else the organisation acting).
 //!
 //! Each resource is validated as any write is, and the change of the
-//! relationship fires the `caring-ended` topic.
+//! relationship fires the `caring-ended` topic. The answer names what was
+//! changed of the types the caller's token scopes let it read (all of the
+//! type: [`super::reads_all`]); the rest is changed all the same.
 
 use serde_json::{json, Value};
 
@@ -334,6 +336,10 @@ fn run<'a>(
         params.extend(
             written
                 .iter()
+                .filter(|r| {
+                    r.split_once('/')
+                        .is_some_and(|(t, _)| super::reads_all(ctx.caller, t))
+                })
                 .map(|r| json!({"name": "changed", "valueReference": {"reference": r}})),
         );
         let answer = Answer::ok(json!({"resourceType": "Parameters", "parameter": params}));

@@ -5,14 +5,21 @@
 //! The answer is a Parameters: one `organisation` per organisation, each
 //! with a `relationship` part per stale relationship and its `reason`
 //! (`cared-for-deceased`, `no-longer-a-carer`).
+//!
+//! Only what the caller's token scopes let it read takes part
+//! ([`super::reach`]): no relationships without `RelatedPerson` read
+//! (those matching a restricted scope only); a death is judged only from a
+//! `Patient` record, and an ended status only from an `Observation`, the
+//! scopes let it read.
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
+use super::{reach, Reach};
 use crate::interaction::operation::{Context, Handler, Invocation, Operation, Reply};
 use crate::interaction::{Answer, Failure, Level, Service};
-use crate::store::{Condition, Query, Stored, Total};
+use crate::store::{Condition, Query, Stored, Total, Visibility};
 
 /// The `$stale-carers` row of the operations table.
 pub const OPERATION: Operation = Operation {
@@ -37,15 +44,23 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, _inv: Invocation) -> Reply<'a
     Box::pin(async move {
         let store = &svc.state.store;
         let vis = ctx.clearance.visibility.clone();
+        let mut conditions = vec![Condition::Token {
+            param: "active".into(),
+            system: None,
+            code: Some("true".into()),
+            not: false,
+        }];
+        match reach(svc, ctx.caller, "RelatedPerson") {
+            Reach::All => {}
+            Reach::Matching(c) => conditions.push(c),
+            Reach::Nothing => return Ok(Answer::ok(json!({"resourceType": "Parameters"}))),
+        }
+        let patients = reach(svc, ctx.caller, "Patient");
+        let observations = reach(svc, ctx.caller, "Observation");
         let open = store
             .search(&Query {
                 resource_type: Some("RelatedPerson".into()),
-                conditions: vec![Condition::Token {
-                    param: "active".into(),
-                    system: None,
-                    code: Some("true".into()),
-                    not: false,
-                }],
+                conditions,
                 count: LIMIT,
                 total: Total::None,
                 visibility: vis.clone(),
@@ -61,15 +76,15 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, _inv: Invocation) -> Reply<'a
             }
             let mut reason = None;
             if let Some(p) = reference_id(&r["patient"], "Patient") {
-                if let Ok(patient) = store.read("Patient", p, vis.as_ref()).await {
-                    let p = patient.resource().unwrap_or_default();
-                    if p["deceasedBoolean"] == true || p["deceasedDateTime"].is_string() {
+                if let Some(patient) = cared_for(svc, &patients, p, vis.as_ref()).await? {
+                    if patient["deceasedBoolean"] == true || patient["deceasedDateTime"].is_string()
+                    {
                         reason = Some("cared-for-deceased");
                     }
                 }
             }
-            if reason.is_none() {
-                reason = latest_status_ended(svc, rel, &r, vis.as_ref())
+            if reason.is_none() && !observations.is_nothing() {
+                reason = latest_status_ended(svc, rel, &r, &observations, vis.as_ref())
                     .await?
                     .then_some("no-longer-a-carer");
             }
@@ -100,13 +115,47 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, _inv: Invocation) -> Reply<'a
     })
 }
 
+/// The cared-for person's Patient record, when the caller may see it and
+/// its scopes let it read it (`reach`).
+async fn cared_for(
+    svc: &Service,
+    reach: &Reach,
+    id: &str,
+    vis: Option<&Visibility>,
+) -> Result<Option<Value>, Failure> {
+    let store = &svc.state.store;
+    Ok(match reach {
+        Reach::Nothing => None,
+        Reach::All => store
+            .read("Patient", id, vis)
+            .await
+            .ok()
+            .and_then(|s| s.resource()),
+        Reach::Matching(restricted) => store
+            .search(&Query {
+                resource_type: Some("Patient".into()),
+                conditions: vec![Condition::Id(vec![id.to_string()]), restricted.clone()],
+                count: 1,
+                total: Total::None,
+                visibility: vis.cloned(),
+                ..Query::default()
+            })
+            .await?
+            .items
+            .first()
+            .and_then(Stored::resource),
+    })
+}
+
 /// Whether the carer's latest carer status about this relationship (or at
-/// all) says "no longer a carer".
+/// all) says "no longer a carer", among the Observations the scopes reach
+/// (`observations`).
 async fn latest_status_ended(
     svc: &Service,
     rel: &Stored,
     r: &Value,
-    vis: Option<&crate::store::Visibility>,
+    observations: &Reach,
+    vis: Option<&Visibility>,
 ) -> Result<bool, Failure> {
     let carer = r["extension"]
         .as_array()
@@ -115,16 +164,22 @@ async fn latest_status_ended(
         .find(|e| e["url"] == "https://fhir.carer-fhir.uk/StructureDefinition/carer-patient")
         .and_then(|e| reference_id(&e["valueReference"], "Patient"));
     let Some(carer) = carer else { return Ok(false) };
+    let mut conditions = vec![Condition::Reference {
+        param: "subject".into(),
+        target_type: Some("Patient".into()),
+        id: carer.into(),
+    }];
+    match observations {
+        Reach::All => {}
+        Reach::Matching(c) => conditions.push(c.clone()),
+        Reach::Nothing => return Ok(false),
+    }
     let statuses = svc
         .state
         .store
         .search(&Query {
             resource_type: Some("Observation".into()),
-            conditions: vec![Condition::Reference {
-                param: "subject".into(),
-                target_type: Some("Patient".into()),
-                id: carer.into(),
-            }],
+            conditions,
             sort: vec![(
                 crate::store::SortKey::Param {
                     param: "date".into(),

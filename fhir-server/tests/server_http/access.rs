@@ -728,13 +728,42 @@ async fn the_emergency_responder_sees_the_plan_and_its_contacts_only(db: Db, nam
             .any(|e| e["resource"]["id"] == sam.as_str()),
         "the contact comes with it: {b}"
     );
-    let (st, _, _) = s.get(&responder, &format!("CarePlan/{plan}")).await;
-    assert_eq!(st, StatusCode::OK);
-    let (st, _, _) = s.get(&responder, &format!("RelatedPerson/{sam}")).await;
-    assert_eq!(st, StatusCode::OK, "a contact the plan names");
+    // By id, quoting the card: the plan, and a contact it names.
+    let card = "EC-616-000123";
+    let (st, _, b) = s
+        .get(&responder, &format!("CarePlan/{plan}?card={card}"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let (st, _, b) = s
+        .get(&responder, &format!("RelatedPerson/{sam}?card={card}"))
+        .await;
+    assert_eq!(st, StatusCode::OK, "a contact the plan names: {b}");
+    // Anything else by id, the plan and its contacts included when the
+    // card is not quoted, is answered as an id that does not exist.
+    let quoted = format!("?card={card}");
+    for (t, id, rest) in [
+        ("CarePlan", plan.as_str(), ""),
+        ("RelatedPerson", sam.as_str(), ""),
+        ("CarePlan", plan.as_str(), "?card=EC-616-999999"),
+        ("RelatedPerson", sam.as_str(), "?card=EC-616-999999"),
+        ("Patient", arthur.as_str(), ""),
+        ("Patient", arthur.as_str(), quoted.as_str()),
+        ("Observation", other.as_str(), ""),
+        ("Observation", other.as_str(), quoted.as_str()),
+        ("CarePlan", plan.as_str(), "/_history/1"),
+        ("CarePlan", plan.as_str(), "/_history"),
+    ] {
+        let (st, text, _) = s.get(&responder, &format!("{t}/{id}{rest}")).await;
+        let unknown = uuid::Uuid::new_v4().to_string();
+        let (st2, text2, _) = s.get(&responder, &format!("{t}/{unknown}{rest}")).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{t}/{id}{rest}: {text}");
+        assert_eq!(
+            (st, text.replace(id, "ID")),
+            (st2, text2.replace(&unknown, "ID")),
+            "{t}/{id}{rest}: as an id that does not exist"
+        );
+    }
     for path in [
-        format!("Patient/{arthur}"),
-        format!("Observation/{other}"),
         "CarePlan".to_string(),
         format!("CarePlan?subject=Patient/{arthur}"),
         "CarePlan?identifier=https://fhir.carer-fhir.uk/Id/emergency-card|".to_string(),

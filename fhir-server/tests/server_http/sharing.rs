@@ -159,13 +159,17 @@ async fn start(db: Db, name: &str, hook: &Receiver) -> Option<Server> {
 
 impl Server {
     async fn register(&self, id: &str, ods: &str, role: Role) -> Org {
+        self.register_scoped(id, ods, role, "system/*.cruds").await
+    }
+
+    async fn register_scoped(&self, id: &str, ods: &str, role: Role, scopes: &str) -> Org {
         let key = keys::generate(jsonwebtoken::Algorithm::ES384).unwrap();
         let client = Client {
             id: id.into(),
             name: id.into(),
             organisation: ods.into(),
             role,
-            scopes: Scopes::parse("system/*.cruds"),
+            scopes: Scopes::parse(scopes),
             purposes: vec!["CAREMGT".into()],
             jwks: keys::jwks_of(&key.public_jwk),
         };
@@ -174,7 +178,7 @@ impl Server {
         let assertion = client_assertion(id, &url, &key.private_pem, None).unwrap();
         let form = [
             ("grant_type", "client_credentials"),
-            ("scope", "system/*.cruds"),
+            ("scope", scopes),
             ("client_assertion_type", JWT_BEARER),
             ("client_assertion", assertion.as_str()),
         ];
@@ -289,6 +293,7 @@ on_both_stores!(
     a_death_ends_caring_everywhere_at_once,
     end_caring_and_the_stale_register_check,
     the_caf_record_shows_only_what_consent_allows,
+    operations_answer_only_what_the_scopes_allow,
 );
 
 /// A GP practice and a council, and Mary (a carer) with Arthur (whom she
@@ -872,4 +877,110 @@ async fn the_caf_record_shows_only_what_consent_allows(db: Db, name: &str) {
         .await
         .unwrap()
         .contains("<Bundle xmlns=\"http://hl7.org/fhir\">"));
+}
+
+/// S1: `$caf`, `$stale-carers` and `$end-caring` answer only what the
+/// token's scopes let the caller read, whatever consent shows its
+/// organisation.
+async fn operations_answer_only_what_the_scopes_allow(db: Db, name: &str) {
+    let hook = receiver().await;
+    let Some(s) = start(db, name, &hook).await else {
+        return;
+    };
+    let (gp, _council, mary, arthur) = world(&s).await;
+    // The same practice through a client that reads Patients and caring
+    // relationships only (and may create anything).
+    let narrow = s
+        .register_scoped(
+            "gp-narrow",
+            "A81001",
+            Role::GpPractice,
+            "system/*.c system/Patient.rs system/RelatedPerson.rus",
+        )
+        .await;
+    let rel = s.create(&gp, relationship(&mary, &arthur)).await;
+    let plan = s
+        .create(&gp, support_plan(&mary, "secret-plan-title"))
+        .await;
+    let (st, doc) = s
+        .call(&gp, "GET", &format!("Patient/{mary}/$caf"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{doc}");
+    assert!(doc.to_string().contains(&plan), "{doc}");
+    let (st, doc) = s
+        .call(&narrow, "GET", &format!("Patient/{mary}/$caf"), None)
+        .await;
+    assert_eq!(st, StatusCode::OK, "{doc}");
+    let text = doc.to_string();
+    assert!(text.contains(&rel), "the relationship is in: {doc}");
+    assert!(
+        !text.contains(&plan) && !text.contains("secret-plan-title"),
+        "no CarePlan without its scope: {doc}"
+    );
+    let types: Vec<&str> = doc["entry"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["resource"]["resourceType"].as_str().unwrap_or(""))
+        .collect();
+    assert!(
+        types
+            .iter()
+            .all(|t| matches!(*t, "Composition" | "Patient" | "RelatedPerson")),
+        "{types:?}"
+    );
+    // The register check: a "no longer a carer" status is an Observation,
+    // which this client may not read, so it cannot make a relationship stale.
+    let sam = s
+        .create(
+            &gp,
+            json!({"resourceType": "Patient", "name": [{"family": "Sam"}]}),
+        )
+        .await;
+    let other = s
+        .create(
+            &gp,
+            json!({"resourceType": "Patient", "name": [{"family": "Smith"}]}),
+        )
+        .await;
+    let stale = s.create(&gp, relationship(&sam, &other)).await;
+    let status = fhir_core::caf::CarerStatus::builder()
+        .carer(&format!("Patient/{sam}"))
+        .no_longer_a_carer()
+        .effective("2026-11-01")
+        .build()
+        .unwrap();
+    s.create(&gp, status).await;
+    let (st, v) = s.call(&gp, "GET", "$stale-carers", None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(
+        v.to_string().contains(&format!("RelatedPerson/{stale}")),
+        "{v}"
+    );
+    let (st, v) = s.call(&narrow, "GET", "$stale-carers", None).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(!v.to_string().contains(&stale), "{v}");
+    // Ending caring changes flags, statuses, plans and tasks; the answer
+    // names only what the client may read.
+    let (st, v) = s
+        .call(
+            &narrow,
+            "POST",
+            &format!("RelatedPerson/{rel}/$end-caring?reason=moved-into-care&date=2026-11-01"),
+            Some(json!({"resourceType": "Parameters"})),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let changed: Vec<String> = v["parameter"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "changed")
+        .filter_map(|p| {
+            p["valueReference"]["reference"]
+                .as_str()
+                .map(str::to_string)
+        })
+        .collect();
+    assert_eq!(changed, vec![format!("RelatedPerson/{rel}")], "{v}");
 }
