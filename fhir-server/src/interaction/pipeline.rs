@@ -162,6 +162,9 @@ pub struct Tx {
     /// is None, as with access control off.
     referrer: Option<String>,
     purposes: Vec<String>,
+    /// The registered client writing (recorded with a Subscription it
+    /// writes: its registration decides what is delivered).
+    client_id: Option<String>,
     visibility: Option<Visibility>,
     changes: Vec<Change>,
 }
@@ -190,6 +193,7 @@ impl Tx {
                 .client()
                 .map(|c| c.purposes.clone())
                 .unwrap_or_default(),
+            client_id: caller.client().map(|c| c.client_id.clone()),
             visibility: clearance.visibility.clone(),
             changes: Vec::new(),
         })
@@ -246,6 +250,7 @@ impl Tx {
                 &mut p.resource,
                 id,
                 self.source.as_deref(),
+                self.client_id.as_deref(),
                 &self.purposes,
                 &self.state.subscriptions,
             );

@@ -701,6 +701,10 @@ pub struct SubscriptionRow {
     pub owner: Option<String>,
     /// That organisation's purposes of use.
     pub purposes: Vec<String>,
+    /// The registered client that created it (None when access control was
+    /// off): its current registration decides, at each delivery, which
+    /// events may be sent (its organisation and scopes then).
+    pub client_id: Option<String>,
     /// The rest-hook endpoint.
     pub endpoint: String,
     /// Channel headers (`Name: value`); never logged.
