@@ -701,9 +701,9 @@ pub struct SubscriptionRow {
     pub owner: Option<String>,
     /// That organisation's purposes of use.
     pub purposes: Vec<String>,
-    /// The registered client that created it (None when access control was
-    /// off): its current registration decides, at each delivery, which
-    /// events may be sent (its organisation and scopes then).
+    /// The registered client that wrote it last (None when access control
+    /// was off): its registration at each delivery decides which events
+    /// may be sent (its organisation, role and scopes then).
     pub client_id: Option<String>,
     /// The rest-hook endpoint.
     pub endpoint: String,
