@@ -86,8 +86,10 @@ pub enum Command {
         /// The JWKS (a file or an http(s) URL) of each --token-issuer.
         #[arg(long = "token-issuer-jwks")]
         token_issuer_jwks: Vec<String>,
-        /// Subscription notifications may go to endpoints starting with
-        /// this URL prefix (repeatable); none given: nowhere.
+        /// Subscription notifications may go to endpoints under this URL
+        /// (repeatable): the same scheme, host and port, a path under its
+        /// path on a segment boundary, and no user name or password; none
+        /// given: nowhere.
         #[arg(long = "subscription-endpoint-allow")]
         subscription_endpoint_allow: Vec<String>,
         /// When a search does not ask for `_total`, count at most this many

@@ -163,6 +163,9 @@ pub struct Tx {
     /// is None, as with access control off.
     referrer: Option<String>,
     purposes: Vec<String>,
+    /// The registered client writing (recorded with a Subscription it
+    /// writes: its registration decides what is delivered).
+    client_id: Option<String>,
     visibility: Option<Visibility>,
     /// Set while the server writes the consequences of a change the
     /// caller was allowed to make (a death ending caring everywhere, the
@@ -210,6 +213,7 @@ impl Tx {
                 .client()
                 .map(|c| c.purposes.clone())
                 .unwrap_or_default(),
+            client_id: caller.client().map(|c| c.client_id.clone()),
             visibility: clearance.visibility.clone(),
             consequence: false,
             changes: Vec::new(),
@@ -418,6 +422,7 @@ impl Tx {
                 &mut p.resource,
                 id,
                 self.source.as_deref(),
+                self.client_id.as_deref(),
                 &self.purposes,
                 &self.state.subscriptions,
             );

@@ -704,6 +704,10 @@ pub struct SubscriptionRow {
     pub owner: Option<String>,
     /// That organisation's purposes of use.
     pub purposes: Vec<String>,
+    /// The registered client that wrote it last (None when access control
+    /// was off): its registration at each delivery decides which events
+    /// may be sent (its organisation, role and scopes then).
+    pub client_id: Option<String>,
     /// The rest-hook endpoint.
     pub endpoint: String,
     /// Channel headers (`Name: value`); never logged.

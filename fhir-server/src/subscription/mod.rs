@@ -11,8 +11,8 @@
 //!   resource is its event. Writing one registers it in the outbox
 //!   ([`register`]): status `requested` until the handshake, `error`
 //!   (never delivered) when its endpoint is not on the allow-list
-//!   (`serve --subscription-endpoint-allow PREFIX`) or its channel is not
-//!   supported.
+//!   (`serve --subscription-endpoint-allow URL_PREFIX`, matched as a
+//!   parsed URL: [`Config::allows`]) or its channel is not supported.
 //! - **The outbox**: each change that fires a topic raises an event for
 //!   each listening subscription whose filters its focus matches, numbered
 //!   in order, in the same database transaction as the change
@@ -24,19 +24,25 @@
 //!   notification Bundle ([`notification`]); retries with backoff, `error`
 //!   after 3 failures in a row, `off` after 10. The event number lets a
 //!   receiver drop a repeat (delivery is at least once).
-//! - **Consent**: an event is delivered only when the subscription's
-//!   organisation may see its focus at that moment (withheld otherwise);
-//!   `full-resource` carries only that.
+//! - **Access at delivery**: an event is delivered only when the client
+//!   that made the subscription, as registered at that moment, is still of
+//!   the subscription's organisation, its scopes let it read the focus's
+//!   type, and that organisation may see the focus ([`focus`]); otherwise
+//!   it is withheld, in every payload mode, so the id of a hidden
+//!   resource never leaves. Each notification sent is audited.
 //! - `$status` and `$events` let a subscriber catch up after an outage
-//!   (`interaction::operation::subscription`).
+//!   (`interaction::operation::subscription`); they answer the
+//!   organisation that made the subscription alone, and `$events` filters
+//!   as delivery does.
 
 pub mod notification;
 pub mod notifier;
 pub mod topics;
 
+use reqwest::Url;
 use serde_json::{json, Value};
 
-use crate::store::SubscriptionRow;
+use crate::store::{EventRow, Store, StoreError, SubscriptionRow, Visibility};
 
 /// The backport IG's extension URLs.
 pub mod ext {
@@ -63,7 +69,8 @@ pub mod ext {
 /// (`serve --subscription-endpoint-allow`). Empty: nowhere.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Allowed endpoint prefixes.
+    /// Allowed endpoint prefixes, each a URL ([`Config::allows`]; one that
+    /// does not parse allows nothing).
     pub allow: Vec<String>,
     /// The first retry's wait; each further one doubles it (at most five
     /// minutes).
@@ -80,9 +87,85 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Whether an endpoint may be delivered to.
+    /// Whether an endpoint may be delivered to: it parses as a URL and
+    /// lies [`under`] one of the allowed prefixes. Never a comparison of
+    /// text: `http://127.0.0.1:9@evil.example/` is not under
+    /// `http://127.0.0.1:9`.
     pub fn allows(&self, endpoint: &str) -> bool {
-        self.allow.iter().any(|p| endpoint.starts_with(p.as_str()))
+        let Ok(endpoint) = Url::parse(endpoint) else {
+            return false;
+        };
+        self.allow
+            .iter()
+            .filter_map(|p| Url::parse(p).ok())
+            .any(|p| under(&endpoint, &p))
+    }
+}
+
+/// Whether `endpoint` lies under the allowed prefix `allow`, both parsed
+/// URLs: the endpoint has no user name or password at all; scheme, host
+/// (case-insensitively) and port (a scheme's default port made explicit)
+/// are equal; and the prefix's path is a prefix of the endpoint's on a
+/// segment boundary (`/hooks` admits `/hooks` and `/hooks/a`, not
+/// `/hooksevil`; `/hooks/` admits the paths under it). The prefix's query
+/// and fragment are not looked at.
+pub fn under(endpoint: &Url, allow: &Url) -> bool {
+    if !endpoint.username().is_empty() || endpoint.password().is_some() {
+        return false;
+    }
+    let host = |u: &Url| u.host_str().map(str::to_ascii_lowercase);
+    let port = endpoint.port_or_known_default();
+    if endpoint.scheme() != allow.scheme()
+        || host(endpoint).is_none()
+        || host(endpoint) != host(allow)
+        || port.is_none()
+        || port != allow.port_or_known_default()
+    {
+        return false;
+    }
+    let (path, prefix) = (endpoint.path(), allow.path());
+    match path.strip_prefix(prefix) {
+        None => false,
+        Some(rest) => rest.is_empty() || prefix.ends_with('/') || rest.starts_with('/'),
+    }
+}
+
+/// What a subscriber may be told of an event's focus, judged now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Focus {
+    /// Nothing at all: the event is withheld.
+    Hidden,
+    /// The event's version is a deletion (of a resource the subscriber may
+    /// see).
+    Deleted,
+    /// The event's version, which the subscriber may see.
+    Visible(Value),
+}
+
+/// Judges an event's focus for a reader who sees what `vis` lets it see
+/// (None: everything): hidden when the version the event names, or the
+/// resource as it is now, is hidden from it, each as a read would answer.
+/// Whether the reader's scopes allow the focus's type is the caller's to
+/// check first.
+///
+/// # Errors
+/// A database failure.
+pub async fn focus(
+    store: &dyn Store,
+    event: &EventRow,
+    vis: Option<&Visibility>,
+) -> Result<Focus, StoreError> {
+    let (rtype, id, version) = (&event.focus.0, &event.focus.1, event.focus.2);
+    match store.read(rtype, id, vis).await {
+        Ok(_) | Err(StoreError::Gone { .. }) => {}
+        Err(StoreError::NotFound(_)) => return Ok(Focus::Hidden),
+        Err(other) => return Err(other),
+    }
+    match store.vread(rtype, id, version, vis).await {
+        Ok(s) => Ok(s.resource().map_or(Focus::Deleted, Focus::Visible)),
+        Err(StoreError::Gone { .. }) => Ok(Focus::Deleted),
+        Err(StoreError::NotFound(_)) => Ok(Focus::Hidden),
+        Err(other) => Err(other),
     }
 }
 
@@ -103,10 +186,13 @@ fn ext_value<'a>(v: &'a Value, url: &str) -> Option<&'a Value> {
 /// status the server gives it (`requested` to be handshaken, or `error`
 /// with the reason when it cannot be served; `off` when the client turns
 /// it off). The resource's `status` and `error` are set accordingly.
+/// `owner` is the writer's organisation and `client_id` its registered
+/// client (both None while access control is off).
 pub fn register(
     resource: &mut Value,
     id: &str,
     owner: Option<&str>,
+    client_id: Option<&str>,
     purposes: &[String],
     cfg: &Config,
 ) -> SubscriptionRow {
@@ -184,6 +270,7 @@ pub fn register(
         status: status.to_string(),
         owner: owner.map(str::to_string),
         purposes: purposes.to_vec(),
+        client_id: client_id.map(str::to_string),
         endpoint,
         headers: channel["header"]
             .as_array()
@@ -308,9 +395,10 @@ mod tests {
             &mut s,
             "s1",
             Some("616"),
+            Some("council"),
             &[],
             &Config {
-                allow: vec!["http://127.0.0.1:".into()],
+                allow: vec!["http://127.0.0.1:9000/".into()],
                 ..Config::default()
             },
         );
@@ -326,9 +414,10 @@ mod tests {
             &mut s,
             "s2",
             None,
+            None,
             &[],
             &Config {
-                allow: vec!["http://127.0.0.1:".into()],
+                allow: vec!["http://127.0.0.1:9000/".into()],
                 ..Config::default()
             },
         );
@@ -338,5 +427,65 @@ mod tests {
         );
         assert_eq!(row.content, "full-resource");
         assert!(row.topic.ends_with("/caring-ended"));
+    }
+
+    fn allowed(allow: &str, endpoint: &str) -> bool {
+        Config {
+            allow: vec![allow.into()],
+            ..Config::default()
+        }
+        .allows(endpoint)
+    }
+
+    #[test]
+    fn the_allow_list_is_matched_as_a_parsed_url() {
+        let base = "http://127.0.0.1:9";
+        assert!(allowed(base, "http://127.0.0.1:9/"));
+        assert!(allowed(base, "http://127.0.0.1:9/hook?x=1"));
+        // A user name and password: the host is evil.example.
+        assert!(!allowed(base, "http://127.0.0.1:9@evil.example/"));
+        assert!(!allowed(base, "http://127.0.0.1:9@127.0.0.1:9/"));
+        assert!(!allowed(base, "http://user:secret@127.0.0.1:9/hook"));
+        // Another port, another host, another scheme.
+        assert!(!allowed(base, "http://127.0.0.1:90/hook"));
+        assert!(!allowed(base, "http://127.0.0.1:9.evil.example/"));
+        assert!(!allowed(base, "http://127.0.0.10:9/"));
+        assert!(!allowed(base, "https://127.0.0.1:9/"));
+        assert!(!allowed(base, "not a url"));
+        assert!(!allowed("not a url", "http://127.0.0.1:9/"));
+        // Hosts compare case-insensitively, default ports explicitly.
+        assert!(allowed(
+            "https://hooks.example.org:443/",
+            "https://Hooks.EXAMPLE.org/a"
+        ));
+        assert!(allowed(
+            "http://hooks.example.org",
+            "http://hooks.example.org:80/a"
+        ));
+        assert!(!allowed(
+            "https://hooks.example.org/",
+            "https://hooks.example.org:8443/a"
+        ));
+        assert!(!allowed(
+            "https://hooks.example.org/",
+            "http://hooks.example.org/a"
+        ));
+    }
+
+    #[test]
+    fn an_allowed_path_is_a_prefix_on_a_segment_boundary() {
+        let hooks = "https://hooks.example.org/hooks";
+        assert!(allowed(hooks, "https://hooks.example.org/hooks"));
+        assert!(allowed(hooks, "https://hooks.example.org/hooks/x"));
+        assert!(allowed(hooks, "https://hooks.example.org/hooks?x=1"));
+        assert!(!allowed(hooks, "https://hooks.example.org/hooksevil"));
+        assert!(!allowed(hooks, "https://hooks.example.org/hooks%2Fevil"));
+        assert!(!allowed(hooks, "https://hooks.example.org/hooks/../admin"));
+        assert!(!allowed(hooks, "https://hooks.example.org/"));
+        let under = "https://hooks.example.org/hooks/";
+        assert!(allowed(under, "https://hooks.example.org/hooks/x"));
+        assert!(allowed(under, "https://hooks.example.org/hooks/"));
+        assert!(!allowed(under, "https://hooks.example.org/hooks"));
+        assert!(!allowed(under, "https://hooks.example.org/hooksevil/x"));
     }
 }

@@ -7,19 +7,26 @@
 //! subscription is `error`, after 10 `off`. Success makes it `active`
 //! again. The Subscription resource's status follows.
 //!
-//! Events whose focus the subscription's organisation may not see at the
-//! moment of delivery are withheld (never sent). Channel headers are sent,
-//! never logged.
+//! Each event is judged at the moment of delivery, for the client that
+//! made the subscription as it is registered then: it is withheld (never
+//! sent, in any payload mode) when that client is removed, now of another
+//! organisation or an emergency responder, when its scopes do not let it
+//! read the focus's type, or when its organisation may not see the focus
+//! ([`super::focus`]). An endpoint no longer on the allow-list is not sent
+//! to at all. Each event notification sent is audited
+//! ([`notification::audit`]). Channel headers are sent, never logged.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::notification;
+use super::{notification, Focus};
+use crate::auth::clients::{Client, Role};
+use crate::auth::scopes::{Allowed, Perms, Scopes};
 use crate::interaction::access::Clearance;
 use crate::interaction::pipeline::{Prepared, Tx};
-use crate::interaction::{AppState, Caller};
+use crate::interaction::{Access, AppState, Caller};
 use crate::store::{EventRow, SubscriptionRow, Visibility};
 
 /// Failures in a row after which a subscription is `error`.
@@ -151,6 +158,75 @@ fn settle(sub: &mut SubscriptionRow, result: &Result<(), String>, backoff: Durat
     }
 }
 
+/// Whom a subscription's events are for, judged at delivery.
+struct Reader {
+    /// What they may see (None: everything).
+    visibility: Option<Visibility>,
+    /// The client that made the subscription, as registered now (None
+    /// while access control is off).
+    client: Option<Client>,
+}
+
+impl Reader {
+    /// Whether the reader's scopes let it read resources of this type.
+    fn may_read(&self, resource_type: &str) -> bool {
+        self.client
+            .as_ref()
+            .is_none_or(|c| may_read(&c.scopes, resource_type))
+    }
+}
+
+/// Whether scopes let their holder read every resource of `resource_type`
+/// (a restricted scope is not enough: an event is not a search).
+fn may_read(scopes: &Scopes, resource_type: &str) -> bool {
+    let read = Perms {
+        read: true,
+        ..Perms::default()
+    };
+    scopes.allows(resource_type, read) == Allowed::Yes
+}
+
+/// Whether `client`, as registered now, is still the subscriber of `sub`:
+/// of the organisation that made it, and not an emergency responder
+/// (who reaches contingency plans by card number alone).
+fn still_subscriber(sub: &SubscriptionRow, client: &Client) -> bool {
+    sub.owner.as_deref() == Some(client.organisation.as_str())
+        && client.role != Role::EmergencyResponder
+}
+
+/// Whom `sub`'s events are for now; None when nobody may be sent them:
+/// access control is on and the client that made it is not recorded, is
+/// removed, or is no longer its subscriber ([`still_subscriber`]). With
+/// access control off, what the recorded organisation (if any) may see.
+async fn reader_of(state: &AppState, sub: &SubscriptionRow) -> anyhow::Result<Option<Reader>> {
+    let Access::Enforced(authority) = &state.access else {
+        return Ok(Some(Reader {
+            visibility: sub
+                .owner
+                .as_ref()
+                .map(|org| crate::interaction::access::visibility(org, &sub.purposes, false)),
+            client: None,
+        }));
+    };
+    let Some(id) = sub.client_id.as_deref() else {
+        return Ok(None);
+    };
+    let Some(client) = authority.client(id).await? else {
+        return Ok(None);
+    };
+    if !still_subscriber(sub, &client) {
+        return Ok(None);
+    }
+    Ok(Some(Reader {
+        visibility: Some(crate::interaction::access::visibility(
+            &client.organisation,
+            &client.purposes,
+            client.role == Role::Admin,
+        )),
+        client: Some(client),
+    }))
+}
+
 async fn deliver(
     state: &Arc<AppState>,
     http: &reqwest::Client,
@@ -158,6 +234,18 @@ async fn deliver(
 ) -> anyhow::Result<()> {
     let before = sub.status.clone();
     let base = &state.base;
+    // The allow-list is the server's, and may have changed since the
+    // subscription was registered (or it was registered in error): an
+    // endpoint not on it now is never sent anything.
+    if !state.subscriptions.allows(&sub.endpoint) {
+        let refused = Err(
+            "the endpoint is not on this server's allow-list (--subscription-endpoint-allow)"
+                .to_string(),
+        );
+        settle(&mut sub, &refused, state.subscriptions.backoff);
+        state.store.finish_delivery(&sub, &[], &[]).await?;
+        return follow(state, &sub, &before).await;
+    }
     if sub.status == "requested" {
         let result = post(
             http,
@@ -186,23 +274,34 @@ async fn deliver(
         state.store.finish_delivery(&sub, &[], &[]).await?;
         return follow(state, &sub, &before).await;
     }
-    // Consent at this moment: what the subscriber's organisation may see.
-    let vis = sub
-        .owner
-        .as_ref()
-        .map(|org| crate::interaction::access::visibility(org, &sub.purposes, false));
+    // Access at this moment: the subscriber's registration, scopes and
+    // consent now.
+    let reader = reader_of(state, &sub).await?;
     let mut kept: Vec<(EventRow, Option<Value>)> = Vec::new();
     let mut withheld = Vec::new();
+    let mut patients: Vec<String> = Vec::new();
     for e in waiting {
-        match state
-            .store
-            .vread(&e.focus.0, &e.focus.1, e.focus.2, vis.as_ref())
-            .await
-        {
-            Ok(s) => kept.push((e, s.resource())),
-            Err(crate::store::StoreError::Gone { .. }) => kept.push((e, None)),
-            Err(crate::store::StoreError::NotFound(_)) => withheld.push(e.number),
-            Err(other) => return Err(other.into()),
+        let focus = match &reader {
+            Some(r) if r.may_read(&e.focus.0) => {
+                super::focus(state.store.as_ref(), &e, r.visibility.as_ref()).await?
+            }
+            _ => Focus::Hidden,
+        };
+        match focus {
+            Focus::Hidden => withheld.push(e.number),
+            Focus::Deleted => kept.push((e, None)),
+            Focus::Visible(resource) => {
+                let index = state.search.index(&resource);
+                for p in state
+                    .compartments
+                    .patients_of(&e.focus.0, &e.focus.1, &index)
+                {
+                    if !patients.contains(&p) {
+                        patients.push(p);
+                    }
+                }
+                kept.push((e, Some(resource)));
+            }
         }
     }
     if kept.is_empty() {
@@ -215,6 +314,15 @@ async fn deliver(
         &notification::bundle(base, &sub, "event-notification", &kept),
     )
     .await;
+    // Audited before the events count as delivered: when the AuditEvent
+    // cannot be stored they stay waiting, and are sent (and audited) again.
+    if let Some(client) = reader.as_ref().and_then(|r| r.client.as_ref()) {
+        state
+            .auditor()
+            .record(notification::audit(&sub, client, &kept, &patients, &result))
+            .await
+            .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
+    }
     settle(&mut sub, &result, state.subscriptions.backoff);
     let delivered: Vec<i64> = if result.is_ok() {
         kept.iter().map(|(e, _)| e.number).collect()
@@ -267,4 +375,72 @@ async fn follow(state: &Arc<AppState>, sub: &SubscriptionRow, before: &str) -> a
         .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     tracing::info!(subscription = %sub.id, status = %sub.status, "subscription status changed");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(organisation: &str, role: Role, scopes: &str) -> Client {
+        Client {
+            id: "c".into(),
+            name: "c".into(),
+            organisation: organisation.into(),
+            role,
+            scopes: Scopes::parse(scopes),
+            purposes: vec!["CAREMGT".into()],
+            jwks: json!({"keys": []}),
+        }
+    }
+
+    #[test]
+    fn a_subscription_follows_its_client_as_registered_now() {
+        let sub = SubscriptionRow {
+            owner: Some("616".into()),
+            client_id: Some("c".into()),
+            ..SubscriptionRow::default()
+        };
+        assert!(still_subscriber(
+            &sub,
+            &client("616", Role::LocalAuthority, "system/*.rs")
+        ));
+        assert!(
+            !still_subscriber(&sub, &client("A81001", Role::LocalAuthority, "system/*.rs")),
+            "moved to another organisation"
+        );
+        assert!(
+            !still_subscriber(
+                &sub,
+                &client("616", Role::EmergencyResponder, "system/*.rs")
+            ),
+            "now an emergency responder"
+        );
+        let ownerless = SubscriptionRow::default();
+        assert!(!still_subscriber(
+            &ownerless,
+            &client("616", Role::LocalAuthority, "system/*.rs")
+        ));
+    }
+
+    #[test]
+    fn an_event_needs_an_unrestricted_read_scope_on_its_type() {
+        assert!(may_read(&Scopes::parse("system/*.rs"), "CarePlan"));
+        assert!(may_read(&Scopes::parse("system/CarePlan.read"), "CarePlan"));
+        assert!(!may_read(&Scopes::parse("system/Patient.rs"), "CarePlan"));
+        assert!(!may_read(&Scopes::parse("system/*.cud"), "CarePlan"));
+        assert!(!may_read(
+            &Scopes::parse("system/Observation.rs?category=social-history"),
+            "Observation"
+        ));
+        let open = Reader {
+            visibility: None,
+            client: None,
+        };
+        assert!(open.may_read("CarePlan"), "access control off");
+        let narrow = Reader {
+            visibility: None,
+            client: Some(client("616", Role::LocalAuthority, "system/Patient.rs")),
+        };
+        assert!(narrow.may_read("Patient") && !narrow.may_read("CarePlan"));
+    }
 }

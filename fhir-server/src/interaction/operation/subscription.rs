@@ -3,15 +3,19 @@
 //! how a subscription stands (`GET Subscription/{id}/$status`), and the
 //! events it has raised, to catch up after an outage
 //! (`GET Subscription/{id}/$events?eventsSinceNumber=&eventsUntilNumber=&content=`).
-//! Both answer only for a Subscription the caller may read, and `$events`
-//! only events whose focus the caller may see.
+//! Both answer the organisation that made the Subscription alone (anyone
+//! else gets the answer for a Subscription that does not exist), and
+//! `$events` lists only the events delivery would send the caller now:
+//! those whose focus type its scopes let it read and whose focus it may
+//! see (as [`crate::subscription::focus`] judges).
 
 use serde_json::json;
 
-use super::{Handler, Invocation, Operation, Reply};
-use crate::interaction::access::Clearance;
+use super::{Context, Handler, Invocation, Operation, Reply};
+use crate::interaction::access;
 use crate::interaction::{Answer, Failure, Level, Service};
-use crate::subscription::notification;
+use crate::store::{StoreError, SubscriptionRow};
+use crate::subscription::{notification, Focus};
 
 /// The `$status` row of the operations table.
 pub const STATUS: Operation = Operation {
@@ -33,28 +37,31 @@ pub const EVENTS: Operation = Operation {
     handler: events as Handler,
 };
 
-/// The Subscription's outbox state, when the caller may read it.
+/// The Subscription's outbox state, for the organisation that made it
+/// (and, with access control off, anyone). Anyone else is answered
+/// exactly as for an id with no Subscription: the 404 a read gives.
 async fn row_of(
     svc: &Service,
-    clearance: &Clearance,
+    ctx: &Context<'_>,
     inv: &Invocation,
-) -> Result<crate::store::SubscriptionRow, Failure> {
+) -> Result<SubscriptionRow, Failure> {
     let id = inv.id.clone().unwrap_or_default();
+    let row = svc.state.store.subscription(&id).await?;
+    if let Some(c) = ctx.caller.client() {
+        if row.as_ref().and_then(|r| r.owner.as_deref()) != Some(c.organisation.as_str()) {
+            return Err(StoreError::NotFound(format!("Subscription/{id}")).into());
+        }
+    }
     svc.state
         .store
-        .read("Subscription", &id, clearance.visibility.as_ref())
+        .read("Subscription", &id, ctx.clearance.visibility.as_ref())
         .await?;
-    svc.state
-        .store
-        .subscription(&id)
-        .await?
-        .ok_or_else(|| Failure::not_found(format!("Subscription/{id} has no delivery state")))
+    row.ok_or_else(|| Failure::not_found(format!("Subscription/{id} has no delivery state")))
 }
 
-fn status<'a>(svc: &'a Service, ctx: &'a super::Context<'a>, inv: Invocation) -> Reply<'a> {
-    let clearance = ctx.clearance;
+fn status<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<'a> {
     Box::pin(async move {
-        let row = row_of(svc, clearance, &inv).await?;
+        let row = row_of(svc, ctx, &inv).await?;
         let params = notification::status(&svc.state.base, &row, "query-status", &[], false);
         Ok(Answer::ok(
             json!({"resourceType": "Bundle", "type": "searchset", "total": 1,
@@ -78,10 +85,9 @@ fn number(inv: &Invocation, name: &str) -> Result<Option<i64>, Failure> {
 /// The most events one `$events` answers.
 const MAX_EVENTS: i64 = 1000;
 
-fn events<'a>(svc: &'a Service, ctx: &'a super::Context<'a>, inv: Invocation) -> Reply<'a> {
-    let clearance = ctx.clearance;
+fn events<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<'a> {
     Box::pin(async move {
-        let mut row = row_of(svc, clearance, &inv).await?;
+        let mut row = row_of(svc, ctx, &inv).await?;
         let since = number(&inv, "eventsSinceNumber")?.unwrap_or(1);
         let until = number(&inv, "eventsUntilNumber")?;
         if let Some(content) = inv.values("content").first() {
@@ -99,22 +105,16 @@ fn events<'a>(svc: &'a Service, ctx: &'a super::Context<'a>, inv: Invocation) ->
             .await?;
         let mut kept = Vec::new();
         for e in list {
-            // Only what the caller may see, as a read would show it.
-            match svc
-                .state
-                .store
-                .vread(
-                    &e.focus.0,
-                    &e.focus.1,
-                    e.focus.2,
-                    clearance.visibility.as_ref(),
-                )
-                .await
-            {
-                Ok(s) => kept.push((e, s.resource())),
-                Err(crate::store::StoreError::Gone { .. }) => kept.push((e, None)),
-                Err(crate::store::StoreError::NotFound(_)) => {}
-                Err(other) => return Err(other.into()),
+            // Only what delivery would send the caller now: a type its
+            // scopes let it read, a focus it may see.
+            if !access::may_read(ctx.caller, &e.focus.0) {
+                continue;
+            }
+            let vis = ctx.clearance.visibility.as_ref();
+            match crate::subscription::focus(svc.state.store.as_ref(), &e, vis).await? {
+                Focus::Hidden => {}
+                Focus::Deleted => kept.push((e, None)),
+                Focus::Visible(resource) => kept.push((e, Some(resource))),
             }
         }
         Ok(Answer::ok(notification::bundle(

@@ -60,7 +60,7 @@ use super::{
 
 /// The schema this code writes; a database holding another is refused at
 /// start with a message, never read wrongly.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 /// Index rows written since the planner statistics were last refreshed,
 /// after which SQLite's `PRAGMA optimize` runs again.

@@ -6,7 +6,7 @@
 use super::*;
 use crate::store::{EventRow, SubscriptionRow, SubscriptionStore};
 
-const SUB_COLUMNS: &str = "id, topic, filters, status, owner, purposes, endpoint, headers, content, heartbeat, timeout, max_count, events, failures, next_attempt, last_sent, error";
+const SUB_COLUMNS: &str = "id, topic, filters, status, owner, purposes, endpoint, headers, content, heartbeat, timeout, max_count, events, failures, next_attempt, last_sent, error, client_id";
 
 fn int(row: &AnyRow, col: &str) -> Result<i64, StoreError> {
     row.try_get::<i64, _>(col)
@@ -41,6 +41,7 @@ pub(super) fn subscription_from(row: &AnyRow) -> Result<SubscriptionRow, StoreEr
         next_attempt: row.try_get("next_attempt")?,
         last_sent: row.try_get("last_sent")?,
         error: row.try_get("error")?,
+        client_id: row.try_get("client_id")?,
     })
 }
 
@@ -96,6 +97,8 @@ impl SqlWriter {
             sql.push(", timeout = ").bind(r.timeout);
             sql.push(", max_count = ").bind(r.max_count);
             sql.push(", error = ").bind(error);
+            sql.push(", client_id = ")
+                .bind(Param::from(r.client_id.as_ref()));
             sql.push(", failures = 0, next_attempt = ")
                 .bind(&r.next_attempt);
             sql.push(" WHERE id = ").bind(&r.id);
@@ -130,6 +133,8 @@ impl SqlWriter {
             sql.bind(&r.next_attempt)
                 .push(", NULL, ")
                 .bind(error)
+                .push(", ")
+                .bind(Param::from(r.client_id.as_ref()))
                 .push(")");
         }
         sql.query().execute(&mut *self.tx).await?;

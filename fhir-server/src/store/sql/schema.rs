@@ -73,7 +73,7 @@ pub(super) fn schema(d: Dialect) -> Vec<String> {
             status TEXT NOT NULL, owner TEXT, purposes TEXT NOT NULL, endpoint TEXT NOT NULL, headers TEXT NOT NULL,
             content TEXT NOT NULL, heartbeat BIGINT, timeout BIGINT NOT NULL, max_count BIGINT NOT NULL,
             events BIGINT NOT NULL, failures BIGINT NOT NULL, next_attempt {text} NOT NULL, last_sent TEXT,
-            error TEXT, lease_owner TEXT, lease_until {text})"
+            error TEXT, lease_owner TEXT, lease_until {text}, client_id TEXT)"
     ));
     s.push("CREATE INDEX IF NOT EXISTS subscriptions_by_topic ON subscriptions (topic)".into());
     s.push(format!(
