@@ -641,7 +641,7 @@ async fn person(s: &Server, gp: &Org, state: &'static str) -> BTreeMap<&'static 
         }
     }
     let data = b64(&mark("Binary"));
-    let bodies: Vec<(&'static str, Value, String)> = vec![
+    let bodies: [(&'static str, Value, String); 7] = [
         (
             "Observation",
             observation(&x, &mark("Observation")),
@@ -1074,9 +1074,6 @@ async fn subscriptions(s: &Server, w: &World, t: &mut Tally) {
                 let template = format!("Subscription/{{id}}{op}");
                 same_as_missing(s, t, by, &template, &r.id, 404).await;
             }
-            for method in ["PUT", "PATCH", "DELETE"] {
-                oracle_pair(s, t, by, method, "Subscription", r).await;
-            }
             let found = s.get(org, &format!("Subscription?_id={}", r.id)).await;
             let what = format!("{who} × {state} × Subscription × search _id");
             listed(
@@ -1088,6 +1085,13 @@ async fn subscriptions(s: &Server, w: &World, t: &mut Tally) {
                 r,
                 false,
             );
+            if who == "admin" {
+                // Its token reads only: its writes are refused by scope.
+                continue;
+            }
+            for method in ["PUT", "PATCH", "DELETE"] {
+                oracle_pair(s, t, by, method, "Subscription", r).await;
+            }
         }
         intact(s, t, SUBSCRIPTIONS, &w.gp, "Subscription", r).await;
     }
@@ -1562,7 +1566,7 @@ async fn older_versions(s: &Server, w: &World, t: &mut Tally) {
         t.check(
             VERSIONS,
             &format!("council's {label} holds version 2 only"),
-            l.status == StatusCode::OK && seen == vec!["2".to_string()],
+            l.status == StatusCode::OK && seen == ["2"],
             "200, [\"2\"]",
             &format!("{} {seen:?}", l.status.as_u16()),
         );
@@ -1624,7 +1628,7 @@ async fn emergency(s: &Server, w: &World, t: &mut Tally) {
     t.check(
         EMERGENCY,
         "search by card number finds that plan only",
-        found.status == StatusCode::OK && crate::ids(&found.json) == vec![plan.clone()],
+        found.status == StatusCode::OK && crate::ids(&found.json) == [plan.clone()],
         &format!("200, [{plan}]"),
         &found.brief(),
     );
