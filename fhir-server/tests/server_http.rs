@@ -1,5 +1,7 @@
 //! The REST API: socketless tests of each interaction through the router
-//! (`interactions`), and named tests over real HTTP on 127.0.0.1 (`rest`),
+//! (`interactions`), named tests over real HTTP on 127.0.0.1 (`rest`,
+//! `access`, `sharing`), and the attack suite of the access rules
+//! (`attack`),
 //! each run on a real SQLite file and on a real PostgreSQL server (when
 //! `CARER_FHIR_TEST_POSTGRES` names a database, as `scripts/test`
 //! arranges; `CARER_FHIR_REQUIRE_POSTGRES` makes its absence a failure).
@@ -8,6 +10,8 @@
 
 #[path = "server_http/access.rs"]
 mod access;
+#[path = "server_http/attack.rs"]
+mod attack;
 #[path = "server_http/interactions.rs"]
 mod interactions;
 #[path = "server_http/rest.rs"]
