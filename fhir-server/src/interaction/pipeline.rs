@@ -184,7 +184,7 @@ enum Found {
     Nothing,
     /// A deletion the caller may see (it is the record's source, or
     /// access control is off).
-    Deleted(Stored),
+    Deleted,
     /// A current version the caller may see.
     Live(Stored),
 }
@@ -329,7 +329,7 @@ impl Tx {
             return Ok(Found::Nothing);
         }
         Ok(if current.content.is_none() {
-            Found::Deleted(current)
+            Found::Deleted
         } else {
             Found::Live(current)
         })
@@ -472,7 +472,7 @@ impl Tx {
             Found::Nothing if self.enforced() && !self.consequence => {
                 return Err(nothing_to_update(&rtype, id, if_match))
             }
-            Found::Nothing | Found::Deleted(_) => None,
+            Found::Nothing | Found::Deleted => None,
             Found::Live(current) => {
                 self.check_writer(&current, Some(&p.resource)).await?;
                 Some(current)
@@ -553,7 +553,7 @@ impl Tx {
             Found::Live(current) => current,
             // A record hidden from this caller is, to it, one that does not
             // exist: deleting it deletes nothing.
-            Found::Nothing | Found::Deleted(_) => return Ok(None),
+            Found::Nothing | Found::Deleted => return Ok(None),
         };
         self.check_writer(&current, None).await?;
         let version = self
