@@ -457,7 +457,11 @@ async fn consent_decides_what_each_organisation_sees_on_every_path(db: Db, name:
     // only what it wrote or was allowed.
     let (st, _, _) = s.call(Some(&council), "PUT", &format!("Observation/{}", ids.obs),
         Some(json!({"resourceType": "Observation", "id": ids.obs, "status": "final", "code": {"text": "x"}}))).await;
-    assert_eq!(st, StatusCode::FORBIDDEN, "no consent: no overwrite");
+    assert_eq!(
+        st,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "no consent: no overwrite (the record is, to the council, a free id it may not create by update)"
+    );
     let (st, _, _) = s
         .call(
             Some(&council),

@@ -1781,7 +1781,8 @@ async fn tokens(s: &Server, w: &World, t: &mut Tally) {
         401,
         &s.get(&temp, &obs).await,
     );
-    // Organisation changed: the token now speaks for 999.
+    // Organisation changed: the token was issued to another registration,
+    // and is refused (a new one must be asked for).
     let mover = s.register("mover", "616", lax, "system/*.cruds").await;
     t.status(
         TOKENS,
@@ -1799,11 +1800,11 @@ async fn tokens(s: &Server, w: &World, t: &mut Tally) {
     t.status(
         TOKENS,
         "re-registered as 999: the Observation shared with 616",
-        404,
+        401,
         &got,
     );
     let got = s.get(&mover, &format!("Observation/{theirs}")).await;
-    t.status(TOKENS, "re-registered as 999: what 999 wrote", 200, &got);
+    t.status(TOKENS, "re-registered as 999: what 999 wrote", 401, &got);
     // Role changed: now an emergency responder.
     let shifter = s.register("shifter", "616", lax, "system/*.rs").await;
     t.status(
@@ -1820,7 +1821,7 @@ async fn tokens(s: &Server, w: &World, t: &mut Tally) {
     t.status(
         TOKENS,
         "re-registered as an emergency responder: a read by id",
-        404,
+        401,
         &got,
     );
     // Scopes reduced.

@@ -584,10 +584,16 @@ async fn the_referral_is_a_task_state_machine(db: Db, name: &str) {
         "a rejection needs a reason"
     );
     assert_eq!(mv(&council, "accepted", None).await, StatusCode::OK);
+    // A stranger to the referral (no consent of Mary's names it) cannot
+    // see it, so to it the Task does not exist: no move, no update.
+    let (st, _) = s.call(&other_gp, "GET", &format!("Task/{task}"), None).await;
+    assert_eq!(st, StatusCode::NOT_FOUND, "a stranger cannot see it");
+    let (_, mut copy) = s.call(&council, "GET", &format!("Task/{task}"), None).await;
+    copy["status"] = json!("cancelled");
     assert_eq!(
-        mv(&other_gp, "cancelled", None).await,
-        StatusCode::FORBIDDEN,
-        "a stranger cannot move it"
+        s.put(&other_gp, copy, &task).await.0,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "a stranger cannot move it: to it, the id is free and not its to create"
     );
     assert_eq!(mv(&council, "in-progress", None).await, StatusCode::OK);
     assert_eq!(

@@ -14,8 +14,11 @@
 //! write ([`check`], 422 naming the element) rather than granting on it:
 //! `provision.data` (specific resources), `dataPeriod`, `action`,
 //! `securityLabel`, `code`, a `class` outside the resource-types system,
-//! a `period` that is not a date. An actor that is not an organisation
-//! grants no organisation anything; in a refusal, an organisation named
+//! a `period` that is not a date, an actor that is neither an
+//! organisation nor the person's own side (a practitioner, a care team: no
+//! one can tell which organisation's access it would change). A person as
+//! actor (Patient, RelatedPerson) grants or refuses no organisation
+//! anything; in a refusal, an organisation named
 //! by a literal reference (`Organization/x`) is refused by its ODS code,
 //! and one whose ODS code cannot be found makes the refusal apply to every
 //! organisation.
@@ -93,6 +96,14 @@ fn check_provision(p: &Value, path: &str, depth: usize) -> Result<(), Failure> {
             return Err(refuse(&format!("{path}.{e}"), "this element limits a provision"));
         }
     }
+    for (n, a) in p["actor"].as_array().into_iter().flatten().enumerate() {
+        if !actor_understood(&a["reference"]) {
+            return Err(refuse(
+                &format!("{path}.actor[{n}]"),
+                "an actor other than an organisation (by ODS code or a literal Organization reference) or the person's own side (Patient, RelatedPerson)",
+            ));
+        }
+    }
     for (n, c) in p["class"].as_array().into_iter().flatten().enumerate() {
         if c["system"] != RESOURCE_TYPES || !c["code"].is_string() {
             return Err(refuse(
@@ -112,6 +123,26 @@ fn check_provision(p: &Value, path: &str, depth: usize) -> Result<(), Failure> {
         check_provision(nested, &format!("{path}.provision[{n}]"), depth + 1)?;
     }
     Ok(())
+}
+
+/// Whether this interpreter understands an actor: an organisation by ODS
+/// identifier or by a literal Organization reference (granted or refused
+/// as that organisation), or a person (the Patient, a RelatedPerson: the
+/// person's own side, which grants or refuses no organisation anything).
+/// A practitioner, a care team, a device, a group: which organisation's
+/// access they would change cannot be told, so they are refused.
+fn actor_understood(reference: &Value) -> bool {
+    let i = &reference["identifier"];
+    if i["system"] == ODS && i["value"].is_string() {
+        return true;
+    }
+    matches!(
+        reference["reference"]
+            .as_str()
+            .and_then(super::compartment::type_and_id)
+            .map(|(t, _)| t),
+        Some(t) if matches!(t.as_str(), "Organization" | "Patient" | "RelatedPerson")
+    )
 }
 
 /// The ids of the Organizations a Consent's provisions name by literal
