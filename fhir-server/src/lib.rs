@@ -29,3 +29,18 @@ pub mod server;
 pub mod store;
 pub mod subscription;
 pub mod workflow;
+
+use std::sync::Arc;
+
+/// The modules' part in every write, in the order they run: the
+/// referral's rules, who may record consent, the subscription outbox, and
+/// deaths ending caring (see [`interaction::hooks`]). The write pipeline
+/// knows them only through this list.
+pub fn write_hooks() -> Vec<Arc<dyn interaction::hooks::WriteHook>> {
+    vec![
+        Arc::new(workflow::referral::Referral),
+        Arc::new(interaction::access::consent::Recorder),
+        Arc::new(workflow::end_caring::Deaths),
+        Arc::new(subscription::Outbox),
+    ]
+}

@@ -33,10 +33,12 @@ pub mod batch;
 pub mod bundle;
 pub mod caller;
 pub mod capabilities;
+pub mod cleared;
 pub mod conditional;
 pub mod create;
 pub mod delete;
 pub mod failure;
+pub mod hooks;
 pub mod history;
 pub mod operation;
 pub mod patch;
@@ -614,6 +616,7 @@ impl Service {
                 let ctx = operation::Context {
                     caller,
                     clearance: c,
+                    reader: cleared::Reader::for_caller(&self.state, caller, c),
                     facts: facts.map(|f| f.clone()),
                 };
                 let answer = (i.operation.handler)(self, &ctx, i).await?;

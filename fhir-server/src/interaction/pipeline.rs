@@ -14,8 +14,11 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::access::{consent, Clearance};
+use super::hooks::Write;
 use super::{blocking, AppState, Caller, Failure, FailureKind, Service};
-use crate::store::{Condition, IndexEntry, NewVersion, Query, Stored, Total, Visibility, Writer};
+use crate::store::{
+    Condition, IndexEntry, NewVersion, Query, Stored, SubscriptionRow, Total, Visibility, Writer,
+};
 
 /// A resource ready to be written: valid, with its index entries.
 #[derive(Debug, Clone)]
@@ -172,6 +175,9 @@ pub struct Tx {
     /// flags and plans `$end-caring` closes): those records need only be
     /// visible to the caller, not written by it.
     consequence: bool,
+    /// Events raised in the subscription outbox (the notifier is woken
+    /// after commit when there are any).
+    raised: usize,
     changes: Vec<Change>,
 }
 
@@ -216,6 +222,7 @@ impl Tx {
             client_id: caller.client().map(|c| c.client_id.clone()),
             visibility: clearance.visibility.clone(),
             consequence: false,
+            raised: 0,
             changes: Vec::new(),
         })
     }
@@ -314,7 +321,7 @@ impl Tx {
     }
 
     /// Whether the caller's organisation is the source of `s`.
-    fn is_source(&self, s: &Stored) -> bool {
+    pub fn is_source(&self, s: &Stored) -> bool {
         self.source.is_some() && s.source == self.source
     }
 
@@ -345,64 +352,65 @@ impl Tx {
         self.hides(current.as_ref()).await
     }
 
-    /// Whether the caller's organisation holds the person's record: it is
-    /// the source of the Patient `patient` (a current version).
-    async fn holds_record_of(&mut self, patient: &str) -> Result<bool, Failure> {
-        Ok(match self.writer.current("Patient", patient).await? {
-            Some(p) => p.content.is_some() && self.is_source(&p),
-            None => false,
-        })
+    /// Whether access rules bind this write: access control is on, and it
+    /// is the caller's own change, not a consequence the server derives
+    /// from one ([`Tx::update_as_consequence`]).
+    pub fn bound(&self) -> bool {
+        self.enforced() && !self.consequence
     }
 
-    /// Rule W2 (ARCHITECTURE.md, "who may record consent"): a Consent about
-    /// a person is written only by the organisation that holds the
-    /// person's record. The answer is the same whether the Patient exists,
-    /// is hidden or is missing.
-    async fn check_consent_recorder(&mut self, consent: &Value) -> Result<(), Failure> {
-        if !self.enforced() || self.consequence || consent["resourceType"] != "Consent" {
-            return Ok(());
-        }
-        let Some(patient) = consent::person_of(consent) else {
-            return Ok(());
+    /// The organisation a referral written here must name as its
+    /// requester (None: any, as for an admin or with access control off).
+    pub fn referrer(&self) -> Option<&str> {
+        self.referrer.as_deref()
+    }
+
+    /// The registered client writing, when known.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// The writer's purposes of use.
+    pub fn purposes(&self) -> &[String] {
+        &self.purposes
+    }
+
+    /// Runs every hook's [`WriteHook::before_write`] on a version the
+    /// caller is about to write.
+    async fn before_write(
+        &mut self,
+        id: &str,
+        p: &mut Prepared,
+        previous: Option<&Value>,
+    ) -> Result<(), Failure> {
+        let hooks = self.state.hooks.clone();
+        let rtype = p.resource_type.clone();
+        let mut write = Write {
+            resource_type: &rtype,
+            id,
+            resource: &mut p.resource,
+            previous,
         };
-        if self.holds_record_of(&patient).await? {
-            return Ok(());
+        for hook in hooks.iter() {
+            hook.before_write(self, &mut write).await?;
         }
-        Err(Failure::new(
-            FailureKind::Forbidden,
-            "forbidden",
-            "a consent is recorded by the organisation that holds the person's record (the source of the Patient it names), or by the person",
-        ))
+        Ok(())
     }
 
     /// Rule W1: an existing record is changed or deleted by its source
-    /// only; a Consent also by the holder of the person's record, and a
-    /// referral Task's moves by its parties (`workflow::referral`).
+    /// only, unless a hook permits the change (a referral's moves by its
+    /// parties, a Consent by the holder of the person's record).
     async fn check_writer(&mut self, current: &Stored, new: Option<&Value>) -> Result<(), Failure> {
-        if !self.enforced() || self.consequence || self.is_source(current) {
+        if !self.bound() || self.is_source(current) {
             return Ok(());
         }
-        let previous = current.resource();
-        match (current.resource_type.as_str(), previous.as_ref()) {
-            ("Consent", Some(prev)) => {
-                let before = consent::person_of(prev);
-                let after = new.and_then(consent::person_of);
-                let mut held = before.is_some();
-                for p in before.iter().chain(after.iter()) {
-                    held = held && self.holds_record_of(p).await?;
-                }
-                if held {
+        if let Some(previous) = current.resource() {
+            let hooks = self.state.hooks.clone();
+            for hook in hooks.iter() {
+                if hook.permits_non_source(self, &previous, new).await? {
                     return Ok(());
                 }
             }
-            ("Task", Some(prev)) => {
-                if let (Some(new), Some(org)) = (new, self.source.as_deref()) {
-                    if crate::workflow::referral::party_move(prev, new, org) {
-                        return Ok(());
-                    }
-                }
-            }
-            _ => {}
         }
         Err(Failure::new(
             FailureKind::Forbidden,
@@ -414,21 +422,49 @@ impl Tx {
         ))
     }
 
-    /// A Subscription is registered in the outbox as it is written (its
-    /// status set by the server).
-    async fn register(&mut self, id: &str, p: &mut Prepared) -> Result<(), Failure> {
-        if p.resource_type == "Subscription" {
-            let row = crate::subscription::register(
-                &mut p.resource,
-                id,
-                self.source.as_deref(),
-                self.client_id.as_deref(),
-                &self.purposes,
-                &self.state.subscriptions,
-            );
-            self.writer.put_subscription(&row).await?;
-        }
-        Ok(())
+    /// Registers (or re-registers) a subscription's outbox state in this
+    /// transaction.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn put_subscription(&mut self, row: &SubscriptionRow) -> Result<(), Failure> {
+        Ok(self.writer.put_subscription(row).await?)
+    }
+
+    /// Forgets a subscription and its events, in this transaction.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn remove_subscription(&mut self, id: &str) -> Result<(), Failure> {
+        Ok(self.writer.remove_subscription(id).await?)
+    }
+
+    /// The subscriptions (not `off`) listening to any of `topics`.
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn subscriptions_for(
+        &mut self,
+        topics: &[String],
+    ) -> Result<Vec<SubscriptionRow>, Failure> {
+        Ok(self.writer.subscriptions_for(topics).await?)
+    }
+
+    /// Raises an event in the subscription outbox, in this transaction
+    /// (the notifier is woken after commit).
+    ///
+    /// # Errors
+    /// A database failure.
+    pub async fn add_event(
+        &mut self,
+        subscription: &str,
+        topic: &str,
+        focus: (&str, &str, i64),
+        at: &str,
+    ) -> Result<i64, Failure> {
+        let n = self.writer.add_event(subscription, topic, focus, at).await?;
+        self.raised += 1;
+        Ok(n)
     }
 
     /// Creates a prepared resource with a new id.
@@ -438,11 +474,7 @@ impl Tx {
     /// record (rule W2); a database failure.
     pub async fn create(&mut self, id: &str, mut p: Prepared) -> Result<Stored, Failure> {
         let rtype = p.resource_type.clone();
-        if rtype == "Task" {
-            crate::workflow::referral::check_create(&p.resource, self.referrer.as_deref())?;
-        }
-        self.check_consent_recorder(&p.resource).await?;
-        self.register(id, &mut p).await?;
+        self.before_write(id, &mut p, None).await?;
         let new = self.new_version(id, p).await?;
         let s = self.writer.create(&rtype, id, new).await?;
         self.record(ChangeKind::Created, &s, None);
@@ -478,20 +510,8 @@ impl Tx {
                 Some(current)
             }
         };
-        if rtype == "Task" {
-            match previous.as_ref().and_then(Stored::resource) {
-                Some(before) => crate::workflow::referral::check_update(
-                    &before,
-                    &p.resource,
-                    self.source.as_deref(),
-                )?,
-                None => {
-                    crate::workflow::referral::check_create(&p.resource, self.referrer.as_deref())?
-                }
-            }
-        }
-        self.check_consent_recorder(&p.resource).await?;
-        self.register(id, &mut p).await?;
+        let before = previous.as_ref().and_then(Stored::resource);
+        self.before_write(id, &mut p, before.as_ref()).await?;
         let new = self.new_version(id, p).await?;
         let (s, created) = self.writer.update(&rtype, id, new, if_match).await?;
         let kind = if created {
@@ -561,8 +581,9 @@ impl Tx {
             .delete(rtype, id, self.source.as_deref())
             .await?;
         if let Some(v) = version {
-            if rtype == "Subscription" {
-                self.writer.remove_subscription(id).await?;
+            let hooks = self.state.hooks.clone();
+            for hook in hooks.iter() {
+                hook.after_delete(self, rtype, id).await?;
             }
             self.changes.push(Change {
                 kind: ChangeKind::Deleted,
@@ -668,11 +689,12 @@ impl Tx {
     /// # Errors
     /// A database failure (then nothing was written).
     pub async fn commit(mut self) -> Result<Vec<Change>, Failure> {
-        crate::workflow::end_caring::follow_deaths(&mut self).await?;
-        let raised =
-            crate::subscription::raise(&self.state, &mut *self.writer, &self.changes).await?;
+        let hooks = self.state.hooks.clone();
+        for hook in hooks.iter() {
+            hook.before_commit(&mut self).await?;
+        }
         self.writer.commit().await?;
-        if raised > 0 {
+        if self.raised > 0 {
             self.state.notify.notify_one();
         }
         Ok(self.changes)

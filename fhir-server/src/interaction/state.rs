@@ -52,6 +52,8 @@ pub struct AppState {
     /// Woken when a commit raises subscription events (the delivery
     /// worker waits on it).
     pub notify: Arc<tokio::sync::Notify>,
+    /// What modules add to every write ([`crate::write_hooks`]).
+    pub hooks: Arc<Vec<Arc<dyn super::hooks::WriteHook>>>,
     /// The writer of AuditEvents for accesses outside writes (started on
     /// first use, while access control is on).
     auditor: std::sync::OnceLock<super::audit::Auditor>,
@@ -99,6 +101,7 @@ impl AppState {
             subscriptions: crate::subscription::Config::default(),
             count_up_to: crate::store::COUNT_UP_TO,
             notify: Arc::new(tokio::sync::Notify::new()),
+            hooks: Arc::new(crate::write_hooks()),
             auditor: std::sync::OnceLock::new(),
         }
     }

@@ -42,7 +42,11 @@ pub mod topics;
 use reqwest::Url;
 use serde_json::{json, Value};
 
-use crate::store::{EventRow, Store, StoreError, SubscriptionRow, Visibility};
+use crate::interaction::cleared::Reader;
+use crate::interaction::hooks::{Write, WriteHook};
+use crate::interaction::pipeline::Tx;
+use crate::interaction::Failure;
+use crate::store::{EventRow, SubscriptionRow};
 
 /// The backport IG's extension URLs.
 pub mod ext {
@@ -130,6 +134,46 @@ pub fn under(endpoint: &Url, allow: &Url) -> bool {
     }
 }
 
+/// The subscription outbox as a write hook: a Subscription a caller
+/// writes is registered ([`register`]) and a deleted one forgotten; before
+/// every commit the changes raise their events ([`raise`]), in the same
+/// database transaction.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Outbox;
+
+#[async_trait::async_trait]
+impl WriteHook for Outbox {
+    async fn before_write(&self, tx: &mut Tx, write: &mut Write<'_>) -> Result<(), Failure> {
+        if write.resource_type != "Subscription" {
+            return Ok(());
+        }
+        let owner = tx.source().map(str::to_string);
+        let client = tx.client_id().map(str::to_string);
+        let purposes = tx.purposes().to_vec();
+        let state = tx.state().clone();
+        let row = register(
+            write.resource,
+            write.id,
+            owner.as_deref(),
+            client.as_deref(),
+            &purposes,
+            &state.subscriptions,
+        );
+        tx.put_subscription(&row).await
+    }
+
+    async fn after_delete(&self, tx: &mut Tx, resource_type: &str, id: &str) -> Result<(), Failure> {
+        if resource_type == "Subscription" {
+            tx.remove_subscription(id).await?;
+        }
+        Ok(())
+    }
+
+    async fn before_commit(&self, tx: &mut Tx) -> Result<(), Failure> {
+        raise(tx).await.map(|_| ())
+    }
+}
+
 /// What a subscriber may be told of an event's focus, judged now.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Focus {
@@ -142,31 +186,22 @@ pub enum Focus {
     Visible(Value),
 }
 
-/// Judges an event's focus for a reader who sees what `vis` lets it see
-/// (None: everything): hidden when the version the event names, or the
-/// resource as it is now, is hidden from it, each as a read would answer.
-/// Whether the reader's scopes allow the focus's type is the caller's to
-/// check first.
+/// Judges an event's focus for a subscriber, through its cleared
+/// [`Reader`]: hidden when its scopes do not let it read the type in full
+/// or the version the event names is hidden from it (each version judged
+/// by its own owners, and consent as it is now).
 ///
 /// # Errors
 /// A database failure.
-pub async fn focus(
-    store: &dyn Store,
-    event: &EventRow,
-    vis: Option<&Visibility>,
-) -> Result<Focus, StoreError> {
+pub async fn focus(reader: &Reader, event: &EventRow) -> Result<Focus, Failure> {
     let (rtype, id, version) = (&event.focus.0, &event.focus.1, event.focus.2);
-    match store.read(rtype, id, vis).await {
-        Ok(_) | Err(StoreError::Gone { .. }) => {}
-        Err(StoreError::NotFound(_)) => return Ok(Focus::Hidden),
-        Err(other) => return Err(other),
+    if !reader.reads_all(rtype) {
+        return Ok(Focus::Hidden);
     }
-    match store.vread(rtype, id, version, vis).await {
-        Ok(s) => Ok(s.resource().map_or(Focus::Deleted, Focus::Visible)),
-        Err(StoreError::Gone { .. }) => Ok(Focus::Deleted),
-        Err(StoreError::NotFound(_)) => Ok(Focus::Hidden),
-        Err(other) => Err(other),
-    }
+    Ok(match reader.vread(rtype, id, version).await? {
+        None => Focus::Hidden,
+        Some(s) => s.resource().map_or(Focus::Deleted, Focus::Visible),
+    })
 }
 
 fn ext_value<'a>(v: &'a Value, url: &str) -> Option<&'a Value> {
@@ -302,17 +337,15 @@ pub fn register(
 /// # Errors
 /// A database failure (the change then fails with it: an event that could
 /// not be recorded is never silently lost).
-pub async fn raise(
-    state: &crate::interaction::AppState,
-    writer: &mut dyn crate::store::Writer,
-    changes: &[crate::interaction::pipeline::Change],
-) -> Result<usize, crate::interaction::Failure> {
+pub async fn raise(tx: &mut Tx) -> Result<usize, Failure> {
     use crate::store::{Condition, Query, Total};
+    let state = tx.state().clone();
+    let changes = tx.changes().to_vec();
     let now = chrono::Utc::now()
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string();
     let mut raised = 0;
-    for c in changes {
+    for c in &changes {
         if matches!(c.resource_type.as_str(), "AuditEvent" | "Subscription") {
             continue;
         }
@@ -336,7 +369,7 @@ pub async fn raise(
             .map(topics::Topic::url)
             .collect();
         keys.push(format!("criteria:{}", c.resource_type));
-        for sub in writer.subscriptions_for(&keys).await? {
+        for sub in tx.subscriptions_for(&keys).await? {
             let mut matches = true;
             for f in &sub.filters {
                 let (ftype, query) = f.split_once('?').unwrap_or((f.as_str(), ""));
@@ -345,7 +378,7 @@ pub async fn raise(
                     break;
                 }
                 let Ok(mut conditions) = crate::interaction::conditional::Criteria::parse_query(
-                    state,
+                    &state,
                     ftype,
                     query,
                     "a subscription filter",
@@ -362,14 +395,13 @@ pub async fn raise(
                     total: Total::None,
                     ..Query::default()
                 };
-                if writer.matching(&q).await?.is_empty() {
+                if tx.matching(&q).await?.is_empty() {
                     matches = false;
                     break;
                 }
             }
             if matches {
-                writer
-                    .add_event(
+                tx.add_event(
                         &sub.id,
                         &sub.topic,
                         (&c.resource_type, &c.id, c.version),

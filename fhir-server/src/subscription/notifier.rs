@@ -23,11 +23,10 @@ use serde_json::{json, Value};
 
 use super::{notification, Focus};
 use crate::auth::clients::{Client, Role};
-use crate::auth::scopes::{Allowed, Perms, Scopes};
 use crate::interaction::access::Clearance;
 use crate::interaction::pipeline::{Prepared, Tx};
 use crate::interaction::{Access, AppState, Caller};
-use crate::store::{EventRow, SubscriptionRow, Visibility};
+use crate::store::{EventRow, SubscriptionRow};
 
 /// Failures in a row after which a subscription is `error`.
 pub const ERROR_AFTER: i64 = 3;
@@ -160,30 +159,11 @@ fn settle(sub: &mut SubscriptionRow, result: &Result<(), String>, backoff: Durat
 
 /// Whom a subscription's events are for, judged at delivery.
 struct Reader {
-    /// What they may see (None: everything).
-    visibility: Option<Visibility>,
+    /// Its reads: what it may see, within its scopes now.
+    cleared: crate::interaction::cleared::Reader,
     /// The client that made the subscription, as registered now (None
     /// while access control is off).
     client: Option<Client>,
-}
-
-impl Reader {
-    /// Whether the reader's scopes let it read resources of this type.
-    fn may_read(&self, resource_type: &str) -> bool {
-        self.client
-            .as_ref()
-            .is_none_or(|c| may_read(&c.scopes, resource_type))
-    }
-}
-
-/// Whether scopes let their holder read every resource of `resource_type`
-/// (a restricted scope is not enough: an event is not a search).
-fn may_read(scopes: &Scopes, resource_type: &str) -> bool {
-    let read = Perms {
-        read: true,
-        ..Perms::default()
-    };
-    scopes.allows(resource_type, read) == Allowed::Yes
 }
 
 /// Whether `client`, as registered now, is still the subscriber of `sub`:
@@ -198,13 +178,17 @@ fn still_subscriber(sub: &SubscriptionRow, client: &Client) -> bool {
 /// access control is on and the client that made it is not recorded, is
 /// removed, or is no longer its subscriber ([`still_subscriber`]). With
 /// access control off, what the recorded organisation (if any) may see.
-async fn reader_of(state: &AppState, sub: &SubscriptionRow) -> anyhow::Result<Option<Reader>> {
+async fn reader_of(
+    state: &Arc<AppState>,
+    sub: &SubscriptionRow,
+) -> anyhow::Result<Option<Reader>> {
     let Access::Enforced(authority) = &state.access else {
+        let visibility = sub
+            .owner
+            .as_ref()
+            .map(|org| crate::interaction::access::visibility(org, &sub.purposes, false));
         return Ok(Some(Reader {
-            visibility: sub
-                .owner
-                .as_ref()
-                .map(|org| crate::interaction::access::visibility(org, &sub.purposes, false)),
+            cleared: crate::interaction::cleared::Reader::new(state, visibility, None),
             client: None,
         }));
     };
@@ -217,12 +201,17 @@ async fn reader_of(state: &AppState, sub: &SubscriptionRow) -> anyhow::Result<Op
     if !still_subscriber(sub, &client) {
         return Ok(None);
     }
+    let visibility = crate::interaction::access::visibility(
+        &client.organisation,
+        &client.purposes,
+        client.role == Role::Admin,
+    );
     Ok(Some(Reader {
-        visibility: Some(crate::interaction::access::visibility(
-            &client.organisation,
-            &client.purposes,
-            client.role == Role::Admin,
-        )),
+        cleared: crate::interaction::cleared::Reader::new(
+            state,
+            Some(visibility),
+            Some(client.scopes.clone()),
+        ),
         client: Some(client),
     }))
 }
@@ -282,10 +271,10 @@ async fn deliver(
     let mut patients: Vec<String> = Vec::new();
     for e in waiting {
         let focus = match &reader {
-            Some(r) if r.may_read(&e.focus.0) => {
-                super::focus(state.store.as_ref(), &e, r.visibility.as_ref()).await?
-            }
-            _ => Focus::Hidden,
+            Some(r) => super::focus(&r.cleared, &e)
+                .await
+                .map_err(|f| anyhow::anyhow!("{}", f.message()))?,
+            None => Focus::Hidden,
         };
         match focus {
             Focus::Hidden => withheld.push(e.number),
@@ -341,7 +330,11 @@ async fn follow(state: &Arc<AppState>, sub: &SubscriptionRow, before: &str) -> a
     if sub.status == before {
         return Ok(());
     }
-    let Ok(current) = state.store.read("Subscription", &sub.id, None).await else {
+    let Some(current) = crate::interaction::cleared::Reader::server(state)
+        .read("Subscription", &sub.id)
+        .await
+        .map_err(|f| anyhow::anyhow!("{}", f.message()))?
+    else {
         return Ok(());
     };
     let Some(mut resource) = current.resource() else {
@@ -380,6 +373,7 @@ async fn follow(state: &Arc<AppState>, sub: &SubscriptionRow, before: &str) -> a
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::scopes::Scopes;
 
     fn client(organisation: &str, role: Role, scopes: &str) -> Client {
         Client {
@@ -420,27 +414,5 @@ mod tests {
             &ownerless,
             &client("616", Role::LocalAuthority, "system/*.rs")
         ));
-    }
-
-    #[test]
-    fn an_event_needs_an_unrestricted_read_scope_on_its_type() {
-        assert!(may_read(&Scopes::parse("system/*.rs"), "CarePlan"));
-        assert!(may_read(&Scopes::parse("system/CarePlan.read"), "CarePlan"));
-        assert!(!may_read(&Scopes::parse("system/Patient.rs"), "CarePlan"));
-        assert!(!may_read(&Scopes::parse("system/*.cud"), "CarePlan"));
-        assert!(!may_read(
-            &Scopes::parse("system/Observation.rs?category=social-history"),
-            "Observation"
-        ));
-        let open = Reader {
-            visibility: None,
-            client: None,
-        };
-        assert!(open.may_read("CarePlan"), "access control off");
-        let narrow = Reader {
-            visibility: None,
-            client: Some(client("616", Role::LocalAuthority, "system/Patient.rs")),
-        };
-        assert!(narrow.may_read("Patient") && !narrow.may_read("CarePlan"));
     }
 }

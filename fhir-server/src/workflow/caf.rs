@@ -7,21 +7,18 @@
 //! no count or title tells of the rest. The document is validated against
 //! CafRecord before it is sent; JSON or XML as the caller asks.
 //!
-//! The caller's token scopes cut it as consent does ([`super::reach`]): a
+//! The caller's token scopes cut it as consent does ([`Reader`](crate::interaction::cleared::Reader)): a
 //! resource type the scopes do not let it read is left out, and under a
 //! restricted scope (`system/Observation.rs?category=…`) only the resources
 //! matching the restriction are in; an entry referring to what is left out
 //! goes with it. (The document's Composition is the server's, about the
 //! Patient the operation was invoked on.)
 
-use std::collections::BTreeMap;
-
 use serde_json::Value;
 
-use super::{reach, Reach};
 use crate::interaction::operation::{Context, Handler, Invocation, Operation, Reply};
 use crate::interaction::{blocking, Answer, Failure, Level, Service};
-use crate::store::{Condition, Query, Total};
+use crate::store::Condition;
 
 /// The `$caf` row of the operations table.
 pub const OPERATION: Operation = Operation {
@@ -54,37 +51,21 @@ const KINDS: &[(&str, &str)] = &[
 fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<'a> {
     Box::pin(async move {
         let id = inv.id.clone().unwrap_or_default();
-        let vis = ctx.clearance.visibility.clone();
-        let store = &svc.state.store;
-        let patient = store
-            .read("Patient", &id, vis.as_ref())
+        let reader = &ctx.reader;
+        let patient = reader
+            .read("Patient", &id)
             .await?
-            .resource()
-            .ok_or_else(|| Failure::internal("stored Patient unreadable"))?;
+            .and_then(|s| s.resource())
+            .ok_or_else(|| Failure::not_found(format!("Patient/{id} is not known")))?;
         let mut seen = std::collections::HashSet::new();
         let mut resources: Vec<Value> = Vec::new();
         for (rtype, param) in KINDS {
-            let mut conditions = vec![Condition::Reference {
+            let conditions = vec![Condition::Reference {
                 param: param.to_string(),
                 target_type: Some("Patient".into()),
                 id: id.clone(),
             }];
-            match reach(svc, ctx.caller, rtype) {
-                Reach::All => {}
-                Reach::Matching(c) => conditions.push(c),
-                Reach::Nothing => continue,
-            }
-            let page = store
-                .search(&Query {
-                    resource_type: Some(rtype.to_string()),
-                    conditions,
-                    count: PER_KIND,
-                    total: Total::None,
-                    visibility: vis.clone(),
-                    ..Query::default()
-                })
-                .await?;
-            for s in page.items {
+            for s in reader.search(rtype, conditions, PER_KIND).await? {
                 if seen.insert(s.key()) {
                     resources.extend(s.resource());
                 }
@@ -112,37 +93,7 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<'a>
             if wanted.is_empty() {
                 break;
             }
-            // Read by type, as far as the scopes reach.
-            let mut by_type: BTreeMap<String, Vec<String>> = BTreeMap::new();
-            for (t, i) in wanted {
-                by_type.entry(t).or_default().push(i);
-            }
-            let mut whole: Vec<(String, String)> = Vec::new();
-            let mut found: Vec<crate::store::Stored> = Vec::new();
-            for (t, ids) in by_type {
-                match reach(svc, ctx.caller, &t) {
-                    Reach::All => whole.extend(ids.into_iter().map(|i| (t.clone(), i))),
-                    Reach::Matching(restricted) => {
-                        let count = ids.len() as i64;
-                        let page = store
-                            .search(&Query {
-                                resource_type: Some(t.clone()),
-                                conditions: vec![Condition::Id(ids), restricted],
-                                count,
-                                total: Total::None,
-                                visibility: vis.clone(),
-                                ..Query::default()
-                            })
-                            .await?;
-                        found.extend(page.items);
-                    }
-                    Reach::Nothing => {}
-                }
-            }
-            if !whole.is_empty() {
-                found.extend(store.read_many(&whole, vis.as_ref()).await?);
-            }
-            for s in found {
+            for s in reader.read_many(&wanted).await? {
                 if shown.insert(s.key()) {
                     resources.extend(s.resource());
                 }

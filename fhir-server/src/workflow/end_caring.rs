@@ -13,7 +13,7 @@
 //! Each resource is validated as any write is, and the change of the
 //! relationship fires the `caring-ended` topic. The answer names what was
 //! changed of the types the caller's token scopes let it read (all of the
-//! type: [`super::reads_all`]); the rest is changed all the same.
+//! type: `Reader::reads_all`); the rest is changed all the same.
 
 use serde_json::{json, Value};
 
@@ -243,6 +243,17 @@ pub async fn end_caring(
     Ok(written)
 }
 
+/// [`follow_deaths`] as a write hook: before every commit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Deaths;
+
+#[async_trait::async_trait]
+impl crate::interaction::hooks::WriteHook for Deaths {
+    async fn before_commit(&self, tx: &mut Tx) -> Result<(), Failure> {
+        follow_deaths(tx).await
+    }
+}
+
 /// The deaths among a transaction's changes (a Patient whose record gets
 /// `deceased[x]`) end each open caring relationship of that person, in the
 /// same transaction.
@@ -338,7 +349,7 @@ fn run<'a>(
                 .iter()
                 .filter(|r| {
                     r.split_once('/')
-                        .is_some_and(|(t, _)| super::reads_all(ctx.caller, t))
+                        .is_some_and(|(t, _)| ctx.reader.reads_all(t))
                 })
                 .map(|r| json!({"name": "changed", "valueReference": {"reference": r}})),
         );

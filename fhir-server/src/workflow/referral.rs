@@ -16,7 +16,40 @@
 
 use serde_json::Value;
 
+use crate::interaction::hooks::{Write, WriteHook};
+use crate::interaction::pipeline::Tx;
 use crate::interaction::{Failure, FailureKind};
+
+/// The referral's rules as a write hook: every Task a caller writes is
+/// checked ([`check_create`], [`check_update`]), and a party's move of a
+/// referral it did not write is permitted ([`party_move`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Referral;
+
+#[async_trait::async_trait]
+impl WriteHook for Referral {
+    async fn before_write(&self, tx: &mut Tx, write: &mut Write<'_>) -> Result<(), Failure> {
+        if write.resource_type != "Task" {
+            return Ok(());
+        }
+        match write.previous {
+            Some(before) => check_update(before, write.resource, tx.source()),
+            None => check_create(write.resource, tx.referrer()),
+        }
+    }
+
+    async fn permits_non_source(
+        &self,
+        tx: &mut Tx,
+        previous: &Value,
+        new: Option<&Value>,
+    ) -> Result<bool, Failure> {
+        Ok(match (new, tx.source()) {
+            (Some(new), Some(org)) => party_move(previous, new, org),
+            _ => false,
+        })
+    }
+}
 
 /// Whether a Task is a carer's assessment.
 pub fn is_assessment(task: &Value) -> bool {

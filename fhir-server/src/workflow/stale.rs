@@ -7,7 +7,7 @@
 //! (`cared-for-deceased`, `no-longer-a-carer`).
 //!
 //! Only what the caller's token scopes let it read takes part
-//! ([`super::reach`]): no relationships without `RelatedPerson` read
+//! ([`Reader`](crate::interaction::cleared::Reader)): no relationships without `RelatedPerson` read
 //! (those matching a restricted scope only); a death is judged only from a
 //! `Patient` record, and an ended status only from an `Observation`, the
 //! scopes let it read.
@@ -16,10 +16,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{reach, Reach};
+use crate::interaction::cleared::Reader;
 use crate::interaction::operation::{Context, Handler, Invocation, Operation, Reply};
 use crate::interaction::{Answer, Failure, Level, Service};
-use crate::store::{Condition, Query, Stored, Total, Visibility};
+use crate::store::{Condition, Query, Stored, Total};
 
 /// The `$stale-carers` row of the operations table.
 pub const OPERATION: Operation = Operation {
@@ -40,34 +40,16 @@ fn reference_id<'a>(r: &'a Value, target: &str) -> Option<&'a str> {
     (t.rsplit('/').next() == Some(target)).then_some(id)
 }
 
-fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, _inv: Invocation) -> Reply<'a> {
+fn run<'a>(_svc: &'a Service, ctx: &'a Context<'a>, _inv: Invocation) -> Reply<'a> {
     Box::pin(async move {
-        let store = &svc.state.store;
-        let vis = ctx.clearance.visibility.clone();
-        let mut conditions = vec![Condition::Token {
+        let reader = &ctx.reader;
+        let conditions = vec![Condition::Token {
             param: "active".into(),
             system: None,
             code: Some("true".into()),
             not: false,
         }];
-        match reach(svc, ctx.caller, "RelatedPerson") {
-            Reach::All => {}
-            Reach::Matching(c) => conditions.push(c),
-            Reach::Nothing => return Ok(Answer::ok(json!({"resourceType": "Parameters"}))),
-        }
-        let patients = reach(svc, ctx.caller, "Patient");
-        let observations = reach(svc, ctx.caller, "Observation");
-        let open = store
-            .search(&Query {
-                resource_type: Some("RelatedPerson".into()),
-                conditions,
-                count: LIMIT,
-                total: Total::None,
-                visibility: vis.clone(),
-                ..Query::default()
-            })
-            .await?
-            .items;
+        let open = reader.search("RelatedPerson", conditions, LIMIT).await?;
         let mut by_org: BTreeMap<String, Vec<(String, &'static str)>> = BTreeMap::new();
         for rel in &open {
             let Some(r) = rel.resource() else { continue };
@@ -76,15 +58,15 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, _inv: Invocation) -> Reply<'a
             }
             let mut reason = None;
             if let Some(p) = reference_id(&r["patient"], "Patient") {
-                if let Some(patient) = cared_for(svc, &patients, p, vis.as_ref()).await? {
+                if let Some(patient) = reader.read("Patient", p).await?.and_then(|s| s.resource()) {
                     if patient["deceasedBoolean"] == true || patient["deceasedDateTime"].is_string()
                     {
                         reason = Some("cared-for-deceased");
                     }
                 }
             }
-            if reason.is_none() && !observations.is_nothing() {
-                reason = latest_status_ended(svc, rel, &r, &observations, vis.as_ref())
+            if reason.is_none() {
+                reason = latest_status_ended(reader, rel, &r)
                     .await?
                     .then_some("no-longer-a-carer");
             }
@@ -115,48 +97,10 @@ fn run<'a>(svc: &'a Service, ctx: &'a Context<'a>, _inv: Invocation) -> Reply<'a
     })
 }
 
-/// The cared-for person's Patient record, when the caller may see it and
-/// its scopes let it read it (`reach`).
-async fn cared_for(
-    svc: &Service,
-    reach: &Reach,
-    id: &str,
-    vis: Option<&Visibility>,
-) -> Result<Option<Value>, Failure> {
-    let store = &svc.state.store;
-    Ok(match reach {
-        Reach::Nothing => None,
-        Reach::All => store
-            .read("Patient", id, vis)
-            .await
-            .ok()
-            .and_then(|s| s.resource()),
-        Reach::Matching(restricted) => store
-            .search(&Query {
-                resource_type: Some("Patient".into()),
-                conditions: vec![Condition::Id(vec![id.to_string()]), restricted.clone()],
-                count: 1,
-                total: Total::None,
-                visibility: vis.cloned(),
-                ..Query::default()
-            })
-            .await?
-            .items
-            .first()
-            .and_then(Stored::resource),
-    })
-}
-
 /// Whether the carer's latest carer status about this relationship (or at
 /// all) says "no longer a carer", among the Observations the scopes reach
 /// (`observations`).
-async fn latest_status_ended(
-    svc: &Service,
-    rel: &Stored,
-    r: &Value,
-    observations: &Reach,
-    vis: Option<&Visibility>,
-) -> Result<bool, Failure> {
+async fn latest_status_ended(reader: &Reader, rel: &Stored, r: &Value) -> Result<bool, Failure> {
     let carer = r["extension"]
         .as_array()
         .into_iter()
@@ -164,20 +108,13 @@ async fn latest_status_ended(
         .find(|e| e["url"] == "https://fhir.carer-fhir.uk/StructureDefinition/carer-patient")
         .and_then(|e| reference_id(&e["valueReference"], "Patient"));
     let Some(carer) = carer else { return Ok(false) };
-    let mut conditions = vec![Condition::Reference {
+    let conditions = vec![Condition::Reference {
         param: "subject".into(),
         target_type: Some("Patient".into()),
         id: carer.into(),
     }];
-    match observations {
-        Reach::All => {}
-        Reach::Matching(c) => conditions.push(c.clone()),
-        Reach::Nothing => return Ok(false),
-    }
-    let statuses = svc
-        .state
-        .store
-        .search(&Query {
+    let statuses = reader
+        .query(Query {
             resource_type: Some("Observation".into()),
             conditions,
             sort: vec![(
@@ -189,11 +126,9 @@ async fn latest_status_ended(
             )],
             count: 50,
             total: Total::None,
-            visibility: vis.cloned(),
             ..Query::default()
         })
-        .await?
-        .items;
+        .await?;
     let rel_ref = rel.key();
     let latest = statuses
         .iter()

@@ -27,6 +27,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use crate::interaction::hooks::{Write, WriteHook};
+use crate::interaction::pipeline::Tx;
 use crate::interaction::{Failure, FailureKind};
 use crate::search::date_range;
 use crate::store::Grant;
@@ -42,6 +44,63 @@ const RESOURCE_TYPES: &str = "http://hl7.org/fhir/resource-types";
 /// The elements of a provision this interpreter does not honour: a
 /// provision using one would grant more than it says.
 const UNINTERPRETED: [&str; 5] = ["data", "dataPeriod", "action", "securityLabel", "code"];
+
+/// Who may record and change consent (ARCHITECTURE.md, "who may record
+/// consent"): the organisation that holds the person's record, the
+/// source of the Patient a Consent names. A write hook of the pipeline.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recorder;
+
+/// Whether the writer holds the record of the person a Consent names.
+async fn holds_record(tx: &mut Tx, consent: &Value) -> Result<Option<bool>, Failure> {
+    let Some(patient) = person_of(consent) else {
+        return Ok(None);
+    };
+    Ok(Some(match tx.current("Patient", &patient).await? {
+        Some(p) => p.content.is_some() && tx.is_source(&p),
+        None => false,
+    }))
+}
+
+#[async_trait::async_trait]
+impl WriteHook for Recorder {
+    /// Rule W2: a Consent about a person is written only by the
+    /// organisation that holds the person's record; the answer is the same
+    /// whether the Patient exists, is hidden or is missing.
+    async fn before_write(&self, tx: &mut Tx, write: &mut Write<'_>) -> Result<(), Failure> {
+        if !tx.bound() || write.resource_type != "Consent" {
+            return Ok(());
+        }
+        if holds_record(tx, write.resource).await? == Some(false) {
+            return Err(Failure::new(
+                FailureKind::Forbidden,
+                "forbidden",
+                "a consent is recorded by the organisation that holds the person's record (the source of the Patient it names), or by the person",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The holder of the person's record may change or revoke any consent
+    /// about them (and move it only to a person whose record it holds).
+    async fn permits_non_source(
+        &self,
+        tx: &mut Tx,
+        previous: &Value,
+        new: Option<&Value>,
+    ) -> Result<bool, Failure> {
+        if previous["resourceType"] != "Consent" {
+            return Ok(false);
+        }
+        if holds_record(tx, previous).await? != Some(true) {
+            return Ok(false);
+        }
+        Ok(match new {
+            Some(n) => holds_record(tx, n).await? != Some(false),
+            None => true,
+        })
+    }
+}
 
 /// Whether a Consent is a CafConsent (category `caf-sharing`).
 pub fn is_caf(resource: &Value) -> bool {

@@ -28,7 +28,9 @@ pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Answer, Failure>> + Send
 pub type Handler = for<'a> fn(&'a Service, &'a Context<'a>, Invocation) -> Reply<'a>;
 
 /// What an operation runs with: its caller, the clearance the access
-/// policy gave, and (while access is audited) the facts of its AuditEvent,
+/// policy gave, the [`Reader`](crate::interaction::cleared::Reader) that
+/// applies it (an operation reads through it, never from the store), and
+/// (while access is audited) the facts of its AuditEvent,
 /// which a state-changing operation writes with its changes
 /// ([`Service::commit_with_audit`]).
 #[derive(Debug)]
@@ -37,6 +39,8 @@ pub struct Context<'a> {
     pub caller: &'a crate::interaction::Caller,
     /// What it may see.
     pub clearance: &'a Clearance,
+    /// Its reads, within that clearance and the caller's scopes.
+    pub reader: crate::interaction::cleared::Reader,
     /// Its audit record's facts, when audited.
     pub facts: Option<crate::interaction::audit::Facts>,
 }

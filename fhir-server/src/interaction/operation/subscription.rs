@@ -12,7 +12,6 @@
 use serde_json::json;
 
 use super::{Context, Handler, Invocation, Operation, Reply};
-use crate::interaction::access;
 use crate::interaction::{Answer, Failure, Level, Service};
 use crate::store::{StoreError, SubscriptionRow};
 use crate::subscription::{notification, Focus};
@@ -107,11 +106,7 @@ fn events<'a>(svc: &'a Service, ctx: &'a Context<'a>, inv: Invocation) -> Reply<
         for e in list {
             // Only what delivery would send the caller now: a type its
             // scopes let it read, a focus it may see.
-            if !access::may_read(ctx.caller, &e.focus.0) {
-                continue;
-            }
-            let vis = ctx.clearance.visibility.as_ref();
-            match crate::subscription::focus(svc.state.store.as_ref(), &e, vis).await? {
+            match crate::subscription::focus(&ctx.reader, &e).await? {
                 Focus::Hidden => {}
                 Focus::Deleted => kept.push((e, None)),
                 Focus::Visible(resource) => kept.push((e, Some(resource))),
