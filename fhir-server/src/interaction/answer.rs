@@ -21,6 +21,14 @@ pub enum Content {
     /// A stored resource's JSON text, answered as it is when the client
     /// wants JSON (no parse, no re-serialisation).
     Stored(Arc<str>),
+    /// Content that is not a FHIR resource (NDJSON, CSV, HTML, SVG): sent
+    /// as it is with its media type, whatever FHIR format was negotiated.
+    Other {
+        /// Its media type (`application/fhir+ndjson`, `text/csv`, …).
+        media_type: String,
+        /// The bytes.
+        bytes: bytes::Bytes,
+    },
 }
 
 impl Content {
@@ -30,6 +38,7 @@ impl Content {
             Content::Empty => None,
             Content::Resource(v) => Some(v.clone()),
             Content::Stored(t) => serde_json::from_str(t).ok(),
+            Content::Other { .. } => None,
         }
     }
 }
@@ -59,9 +68,36 @@ pub struct Answer {
     pub patients: Vec<String>,
     /// Whether its AuditEvent was written with it (in its transaction).
     pub audited: bool,
+    /// Headers of its own (`Content-Location` of an asynchronous request,
+    /// `Retry-After`, `X-Progress`, `Content-Disposition`, …), sent as
+    /// they are; names or values HTTP does not allow are left out.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Answer {
+    /// 200 with content that is not a FHIR resource.
+    ///
+    /// ```
+    /// use fhir_server::interaction::{Answer, Content};
+    /// let a = Answer::other("text/csv", "a,b\n1,2\n")
+    ///     .with_header("Content-Disposition", "attachment; filename=\"x.csv\"");
+    /// assert!(matches!(a.body, Content::Other { .. }));
+    /// ```
+    pub fn other(media_type: &str, bytes: impl Into<bytes::Bytes>) -> Answer {
+        let mut a = Answer::empty(StatusCode::OK);
+        a.body = Content::Other {
+            media_type: media_type.to_string(),
+            bytes: bytes.into(),
+        };
+        a
+    }
+
+    /// The answer with one more header of its own.
+    pub fn with_header(mut self, name: &str, value: &str) -> Answer {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
     /// 200 with a body.
     pub fn ok(body: Value) -> Answer {
         Answer {
@@ -71,6 +107,7 @@ impl Answer {
             location: None,
             patients: Vec::new(),
             audited: false,
+            headers: Vec::new(),
         }
     }
 
@@ -87,6 +124,7 @@ impl Answer {
             location: None,
             patients: s.compartments.clone(),
             audited: false,
+            headers: Vec::new(),
         }
     }
 
@@ -116,6 +154,7 @@ impl Answer {
             )),
             patients: s.compartments.clone(),
             audited: false,
+            headers: Vec::new(),
         }
     }
 
@@ -128,6 +167,7 @@ impl Answer {
             location: None,
             patients: Vec::new(),
             audited: false,
+            headers: Vec::new(),
         }
     }
 }

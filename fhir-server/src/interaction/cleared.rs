@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::auth::scopes::{Allowed, Perms, Scopes};
-use crate::store::{Condition, Query, Stored, StoreError, Total, Visibility};
+use crate::store::{Condition, Query, StoreError, Stored, Total, Visibility};
 
 use super::access::Clearance;
 use super::{AppState, Caller, Failure};
@@ -161,7 +161,11 @@ impl Reader {
                 Err(e) => Err(e.into()),
             },
             Reach::Matching(c) => Ok(self
-                .search_within(resource_type, vec![Condition::Id(vec![id.to_string()]), c], 1)
+                .search_within(
+                    resource_type,
+                    vec![Condition::Id(vec![id.to_string()]), c],
+                    1,
+                )
                 .await?
                 .into_iter()
                 .next()),

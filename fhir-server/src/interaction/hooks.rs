@@ -70,7 +70,12 @@ pub trait WriteHook: Send + Sync {
     ///
     /// # Errors
     /// A database failure.
-    async fn after_delete(&self, tx: &mut Tx, resource_type: &str, id: &str) -> Result<(), Failure> {
+    async fn after_delete(
+        &self,
+        tx: &mut Tx,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<(), Failure> {
         let _ = (tx, resource_type, id);
         Ok(())
     }

@@ -232,10 +232,10 @@ impl Tx {
     /// records it shares them with, read here) and, for a consent, what it
     /// grants.
     async fn new_version(&mut self, id: &str, p: Prepared) -> Result<NewVersion, Failure> {
-        let owners =
-            self.state
-                .compartments
-                .owners_of(&p.resource_type, id, &p.index, &p.resource);
+        let owners = self
+            .state
+            .compartments
+            .owners_of(&p.resource_type, id, &p.index, &p.resource);
         let mut compartments = owners.patients;
         for (t, i) in owners.through.iter().take(MAX_LINKED_OWNERS) {
             for patient in self.patients_of_stored(t, i).await? {
@@ -244,12 +244,7 @@ impl Tx {
                 }
             }
         }
-        let mut ods = std::collections::HashMap::new();
-        for org in consent::organisation_references(&p.resource) {
-            if let Some(code) = self.ods_code_of(&org).await? {
-                ods.insert(org, code);
-            }
-        }
+        let ods = consent::organisations_named(self, &p.resource).await?;
         let grants = consent::grants_of(&p.resource, &ods);
         Ok(NewVersion {
             resource: p.resource,
@@ -277,23 +272,6 @@ impl Tx {
             .compartments
             .owners_of(rtype, id, &index, &resource)
             .patients)
-    }
-
-    /// The ODS code of a stored Organization.
-    async fn ods_code_of(&mut self, id: &str) -> Result<Option<String>, Failure> {
-        let org = self
-            .writer
-            .current("Organization", id)
-            .await?
-            .and_then(|s| s.resource());
-        Ok(org.and_then(|o| {
-            o["identifier"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|i| i["system"] == "https://fhir.nhs.uk/Id/ods-organization-code")
-                .and_then(|i| i["value"].as_str().map(str::to_string))
-        }))
     }
 
     /// Whether `current` exists but is hidden from the caller by consent.
@@ -462,7 +440,10 @@ impl Tx {
         focus: (&str, &str, i64),
         at: &str,
     ) -> Result<i64, Failure> {
-        let n = self.writer.add_event(subscription, topic, focus, at).await?;
+        let n = self
+            .writer
+            .add_event(subscription, topic, focus, at)
+            .await?;
         self.raised += 1;
         Ok(n)
     }
@@ -664,8 +645,9 @@ impl Tx {
     pub async fn audit(&mut self, state: &AppState, event: Value) -> Result<(), Failure> {
         let p = super::audit::prepared(state, event);
         let id = uuid::Uuid::new_v4().to_string();
+        let rtype = p.resource_type.clone();
         let new = self.new_version(&id, p).await?;
-        self.writer.create("AuditEvent", &id, new).await?;
+        self.writer.create(&rtype, &id, new).await?;
         Ok(())
     }
 

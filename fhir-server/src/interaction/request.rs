@@ -72,7 +72,7 @@ pub struct Headers {
 #[derive(Debug, Clone)]
 pub enum Body {
     /// Bytes as sent, to be read by their content type.
-    Bytes(axum::body::Bytes),
+    Bytes(bytes::Bytes),
     /// A resource already read (a Bundle entry's).
     Resource(Value),
 }

@@ -119,6 +119,8 @@ fn body_text(body: &Content, fmt: Format) -> Result<Option<(String, &'static str
             serde_json::from_str::<Value>(t).map_err(Failure::internal)?
         }
         (Content::Resource(v), Format::Xml) => v.clone(),
+        // Sent as bytes by `answer`; never a FHIR body.
+        (Content::Other { .. }, _) => return Ok(None),
     };
     match format::write(&value, Format::Xml, false) {
         Ok(x) => Ok(Some((x, XML_MIME))),
@@ -147,12 +149,28 @@ fn with_body(status: StatusCode, body: Option<(String, &'static str)>) -> Respon
 
 /// An answer as a response in `fmt`; `base` makes its location absolute.
 pub fn answer(a: Answer, fmt: Format, base: &str) -> Response {
-    let body = match body_text(&a.body, fmt) {
-        Ok(b) => b,
-        Err(f) => return failure(f, fmt),
+    let mut response = match &a.body {
+        Content::Other { media_type, bytes } => {
+            let mut r = (a.status, bytes.clone()).into_response();
+            if let Ok(v) = HeaderValue::from_str(media_type) {
+                r.headers_mut().insert(header::CONTENT_TYPE, v);
+            }
+            r
+        }
+        _ => match body_text(&a.body, fmt) {
+            Ok(b) => with_body(a.status, b),
+            Err(f) => return failure(f, fmt),
+        },
     };
-    let mut response = with_body(a.status, body);
     let h = response.headers_mut();
+    for (name, value) in &a.headers {
+        if let (Ok(n), Ok(v)) = (
+            header::HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(value),
+        ) {
+            h.insert(n, v);
+        }
+    }
     if let Some(v) = &a.version {
         if let Ok(etag) = HeaderValue::from_str(&format!("W/\"{}\"", v.id)) {
             h.insert(header::ETAG, etag);
@@ -198,4 +216,25 @@ pub fn failure(f: Failure, fmt: Format) -> Response {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_that_is_not_fhir_goes_out_as_it_is_with_its_own_headers() {
+        let a = Answer::other("application/fhir+ndjson", "{\"a\":1}\n{\"a\":2}\n")
+            .with_header("X-Progress", "50%")
+            .with_header("Bad Name", "ignored");
+        let r = answer(a, Format::Xml, "http://127.0.0.1:8080");
+        assert_eq!(r.status(), StatusCode::OK);
+        let h = r.headers();
+        assert_eq!(h[header::CONTENT_TYPE], "application/fhir+ndjson");
+        assert_eq!(h["x-progress"], "50%");
+        assert!(
+            h.keys().all(|k| k.as_str() != "bad name"),
+            "a name HTTP does not allow is left out: {h:?}"
+        );
+    }
 }

@@ -126,8 +126,17 @@ async fn handle(
 
 /// Audits a request refused at the edge (logged, not answered, when the
 /// record cannot be stored: the refusal stands either way).
-async fn audit_refused(svc: &Service, caller: &Caller, method: &HttpMethod, uri: &Uri, f: &Failure) {
-    if let Err(e) = svc.audit_refused(caller, method.as_str(), uri.path(), f).await {
+async fn audit_refused(
+    svc: &Service,
+    caller: &Caller,
+    method: &HttpMethod,
+    uri: &Uri,
+    f: &Failure,
+) {
+    if let Err(e) = svc
+        .audit_refused(caller, method.as_str(), uri.path(), f)
+        .await
+    {
         tracing::error!(error = %e.message(), "auditing a refused request");
     }
 }

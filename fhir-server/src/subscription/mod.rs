@@ -162,7 +162,12 @@ impl WriteHook for Outbox {
         tx.put_subscription(&row).await
     }
 
-    async fn after_delete(&self, tx: &mut Tx, resource_type: &str, id: &str) -> Result<(), Failure> {
+    async fn after_delete(
+        &self,
+        tx: &mut Tx,
+        resource_type: &str,
+        id: &str,
+    ) -> Result<(), Failure> {
         if resource_type == "Subscription" {
             tx.remove_subscription(id).await?;
         }
@@ -402,12 +407,12 @@ pub async fn raise(tx: &mut Tx) -> Result<usize, Failure> {
             }
             if matches {
                 tx.add_event(
-                        &sub.id,
-                        &sub.topic,
-                        (&c.resource_type, &c.id, c.version),
-                        &now,
-                    )
-                    .await?;
+                    &sub.id,
+                    &sub.topic,
+                    (&c.resource_type, &c.id, c.version),
+                    &now,
+                )
+                .await?;
                 raised += 1;
             }
         }

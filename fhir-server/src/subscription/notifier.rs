@@ -178,10 +178,7 @@ fn still_subscriber(sub: &SubscriptionRow, client: &Client) -> bool {
 /// access control is on and the client that made it is not recorded, is
 /// removed, or is no longer its subscriber ([`still_subscriber`]). With
 /// access control off, what the recorded organisation (if any) may see.
-async fn reader_of(
-    state: &Arc<AppState>,
-    sub: &SubscriptionRow,
-) -> anyhow::Result<Option<Reader>> {
+async fn reader_of(state: &Arc<AppState>, sub: &SubscriptionRow) -> anyhow::Result<Option<Reader>> {
     let Access::Enforced(authority) = &state.access else {
         let visibility = sub
             .owner

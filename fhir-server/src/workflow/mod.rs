@@ -18,7 +18,6 @@ pub mod stale;
 
 use serde_json::Value;
 
-
 /// The ODS code a reference names by identifier (`Task.owner`,
 /// `Task.requester`, …).
 pub fn ods_of(reference: &Value) -> Option<&str> {

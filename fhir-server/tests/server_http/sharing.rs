@@ -586,7 +586,9 @@ async fn the_referral_is_a_task_state_machine(db: Db, name: &str) {
     assert_eq!(mv(&council, "accepted", None).await, StatusCode::OK);
     // A stranger to the referral (no consent of Mary's names it) cannot
     // see it, so to it the Task does not exist: no move, no update.
-    let (st, _) = s.call(&other_gp, "GET", &format!("Task/{task}"), None).await;
+    let (st, _) = s
+        .call(&other_gp, "GET", &format!("Task/{task}"), None)
+        .await;
     assert_eq!(st, StatusCode::NOT_FOUND, "a stranger cannot see it");
     let (_, mut copy) = s.call(&council, "GET", &format!("Task/{task}"), None).await;
     copy["status"] = json!("cancelled");

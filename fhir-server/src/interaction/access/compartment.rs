@@ -199,7 +199,11 @@ impl Compartments {
                     .iter()
                     .filter_map(|r| r["reference"].as_str().map(str::to_string))
                     .collect(),
-                _ => v["reference"].as_str().map(str::to_string).into_iter().collect(),
+                _ => v["reference"]
+                    .as_str()
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect(),
             }
         };
         let linked: Vec<String> = match resource_type {
@@ -218,7 +222,9 @@ impl Compartments {
         for r in &linked {
             owners.add_reference(r);
         }
-        owners.through.retain(|(t, i)| !(t == resource_type && i == id));
+        owners
+            .through
+            .retain(|(t, i)| !(t == resource_type && i == id));
         owners
     }
 
@@ -291,7 +297,10 @@ mod tests {
             vec![("DocumentReference".into(), "d1".into())]
         );
         let sub = json!({"resourceType": "Subscription"});
-        assert_eq!(c.owners_of("Subscription", "s", &[], &sub), Owners::default());
+        assert_eq!(
+            c.owners_of("Subscription", "s", &[], &sub),
+            Owners::default()
+        );
         assert!(is_definitional("StructureDefinition") && !is_definitional("Task"));
     }
 }

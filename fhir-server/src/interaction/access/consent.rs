@@ -120,7 +120,9 @@ pub fn is_caf(resource: &Value) -> bool {
 
 /// The Patient id a Consent is about (`Consent.patient`).
 pub fn person_of(consent: &Value) -> Option<String> {
-    consent["patient"]["reference"].as_str().and_then(patient_id)
+    consent["patient"]["reference"]
+        .as_str()
+        .and_then(patient_id)
 }
 
 /// Refuses a CafConsent with a provision this interpreter cannot honour.
@@ -148,11 +150,17 @@ fn check_provision(p: &Value, path: &str, depth: usize) -> Result<(), Failure> {
         return Ok(());
     }
     if depth > 16 {
-        return Err(refuse(path, "provisions nested this deep are not interpreted"));
+        return Err(refuse(
+            path,
+            "provisions nested this deep are not interpreted",
+        ));
     }
     for e in UNINTERPRETED {
         if !p[e].is_null() {
-            return Err(refuse(&format!("{path}.{e}"), "this element limits a provision"));
+            return Err(refuse(
+                &format!("{path}.{e}"),
+                "this element limits a provision",
+            ));
         }
     }
     for (n, a) in p["actor"].as_array().into_iter().flatten().enumerate() {
@@ -202,6 +210,37 @@ fn actor_understood(reference: &Value) -> bool {
             .map(|(t, _)| t),
         Some(t) if matches!(t.as_str(), "Organization" | "Patient" | "RelatedPerson")
     )
+}
+
+/// The ODS codes of the Organizations a Consent's provisions name by
+/// literal reference (see [`organisation_references`]), read in `tx`:
+/// what [`grants_of`] needs.
+///
+/// # Errors
+/// A database failure.
+pub async fn organisations_named(
+    tx: &mut Tx,
+    resource: &Value,
+) -> Result<HashMap<String, String>, Failure> {
+    let mut out = HashMap::new();
+    for id in organisation_references(resource) {
+        let org = tx
+            .current("Organization", &id)
+            .await?
+            .and_then(|s| s.resource());
+        let code = org.and_then(|o| {
+            o["identifier"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|i| i["system"] == ODS)
+                .and_then(|i| i["value"].as_str().map(str::to_string))
+        });
+        if let Some(code) = code {
+            out.insert(id, code);
+        }
+    }
+    Ok(out)
 }
 
 /// The ids of the Organizations a Consent's provisions name by literal
@@ -385,10 +424,22 @@ mod tests {
     #[test]
     fn what_cannot_be_honoured_is_refused_at_write() {
         for (provision, element) in [
-            (json!({"type": "permit", "data": [{"meaning": "instance", "reference": {"reference": "Observation/o"}}]}), "Consent.provision.data"),
-            (json!({"type": "permit", "dataPeriod": {"start": "2020-01-01"}}), "Consent.provision.dataPeriod"),
-            (json!({"type": "permit", "action": [{"coding": [{"code": "collect"}]}]}), "Consent.provision.action"),
-            (json!({"type": "permit", "provision": [{"type": "deny", "class": [{"system": "http://example.org", "code": "x"}]}]}), "Consent.provision.provision[0].class[0]"),
+            (
+                json!({"type": "permit", "data": [{"meaning": "instance", "reference": {"reference": "Observation/o"}}]}),
+                "Consent.provision.data",
+            ),
+            (
+                json!({"type": "permit", "dataPeriod": {"start": "2020-01-01"}}),
+                "Consent.provision.dataPeriod",
+            ),
+            (
+                json!({"type": "permit", "action": [{"coding": [{"code": "collect"}]}]}),
+                "Consent.provision.action",
+            ),
+            (
+                json!({"type": "permit", "provision": [{"type": "deny", "class": [{"system": "http://example.org", "code": "x"}]}]}),
+                "Consent.provision.provision[0].class[0]",
+            ),
         ] {
             let e = check(&consent(provision)).unwrap_err();
             assert_eq!(e.kind, FailureKind::Unprocessable);
@@ -399,14 +450,21 @@ mod tests {
 
     #[test]
     fn a_refusal_by_literal_reference_refuses_that_organisation_or_everyone() {
-        let c = consent(json!({"type": "permit", "actor": [ods("616"), ods("A81001")],
-            "provision": [{"type": "deny", "actor": [{"reference": {"reference": "Organization/council"}}]}]}));
+        let c = consent(
+            json!({"type": "permit", "actor": [ods("616"), ods("A81001")],
+            "provision": [{"type": "deny", "actor": [{"reference": {"reference": "Organization/council"}}]}]}),
+        );
         assert_eq!(organisation_references(&c), vec!["council".to_string()]);
         let known = HashMap::from([("council".to_string(), "616".to_string())]);
         let g = grants_of(&c, &known);
-        assert!(g.iter().any(|r| !r.permit && r.actor.as_deref() == Some("616")));
+        assert!(g
+            .iter()
+            .any(|r| !r.permit && r.actor.as_deref() == Some("616")));
         let g = grants_of(&c, &HashMap::new());
-        assert!(g.iter().any(|r| !r.permit && r.actor.is_none()), "unknown: refuses all");
+        assert!(
+            g.iter().any(|r| !r.permit && r.actor.is_none()),
+            "unknown: refuses all"
+        );
     }
 
     fn ods(code: &str) -> Value {
