@@ -104,7 +104,9 @@ pub fn capability_statement(state: &AppState) -> Value {
                 "interaction": type_interactions,
                 "versioning": "versioned",
                 "readHistory": true,
-                "updateCreate": true,
+                // Update as create would tell a free id from a hidden one:
+                // it is offered only with access control off.
+                "updateCreate": matches!(state.access, Access::Open),
                 "conditionalCreate": has(Code::Create),
                 "conditionalRead": "not-supported",
                 "conditionalUpdate": has(Code::ConditionalUpdate),

@@ -62,6 +62,7 @@ use fhir_server::store::{AuthStore, Query, Store, Total};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use crate::sharing::{receiver, Receiver};
 use crate::{on_both_stores, registry, store, Db};
 
 const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
@@ -175,6 +176,7 @@ async fn the_attack_suite_finds_no_way_in(db: Db, name: &str) {
     // (or try to) come last.
     default_deny(&s, &w, &mut t).await;
     subscriptions(&s, &w, &mut t).await;
+    deliveries(&s, &w, &mut t).await;
     consent_self_grant(&s, &w, &mut t).await;
     consent_fails_closed(&s, &w, &mut t).await;
     scopes(&s, &w, &mut t).await;
@@ -194,10 +196,13 @@ struct Server {
     base: String,
     store: Arc<SqlStore>,
     http: reqwest::Client,
+    /// A real webhook receiver on 127.0.0.1, the one endpoint allowed.
+    hook: Receiver,
     _dir: Option<tempfile::TempDir>,
 }
 
 async fn start(db: Db, name: &str) -> Option<Server> {
+    let hook = receiver().await;
     let (store, dir) = store(db, name).await?;
     let store = Arc::new(store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -205,18 +210,25 @@ async fn start(db: Db, name: &str) -> Option<Server> {
     let authority = Authority::new(store.clone(), &base, Vec::new())
         .await
         .unwrap();
-    let state = Arc::new(fhir_server::server::AppState::new(
+    let mut state = fhir_server::server::AppState::new(
         store.clone(),
         registry(),
         &base,
         Access::Enforced(Arc::new(authority)),
-    ));
+    );
+    state.subscriptions = fhir_server::subscription::Config {
+        allow: vec![hook.url.trim_end_matches("hook").to_string()],
+        backoff: std::time::Duration::from_millis(100),
+    };
+    let state = Arc::new(state);
+    fhir_server::subscription::notifier::start(state.clone());
     let app = fhir_server::server::router(state);
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     Some(Server {
         base,
         store,
         http: reqwest::Client::new(),
+        hook,
         _dir: dir,
     })
 }
@@ -1107,6 +1119,111 @@ async fn subscriptions(s: &Server, w: &World, t: &mut Tally) {
     for op in ["", "/$status", "/$events"] {
         let template = format!("Subscription/{{id}}{op}");
         same_as_missing(s, t, by, &template, &own, 404).await;
+    }
+}
+
+/// A full-resource subscription to plan changes, sent to the receiver.
+fn hooked_subscription(hook: &str, reason: &str) -> Value {
+    json!({"resourceType": "Subscription", "status": "requested", "reason": reason,
+        "criteria": "https://fhir.carer-fhir.uk/SubscriptionTopic/plan-changed",
+        "channel": {"type": "rest-hook", "endpoint": hook, "payload": "application/fhir+json",
+            "_payload": {"extension": [{"url": fhir_server::subscription::ext::CONTENT, "valueCode": "full-resource"}]}}})
+}
+
+/// Notifications delivered to a real receiver carry only what the
+/// subscriber may read at delivery: the person's consent (V1), the
+/// subscribing client's scopes (SUB); hidden people's ids never appear.
+async fn deliveries(s: &Server, w: &World, t: &mut Tally) {
+    let narrow = s
+        .register(
+            "council-narrow",
+            "616",
+            Role::LocalAuthority,
+            "system/Patient.rs system/Subscription.cruds",
+        )
+        .await;
+    let subscribers: [(&str, &Org); 3] = [
+        ("council", &w.council),
+        ("council999", &w.other),
+        ("council-narrow", &narrow),
+    ];
+    let mut subs = Vec::new();
+    for (who, org) in subscribers {
+        let id = s
+            .create(org, hooked_subscription(&s.hook.url, who))
+            .await;
+        let sid = id.clone();
+        s.hook
+            .wait_for("the handshake", move |h| h.handshakes(&sid) == 1)
+            .await;
+        subs.push((who, id));
+    }
+    // The GP writes a plan for every person: hidden ones first, so that
+    // by the time the last visible one has arrived, every earlier event
+    // has been judged.
+    let mut plans: Vec<(&str, String)> = Vec::new();
+    let mut order: Vec<&str> = STATES
+        .iter()
+        .copied()
+        .filter(|st| !matches!(*st, "permit-council" | "deny-council"))
+        .collect();
+    order.extend(["deny-council", "permit-council"]);
+    for state in order {
+        let id = s
+            .create(
+                &w.gp,
+                support_plan(w.patient(state), &format!("delivered plan {state}")),
+            )
+            .await;
+        plans.push((state, id));
+    }
+    let council_sub = subs[0].1.clone();
+    let (permit_plan, deny_plan) = (plans[plans.len() - 1].1.clone(), plans[plans.len() - 2].1.clone());
+    let other_sub = subs[1].1.clone();
+    s.hook
+        .wait_for("the visible plans' events", move |h| {
+            h.events(&council_sub).iter().any(|e| e.1.to_string().contains(&permit_plan))
+                && h.events(&other_sub).iter().any(|e| e.1.to_string().contains(&deny_plan))
+        })
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for (who, sub) in &subs {
+        let got = s.hook.events(sub);
+        let delivered: Vec<String> = got.iter().map(|e| e.1.to_string()).collect();
+        for (state, plan) in &plans {
+            let want = *who != "council-narrow" && visible(who, state, "CarePlan");
+            let sent = delivered.iter().any(|d| d.contains(plan.as_str()));
+            t.check(
+                SUBSCRIPTIONS,
+                &format!("{who} × {state} × plan-changed delivered"),
+                sent == want,
+                if want { "delivered" } else { "withheld" },
+                if sent { "delivered" } else { "withheld" },
+            );
+        }
+        // Nothing sent to this subscriber names a person hidden from it.
+        let everything: String = s
+            .hook
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(Value::to_string)
+            .filter(|b| b.contains(&format!("Subscription/{sub}")))
+            .collect();
+        for state in STATES {
+            if *who != "council-narrow" && visible(who, state, "CarePlan") {
+                continue;
+            }
+            let pid = w.patient(state);
+            t.check(
+                SUBSCRIPTIONS,
+                &format!("{who} × {state} × the person's id in any notification"),
+                !everything.contains(pid),
+                "absent",
+                "present",
+            );
+        }
     }
 }
 

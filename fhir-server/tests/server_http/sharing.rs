@@ -24,13 +24,13 @@ use crate::{on_both_stores, registry, store, Db};
 
 /// A webhook receiver: what it was sent, and whether it is down.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
-    got: Arc<Mutex<Vec<Value>>>,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
+    pub(crate) got: Arc<Mutex<Vec<Value>>>,
     down: Arc<AtomicBool>,
 }
 
-async fn receiver() -> Receiver {
+pub(crate) async fn receiver() -> Receiver {
     let got = Arc::new(Mutex::new(Vec::new()));
     let down = Arc::new(AtomicBool::new(false));
     let (g, d) = (got.clone(), down.clone());
@@ -58,7 +58,7 @@ async fn receiver() -> Receiver {
 impl Receiver {
     /// The event notifications received so far for a subscription: (event
     /// number, the notification's first focus entry).
-    fn events(&self, sub: &str) -> Vec<(i64, Value)> {
+    pub(crate) fn events(&self, sub: &str) -> Vec<(i64, Value)> {
         let mut out = Vec::new();
         for b in self.got.lock().unwrap().iter() {
             let status = &b["entry"][0]["resource"];
@@ -89,7 +89,7 @@ impl Receiver {
         out
     }
 
-    fn handshakes(&self, sub: &str) -> usize {
+    pub(crate) fn handshakes(&self, sub: &str) -> usize {
         self.got
             .lock()
             .unwrap()
@@ -102,7 +102,7 @@ impl Receiver {
     }
 
     /// Waits (at most 20 s) until `check` holds.
-    async fn wait_for(&self, what: &str, check: impl Fn(&Receiver) -> bool) {
+    pub(crate) async fn wait_for(&self, what: &str, check: impl Fn(&Receiver) -> bool) {
         for _ in 0..200 {
             if check(self) {
                 return;
@@ -472,10 +472,20 @@ async fn an_outage_is_caught_up_with_events_and_retries(db: Db, name: &str) {
         .await;
     let numbers: Vec<i64> = hook.events(&sub).iter().map(|e| e.0).collect();
     assert_eq!(numbers, vec![1, 2, 3]);
-    let (_, v) = s
-        .call(&gp, "GET", &format!("Subscription/{sub}"), None)
-        .await;
-    assert_eq!(v["status"], "active");
+    // The worker records the recovery in the Subscription just after the
+    // delivery the receiver saw: wait for it (bounded).
+    let mut status = String::new();
+    for _ in 0..50 {
+        let (_, v) = s
+            .call(&gp, "GET", &format!("Subscription/{sub}"), None)
+            .await;
+        status = v["status"].as_str().unwrap_or("").to_string();
+        if status == "active" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "active");
 }
 
 async fn withdrawn_consent_stops_notifications_at_once(db: Db, name: &str) {
