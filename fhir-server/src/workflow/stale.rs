@@ -7,7 +7,7 @@
 //! (`cared-for-deceased`, `no-longer-a-carer`).
 //!
 //! Only what the caller's token scopes let it read takes part
-//! ([`Reader`](crate::interaction::cleared::Reader)): no relationships without `RelatedPerson` read
+//! ([`Reader`]): no relationships without `RelatedPerson` read
 //! (those matching a restricted scope only); a death is judged only from a
 //! `Patient` record, and an ended status only from an `Observation`, the
 //! scopes let it read.

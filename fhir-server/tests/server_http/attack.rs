@@ -1149,9 +1149,7 @@ async fn deliveries(s: &Server, w: &World, t: &mut Tally) {
     ];
     let mut subs = Vec::new();
     for (who, org) in subscribers {
-        let id = s
-            .create(org, hooked_subscription(&s.hook.url, who))
-            .await;
+        let id = s.create(org, hooked_subscription(&s.hook.url, who)).await;
         let sid = id.clone();
         s.hook
             .wait_for("the handshake", move |h| h.handshakes(&sid) == 1)
@@ -1178,12 +1176,19 @@ async fn deliveries(s: &Server, w: &World, t: &mut Tally) {
         plans.push((state, id));
     }
     let council_sub = subs[0].1.clone();
-    let (permit_plan, deny_plan) = (plans[plans.len() - 1].1.clone(), plans[plans.len() - 2].1.clone());
+    let (permit_plan, deny_plan) = (
+        plans[plans.len() - 1].1.clone(),
+        plans[plans.len() - 2].1.clone(),
+    );
     let other_sub = subs[1].1.clone();
     s.hook
         .wait_for("the visible plans' events", move |h| {
-            h.events(&council_sub).iter().any(|e| e.1.to_string().contains(&permit_plan))
-                && h.events(&other_sub).iter().any(|e| e.1.to_string().contains(&deny_plan))
+            h.events(&council_sub)
+                .iter()
+                .any(|e| e.1.to_string().contains(&permit_plan))
+                && h.events(&other_sub)
+                    .iter()
+                    .any(|e| e.1.to_string().contains(&deny_plan))
         })
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;

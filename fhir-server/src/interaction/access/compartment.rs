@@ -79,17 +79,12 @@ pub struct Owners {
 impl Owners {
     fn add_reference(&mut self, reference: &str) {
         match type_and_id(reference) {
-            Some((t, id)) if t == "Patient" => {
-                if !self.patients.contains(&id) {
-                    self.patients.push(id);
-                }
+            Some((t, id)) if t == "Patient" && !self.patients.contains(&id) => {
+                self.patients.push(id);
             }
-            Some(key) => {
-                if !self.through.contains(&key) {
-                    self.through.push(key);
-                }
-            }
-            None => {}
+            Some((t, _)) if t == "Patient" => {}
+            Some(key) if !self.through.contains(&key) => self.through.push(key),
+            _ => {}
         }
     }
 }
