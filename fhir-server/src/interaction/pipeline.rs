@@ -482,7 +482,8 @@ impl Tx {
     ) -> Result<(Stored, bool), Failure> {
         let rtype = p.resource_type.clone();
         let previous = match self.found(&rtype, id).await? {
-            Found::Nothing if self.enforced() && !self.consequence => {
+            // Nor may a consequence reach what the caller cannot see.
+            Found::Nothing if self.enforced() => {
                 return Err(nothing_to_update(&rtype, id, if_match))
             }
             Found::Nothing | Found::Deleted => None,

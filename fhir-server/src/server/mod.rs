@@ -103,19 +103,23 @@ async fn handle(
                 return Err(f);
             }
         };
-        tokio::time::timeout(REQUEST_BUDGET, svc.handle(&caller, request))
-            .await
-            .unwrap_or_else(|_| {
+        match tokio::time::timeout(REQUEST_BUDGET, svc.handle(&caller, request)).await {
+            Ok(answered) => answered,
+            Err(_) => {
                 tracing::warn!(budget_s = REQUEST_BUDGET.as_secs(), "request abandoned: over its time budget");
-                Err(Failure::new(
+                let f = Failure::new(
                     FailureKind::Unavailable,
                     "timeout",
                     format!(
                         "the request took longer than the {} s this server gives one request; narrow it (smaller _count, fewer includes, a smaller Bundle)",
                         REQUEST_BUDGET.as_secs()
                     ),
-                ))
-            })
+                );
+                // Abandoned mid-way, it was an access all the same.
+                audit_refused(&svc, &caller, &method, &uri, &f).await;
+                Err(f)
+            }
+        }
     }
     .await;
     match result {

@@ -375,6 +375,16 @@ pub async fn raise(tx: &mut Tx) -> Result<usize, Failure> {
             .collect();
         keys.push(format!("criteria:{}", c.resource_type));
         for sub in tx.subscriptions_for(&keys).await? {
+            // Judged for the subscriber, as it would be at delivery: an
+            // event about what it may not see is not raised at all, so no
+            // count or gap in its numbers tells of it.
+            let vis = sub
+                .owner
+                .as_deref()
+                .map(|org| crate::interaction::access::visibility(org, &sub.purposes, false));
+            if !sees_focus(tx, &state, c, vis.as_ref()).await? {
+                continue;
+            }
             let mut matches = true;
             for f in &sub.filters {
                 let (ftype, query) = f.split_once('?').unwrap_or((f.as_str(), ""));
@@ -398,6 +408,7 @@ pub async fn raise(tx: &mut Tx) -> Result<usize, Failure> {
                     conditions,
                     count: 1,
                     total: Total::None,
+                    visibility: vis.clone(),
                     ..Query::default()
                 };
                 if tx.matching(&q).await?.is_empty() {
@@ -418,6 +429,37 @@ pub async fn raise(tx: &mut Tx) -> Result<usize, Failure> {
         }
     }
     Ok(raised)
+}
+
+/// Whether a subscriber who sees what `vis` lets it see (None: all) may
+/// see the change's focus: the version written (inside the transaction),
+/// or for a deletion the version deleted.
+async fn sees_focus(
+    tx: &mut Tx,
+    state: &std::sync::Arc<crate::interaction::AppState>,
+    c: &crate::interaction::pipeline::Change,
+    vis: Option<&crate::store::Visibility>,
+) -> Result<bool, Failure> {
+    use crate::store::{Condition, Query, Total};
+    let Some(vis) = vis else {
+        return Ok(true);
+    };
+    if c.content.is_none() {
+        let reader = Reader::new(state, Some(vis.clone()), None);
+        return Ok(reader
+            .vread(&c.resource_type, &c.id, c.version - 1)
+            .await?
+            .is_some());
+    }
+    let q = Query {
+        resource_type: Some(c.resource_type.clone()),
+        conditions: vec![Condition::Id(vec![c.id.clone()])],
+        count: 1,
+        total: Total::None,
+        visibility: Some(vis.clone()),
+        ..Query::default()
+    };
+    Ok(!tx.matching(&q).await?.is_empty())
 }
 
 #[cfg(test)]

@@ -78,16 +78,45 @@ pub fn party_move(previous: &Value, task: &Value, org: &str) -> bool {
     if !is_assessment(previous) || previous["status"] == task["status"] {
         return false;
     }
-    let same = ["owner", "requester", "for", "focus", "code", "intent"]
-        .iter()
-        .all(|k| previous[*k] == task[*k]);
     let owner = super::ods_of(&previous["owner"]);
     let requester = super::ods_of(&previous["requester"]);
     let party = match task["status"].as_str() {
         Some("cancelled") => owner == Some(org) || requester == Some(org),
         _ => owner == Some(org),
     };
-    same && party
+    party && rest_unchanged(previous, task)
+}
+
+/// What a party's move may change; everything else is the source's.
+const MOVE_ELEMENTS: [&str; 6] = [
+    "status",
+    "statusReason",
+    "businessStatus",
+    "output",
+    "executionPeriod",
+    "lastModified",
+];
+
+/// Whether `task` equals `previous` but for [`MOVE_ELEMENTS`] and the
+/// version the server stamps (`meta.versionId`, `meta.lastUpdated`).
+fn rest_unchanged(previous: &Value, task: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(o) = v.as_object_mut() {
+            for k in MOVE_ELEMENTS {
+                o.remove(k);
+            }
+            if let Some(meta) = o.get_mut("meta").and_then(Value::as_object_mut) {
+                meta.remove("versionId");
+                meta.remove("lastUpdated");
+                if meta.is_empty() {
+                    o.remove("meta");
+                }
+            }
+        }
+        v
+    };
+    strip(previous) == strip(task)
 }
 
 /// The moves of the R4 Task state machine.
@@ -130,7 +159,9 @@ fn forbidden(message: String) -> Failure {
 /// # Errors
 /// 403 when a referral names another organisation as its requester.
 pub fn check_create(task: &Value, caller_org: Option<&str>) -> Result<(), Failure> {
-    if !is_assessment(task) || task["status"] != "requested" {
+    // Whatever status it is created in, a referral names its maker as
+    // requester: none can be recorded in another organisation's name.
+    if !is_assessment(task) {
         return Ok(());
     }
     if let Some(org) = caller_org {
@@ -220,6 +251,40 @@ mod tests {
         assert!(check_update(&task("requested"), &task("cancelled"), Some("A81001")).is_ok());
         let e = check_update(&task("requested"), &task("accepted"), Some("B82002")).unwrap_err();
         assert_eq!(e.kind, FailureKind::Forbidden);
+    }
+
+    #[test]
+    fn a_party_moves_the_status_and_nothing_else() {
+        let mut before = task("requested");
+        before["meta"]["versionId"] = json!("1");
+        let mut moved = task("accepted");
+        moved["meta"]["versionId"] = json!("2");
+        assert!(party_move(&before, &moved, "616"), "the owner accepts");
+        assert!(
+            !party_move(&before, &moved, "A81001"),
+            "the requester may not accept"
+        );
+        assert!(
+            party_move(&before, &task("cancelled"), "A81001"),
+            "but may cancel"
+        );
+        let mut rewritten = task("accepted");
+        rewritten["description"] = json!("rewritten by the owner");
+        assert!(
+            !party_move(&before, &rewritten, "616"),
+            "a move rewrites nothing else"
+        );
+        assert!(
+            !party_move(&before, &task("requested"), "616"),
+            "an edit is no move"
+        );
+    }
+
+    #[test]
+    fn a_referral_in_any_status_names_its_maker() {
+        let e = check_create(&task("accepted"), Some("B82002")).unwrap_err();
+        assert_eq!(e.kind, FailureKind::Forbidden);
+        assert!(check_create(&task("accepted"), Some("A81001")).is_ok());
     }
 
     #[test]

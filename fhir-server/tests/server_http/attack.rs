@@ -185,6 +185,7 @@ async fn the_attack_suite_finds_no_way_in(db: Db, name: &str) {
     audit(&s, &w, &mut t).await;
     tokens(&s, &w, &mut t).await;
     writes_by_source(&s, &w, &mut t).await;
+    second_look(&s, &w, &mut t).await;
     resurrection(&s, &w, &mut t).await;
     oracle(&s, &w, &mut t).await;
     t.report(name);
@@ -1229,6 +1230,161 @@ async fn deliveries(s: &Server, w: &World, t: &mut Tally) {
                 "present",
             );
         }
+    }
+}
+
+/// The holes a review of the first version of these rules found, each
+/// a probe of its class: a subscription's event count telling of hidden
+/// changes; an AuditEvent about two people shown to the holder of one; a
+/// referral's party rewriting it while moving it; a purpose without a
+/// code; an Organization record claiming another's ODS code.
+async fn second_look(s: &Server, w: &World, t: &mut Tally) {
+    // An AuditEvent about the GP's patient and council 999's own.
+    let theirs = s.create(&w.other, patient_body("Nine-Nine-Nine")).await;
+    let both = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Basic", "code": {"text": "about two people"},
+            "subject": {"reference": format!("Patient/{}", w.patient("none"))}}},
+        {"resource": {"resourceType": "Basic", "code": {"text": "and another"},
+            "subject": {"reference": format!("Patient/{theirs}")}}}]});
+    let got = s.call(&w.other, "POST", "Bundle", Some(both)).await;
+    t.status(AUDIT, "999 stores a Bundle about two people", 201, &got);
+    let listed = s
+        .get(
+            &w.gp,
+            &format!(
+                "AuditEvent?patient=Patient/{}&_count=1000",
+                w.patient("none")
+            ),
+        )
+        .await;
+    t.check(
+        AUDIT,
+        "the GP's audit search shows no event about a person whose record it does not hold",
+        listed.code() == 200 && !listed.text.contains(&theirs),
+        "200 without the other person's id",
+        &listed.brief(),
+    );
+    // A referral's owner moves it, and may not rewrite it on the way.
+    if let Some(r) = w.record("permit-council", "Task") {
+        let current = s.get(&w.council, &format!("Task/{}", r.id)).await;
+        let mut moved = current.json.clone();
+        moved["status"] = json!("received");
+        moved["description"] = json!(ATTACK);
+        let got = s
+            .call(&w.council, "PUT", &format!("Task/{}", r.id), Some(moved))
+            .await;
+        t.status(
+            WRITES,
+            "the owner moves the referral and rewrites it",
+            403,
+            &got,
+        );
+        let patch = json!([{"op": "replace", "path": "/status", "value": "received"},
+            {"op": "add", "path": "/note", "value": [{"text": ATTACK}]}]);
+        let got = s
+            .send(
+                Some(w.council.token.as_str()),
+                "PATCH",
+                &format!("Task/{}", r.id),
+                Some((JSON_PATCH, patch.to_string())),
+                None,
+            )
+            .await;
+        t.status(WRITES, "the owner patches a move and a note in", 403, &got);
+        intact(s, t, WRITES, &w.gp, "Task", r).await;
+    }
+    // A purpose without a code would permit every purpose.
+    let z = w.patient("none");
+    let mut p = permit(&["616"]);
+    p["purpose"] = json!([{"system": "http://terminology.hl7.org/CodeSystem/v3-ActReason", "display": "care management"}]);
+    let got = s
+        .call(&w.gp, "POST", "Consent", Some(caf_consent(z, "active", p)))
+        .await;
+    t.check(
+        FAIL_CLOSED,
+        "a purpose without a code",
+        got.code() == 422 && got.text.contains("Consent.provision.purpose[0]"),
+        "422 naming Consent.provision.purpose[0]",
+        &got.brief(),
+    );
+    // 999 writes an Organization claiming another ODS code; a refusal of
+    // that record must still refuse 999.
+    let claimed = s
+        .create(
+            &w.other,
+            json!({"resourceType": "Organization", "name": "not really 999",
+                "identifier": [{"system": ODS, "value": "ZZZ99"}]}),
+        )
+        .await;
+    let person = s.create(&w.gp, patient_body("Claimed")).await;
+    let obs = s
+        .create(&w.gp, observation(&person, "claimed-marker"))
+        .await;
+    let mut p = permit(&["999", "616"]);
+    p["provision"] = json!([{"type": "deny",
+        "actor": [{"role": ircp(), "reference": {"reference": format!("Organization/{claimed}")}}]}]);
+    let got = s
+        .call(
+            &w.gp,
+            "POST",
+            "Consent",
+            Some(caf_consent(&person, "active", p)),
+        )
+        .await;
+    t.status(
+        FAIL_CLOSED,
+        "a refusal of an Organization record",
+        201,
+        &got,
+    );
+    let got = s.get(&w.other, &format!("Observation/{obs}")).await;
+    t.status(
+        FAIL_CLOSED,
+        "the organisation behind a record claiming another ODS code is refused",
+        404,
+        &got,
+    );
+    // The subscription's count tells of nothing hidden from it: the plans
+    // `deliveries` wrote, one visible to the council.
+    let subs = s.get(&w.council, "Subscription?_count=100").await;
+    for e in entries_of(&subs.json) {
+        let id = e["resource"]["id"].as_str().unwrap_or("").to_string();
+        if e["resource"]["channel"]["endpoint"] != json!(s.hook.url) {
+            continue;
+        }
+        let status = s
+            .get(&w.council, &format!("Subscription/{id}/$status"))
+            .await;
+        let text = status.text.clone();
+        let count = status.json["entry"][0]["resource"]["parameter"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["name"] == "events-since-subscription-start")
+            .and_then(|p| {
+                p["valueString"]
+                    .as_str()
+                    .or(p["valueUnsignedInt"].as_str())
+                    .map(str::to_string)
+            })
+            .or_else(|| {
+                status.json["entry"][0]["resource"]["parameter"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|p| p["name"] == "events-since-subscription-start")
+                    .map(|p| p.to_string())
+            });
+        t.check(
+            SUBSCRIPTIONS,
+            "the council's subscription counts only the events it may see",
+            count.as_deref() == Some("1"),
+            "1",
+            &format!(
+                "{count:?} in {}",
+                text.chars().take(200).collect::<String>()
+            ),
+        );
     }
 }
 

@@ -13,7 +13,8 @@
 //! **Fails closed.** What this interpreter cannot honour it refuses at
 //! write ([`check`], 422 naming the element) rather than granting on it:
 //! `provision.data` (specific resources), `dataPeriod`, `action`,
-//! `securityLabel`, `code`, a `class` outside the resource-types system,
+//! `securityLabel`, `code`, a `class` outside the resource-types system, a
+//! `purpose` that is not a v3 ActReason code,
 //! a `period` that is not a date, an actor that is neither an
 //! organisation nor the person's own side (a practitioner, a care team: no
 //! one can tell which organisation's access it would change). A person as
@@ -40,6 +41,7 @@ const CAF_SHARING: (&str, &str) = (
 const ODS: &str = "https://fhir.nhs.uk/Id/ods-organization-code";
 const EARLIEST: &str = "0001-01-01T00:00:00.000Z";
 const RESOURCE_TYPES: &str = "http://hl7.org/fhir/resource-types";
+const ACT_REASON: &str = "http://terminology.hl7.org/CodeSystem/v3-ActReason";
 
 /// The elements of a provision this interpreter does not honour: a
 /// provision using one would grant more than it says.
@@ -171,6 +173,14 @@ fn check_provision(p: &Value, path: &str, depth: usize) -> Result<(), Failure> {
             ));
         }
     }
+    for (n, c) in p["purpose"].as_array().into_iter().flatten().enumerate() {
+        if c["system"] != ACT_REASON || !c["code"].is_string() {
+            return Err(refuse(
+                &format!("{path}.purpose[{n}]"),
+                "a purpose of use other than a code of v3 ActReason (http://terminology.hl7.org/CodeSystem/v3-ActReason)",
+            ));
+        }
+    }
     for (n, c) in p["class"].as_array().into_iter().flatten().enumerate() {
         if c["system"] != RESOURCE_TYPES || !c["code"].is_string() {
             return Err(refuse(
@@ -214,7 +224,8 @@ fn actor_understood(reference: &Value) -> bool {
 
 /// The ODS codes of the Organizations a Consent's provisions name by
 /// literal reference (see [`organisation_references`]), read in `tx`:
-/// what [`grants_of`] needs.
+/// what [`grants_of`] needs. A record counts only when it was written by
+/// the organisation whose ODS code it declares.
 ///
 /// # Errors
 /// A database failure.
@@ -224,11 +235,10 @@ pub async fn organisations_named(
 ) -> Result<HashMap<String, String>, Failure> {
     let mut out = HashMap::new();
     for id in organisation_references(resource) {
-        let org = tx
-            .current("Organization", &id)
-            .await?
-            .and_then(|s| s.resource());
-        let code = org.and_then(|o| {
+        let Some(stored) = tx.current("Organization", &id).await? else {
+            continue;
+        };
+        let code = stored.resource().and_then(|o| {
             o["identifier"]
                 .as_array()
                 .into_iter()
@@ -236,7 +246,11 @@ pub async fn organisations_named(
                 .find(|i| i["system"] == ODS)
                 .and_then(|i| i["value"].as_str().map(str::to_string))
         });
-        if let Some(code) = code {
+        // An Organization record says who it is only when that
+        // organisation wrote it: anyone may write a record claiming any
+        // ODS code. Otherwise it is unknown (a refusal of it refuses all,
+        // a permission grants no one).
+        if let Some(code) = code.filter(|c| stored.source.as_deref() == Some(c.as_str())) {
             out.insert(id, code);
         }
     }

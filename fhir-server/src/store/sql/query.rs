@@ -491,17 +491,19 @@ pub(super) fn visibility_sql(sql: &mut Sql, a: &str, owned: Owned, v: &Visibilit
         .push(a)
         .push(".res_type = 'AuditEvent' AND (");
     sql.push(if v.admin { "1 = 1" } else { "1 = 0" });
-    sql.push(" OR ");
+    sql.push(" OR (");
     holder_sql(sql, a, owned, v);
-    sql.push(")))");
+    sql.push("))))");
 }
 
-/// `EXISTS` a person whose data row `a` is and whose Patient record the
-/// caller's organisation holds (is the source of).
+/// Row `a` is some person's data, and the caller's organisation holds
+/// (is the source of) the Patient record of every person it is about.
 fn holder_sql(sql: &mut Sql, a: &str, owned: Owned, v: &Visibility) {
     sql.push("EXISTS (SELECT 1 FROM ");
+    owners_from(sql, "ao", a, owned);
+    sql.push(") AND NOT EXISTS (SELECT 1 FROM ");
     owners_from(sql, "ac", a, owned);
-    sql.push(" AND EXISTS (SELECT 1 FROM resources ap WHERE ap.res_type = 'Patient' AND ap.res_id = ac.patient_id AND ap.deleted = 0 AND ap.source = ")
+    sql.push(" AND NOT EXISTS (SELECT 1 FROM resources ap WHERE ap.res_type = 'Patient' AND ap.res_id = ac.patient_id AND ap.deleted = 0 AND ap.source = ")
         .bind(&v.organisation);
     sql.push("))");
 }
