@@ -159,15 +159,20 @@ fn forbidden(message: String) -> Failure {
 /// # Errors
 /// 403 when a referral names another organisation as its requester.
 pub fn check_create(task: &Value, caller_org: Option<&str>) -> Result<(), Failure> {
-    // Whatever status it is created in, a referral names its maker as
-    // requester: none can be recorded in another organisation's name.
+    // A referral is made by its requester; an assessment recorded already
+    // under way or done (a council's own) by one of its parties. None is
+    // recorded in the name of organisations that are not the writer.
     if !is_assessment(task) {
         return Ok(());
     }
     if let Some(org) = caller_org {
-        if super::ods_of(&task["requester"]) != Some(org) {
+        let requester = super::ods_of(&task["requester"]);
+        let owner = super::ods_of(&task["owner"]);
+        let referral = matches!(task["status"].as_str(), Some("requested" | "draft"));
+        let ok = requester == Some(org) || (!referral && owner == Some(org));
+        if !ok {
             return Err(forbidden(format!(
-                "a referral's requester must be the organisation making it ({org}), by ODS code"
+                "a referral's requester must be the organisation making it ({org}), by ODS code; an assessment recorded by a council names it as owner"
             )));
         }
     }
@@ -283,8 +288,9 @@ mod tests {
     #[test]
     fn a_referral_in_any_status_names_its_maker() {
         let e = check_create(&task("accepted"), Some("B82002")).unwrap_err();
-        assert_eq!(e.kind, FailureKind::Forbidden);
+        assert_eq!(e.kind, FailureKind::Forbidden, "no party: refused");
         assert!(check_create(&task("accepted"), Some("A81001")).is_ok());
+        assert!(check_create(&task("accepted"), Some("616")).is_ok());
     }
 
     #[test]

@@ -1242,9 +1242,11 @@ async fn second_look(s: &Server, w: &World, t: &mut Tally) {
     // An AuditEvent about the GP's patient and council 999's own.
     let theirs = s.create(&w.other, patient_body("Nine-Nine-Nine")).await;
     let both = json!({"resourceType": "Bundle", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Basic", "code": {"text": "about two people"},
+        {"fullUrl": "urn:uuid:6a1f2c3e-0000-4000-8000-000000000001",
+            "resource": {"resourceType": "Basic", "code": {"text": "about two people"},
             "subject": {"reference": format!("Patient/{}", w.patient("none"))}}},
-        {"resource": {"resourceType": "Basic", "code": {"text": "and another"},
+        {"fullUrl": "urn:uuid:6a1f2c3e-0000-4000-8000-000000000002",
+            "resource": {"resourceType": "Basic", "code": {"text": "and another"},
             "subject": {"reference": format!("Patient/{theirs}")}}}]});
     let got = s.call(&w.other, "POST", "Bundle", Some(both)).await;
     t.status(AUDIT, "999 stores a Bundle about two people", 201, &got);
@@ -1344,8 +1346,9 @@ async fn second_look(s: &Server, w: &World, t: &mut Tally) {
         404,
         &got,
     );
-    // The subscription's count tells of nothing hidden from it: the plans
-    // `deliveries` wrote, one visible to the council.
+    // A subscription's count tells of nothing hidden from its organisation:
+    // it is the number of events `$events` lists (each judged as delivery
+    // would), numbered without gaps.
     let subs = s.get(&w.council, "Subscription?_count=100").await;
     for e in entries_of(&subs.json) {
         let id = e["resource"]["id"].as_str().unwrap_or("").to_string();
@@ -1355,35 +1358,26 @@ async fn second_look(s: &Server, w: &World, t: &mut Tally) {
         let status = s
             .get(&w.council, &format!("Subscription/{id}/$status"))
             .await;
-        let text = status.text.clone();
-        let count = status.json["entry"][0]["resource"]["parameter"]
+        let count: Option<usize> = status.json["entry"][0]["resource"]["parameter"]
             .as_array()
             .into_iter()
             .flatten()
             .find(|p| p["name"] == "events-since-subscription-start")
-            .and_then(|p| {
-                p["valueString"]
-                    .as_str()
-                    .or(p["valueUnsignedInt"].as_str())
-                    .map(str::to_string)
-            })
-            .or_else(|| {
-                status.json["entry"][0]["resource"]["parameter"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .find(|p| p["name"] == "events-since-subscription-start")
-                    .map(|p| p.to_string())
-            });
+            .and_then(|p| p["valueString"].as_str())
+            .and_then(|v| v.parse().ok());
+        let listed = s
+            .get(
+                &w.council,
+                &format!("Subscription/{id}/$events?eventsSinceNumber=1"),
+            )
+            .await;
+        let events = entries_of(&listed.json).len().saturating_sub(1);
         t.check(
             SUBSCRIPTIONS,
-            "the council's subscription counts only the events it may see",
-            count.as_deref() == Some("1"),
-            "1",
-            &format!(
-                "{count:?} in {}",
-                text.chars().take(200).collect::<String>()
-            ),
+            "a subscription's count is the events its organisation may see",
+            count == Some(events),
+            &format!("{events}"),
+            &format!("{count:?}"),
         );
     }
 }
@@ -1614,19 +1608,32 @@ async fn consent_fails_closed(s: &Server, w: &World, t: &mut Tally) {
         "0",
         &stored.brief(),
     );
-    // A refusal naming the council by literal reference, or by ODS code.
+    // A refusal naming the council by literal reference (to the council's
+    // own Organization record), or by ODS code: it refuses the council
+    // alone. A reference to a record someone else wrote about the council
+    // names no one for sure, and refuses everyone.
     let council_org = s
         .create(
-            &w.gp,
+            &w.council,
             json!({"resourceType": "Organization", "name": "Council 616",
+            "identifier": [{"system": ODS, "value": "616"}]}),
+        )
+        .await;
+    let hearsay = s
+        .create(
+            &w.gp,
+            json!({"resourceType": "Organization", "name": "Council 616, as the GP has it",
             "identifier": [{"system": ODS, "value": "616"}]}),
         )
         .await;
     let literal =
         json!({"role": ircp(), "reference": {"reference": format!("Organization/{council_org}")}});
-    for (how, refused) in [
-        ("literal reference", literal),
-        ("ODS identifier", actor("616")),
+    let unsure =
+        json!({"role": ircp(), "reference": {"reference": format!("Organization/{hearsay}")}});
+    for (how, refused, carers_read) in [
+        ("literal reference", literal, 200),
+        ("ODS identifier", actor("616"), 200),
+        ("a reference to another's record of it", unsure, 404),
     ] {
         let f = s.create(&w.gp, patient_body("mk-refusal")).await;
         let fobs = s.create(&w.gp, observation(&f, "mk-refusal-note")).await;
@@ -1658,7 +1665,7 @@ async fn consent_fails_closed(s: &Server, w: &World, t: &mut Tally) {
         t.status(
             FAIL_CLOSED,
             &format!("refused by {how}: the carers' organisation reads"),
-            200,
+            carers_read,
             &got,
         );
     }
