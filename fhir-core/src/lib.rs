@@ -43,9 +43,11 @@ pub mod caf;
 pub mod error;
 pub mod fhirpath;
 pub mod format;
+pub mod instant;
 pub mod narrative;
 pub mod package;
 pub mod patch;
+pub mod reference;
 pub mod validation;
 
 pub use error::{Error, ErrorKind, Location, Result};

@@ -45,6 +45,7 @@ mod record;
 mod relationship;
 mod response;
 pub mod rules;
+pub mod sharing;
 mod status;
 mod support_plan;
 

@@ -60,11 +60,14 @@ impl Criteria {
         Criteria::parse(state, resource_type, &query_pairs(query)?, what)
     }
 
-    /// The matches, at most two (enough to tell one from many).
+    /// The matches, at most two (enough to tell one from many), of what
+    /// the caller may see.
     ///
     /// # Errors
-    /// A database failure.
+    /// 403 when the criteria search a type the caller's scopes do not let
+    /// it search; a database failure.
     pub async fn find(&self, tx: &mut Tx) -> Result<Vec<Stored>, Failure> {
+        super::access::check_criteria(tx.scopes(), &self.resource_type, &self.conditions)?;
         let q = Query {
             resource_type: Some(self.resource_type.clone()),
             conditions: self.conditions.clone(),

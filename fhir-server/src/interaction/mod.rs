@@ -655,6 +655,9 @@ impl Service {
         facts: Option<&mut audit::Facts>,
     ) -> Result<(Answer, bool), Failure> {
         let audited = facts.is_some();
+        // What the write's hooks add (a death's consequences) is part of
+        // the access the audit records.
+        tx.settle().await?;
         if let Some(f) = facts {
             f.learn(answer, &tx.patients());
             tx.audit(&self.state, audit::event(f, caller, Some(c), Ok(())))

@@ -178,6 +178,10 @@ pub struct Tx {
     /// Events raised in the subscription outbox (the notifier is woken
     /// after commit when there are any).
     raised: usize,
+    /// The caller's token scopes (None: access control off).
+    scopes: Option<crate::auth::scopes::Scopes>,
+    /// Whether the hooks' work before commit has run ([`Tx::settle`]).
+    settled: bool,
     changes: Vec<Change>,
 }
 
@@ -223,6 +227,8 @@ impl Tx {
             visibility: clearance.visibility.clone(),
             consequence: false,
             raised: 0,
+            scopes: caller.client().map(|c| c.scopes.clone()),
+            settled: false,
             changes: Vec::new(),
         })
     }
@@ -341,6 +347,11 @@ impl Tx {
     /// requester (None: any, as for an admin or with access control off).
     pub fn referrer(&self) -> Option<&str> {
         self.referrer.as_deref()
+    }
+
+    /// The caller's token scopes (None: none apply).
+    pub fn scopes(&self) -> Option<&crate::auth::scopes::Scopes> {
+        self.scopes.as_ref()
     }
 
     /// The registered client writing, when known.
@@ -665,6 +676,24 @@ impl Tx {
         out
     }
 
+    /// Runs the hooks' work before commit (the consequences of a death,
+    /// the subscription events) once, so that what they change is among
+    /// [`Tx::changes`] before the transaction's audit is written.
+    ///
+    /// # Errors
+    /// A hook's failure (then the transaction must not commit).
+    pub async fn settle(&mut self) -> Result<(), Failure> {
+        if self.settled {
+            return Ok(());
+        }
+        self.settled = true;
+        let hooks = self.state.hooks.clone();
+        for hook in hooks.iter() {
+            hook.before_commit(self).await?;
+        }
+        Ok(())
+    }
+
     /// Makes every write permanent, and returns what changed. Work that
     /// must be written with every change belongs here, before the commit:
     /// the subscription events the changes raise (the outbox) are.
@@ -672,10 +701,7 @@ impl Tx {
     /// # Errors
     /// A database failure (then nothing was written).
     pub async fn commit(mut self) -> Result<Vec<Change>, Failure> {
-        let hooks = self.state.hooks.clone();
-        for hook in hooks.iter() {
-            hook.before_commit(&mut self).await?;
-        }
+        self.settle().await?;
         self.writer.commit().await?;
         if self.raised > 0 {
             self.state.notify.notify_one();

@@ -27,6 +27,7 @@ pub const OPERATION: Operation = Operation {
     levels: &[Level::Instance],
     resource_types: &["Patient"],
     affects_state: false,
+    also_writes: &[],
     handler: run as Handler,
 };
 

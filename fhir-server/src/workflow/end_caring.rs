@@ -33,6 +33,9 @@ pub const OPERATION: Operation = Operation {
     levels: &[Level::Instance],
     resource_types: &["RelatedPerson"],
     affects_state: true,
+    // The consequences: flags and the contingency plan closed, the carer's
+    // status recorded, after-caring support offered.
+    also_writes: &["Flag", "CarePlan", "Observation", "Task"],
     handler: run as Handler,
 };
 

@@ -28,6 +28,7 @@ pub const OPERATION: Operation = Operation {
     levels: &[Level::System],
     resource_types: &[],
     affects_state: false,
+    also_writes: &[],
     handler: run as Handler,
 };
 

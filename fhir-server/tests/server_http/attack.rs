@@ -180,6 +180,7 @@ async fn the_attack_suite_finds_no_way_in(db: Db, name: &str) {
     consent_self_grant(&s, &w, &mut t).await;
     consent_fails_closed(&s, &w, &mut t).await;
     scopes(&s, &w, &mut t).await;
+    scope_edges(&s, &w, &mut t).await;
     older_versions(&s, &w, &mut t).await;
     emergency(&s, &w, &mut t).await;
     audit(&s, &w, &mut t).await;
@@ -1137,7 +1138,7 @@ fn hooked_subscription(hook: &str, reason: &str) -> Value {
 async fn deliveries(s: &Server, w: &World, t: &mut Tally) {
     let narrow = s
         .register(
-            "council-narrow",
+            "council-subscriber-narrow",
             "616",
             Role::LocalAuthority,
             "system/Patient.rs system/Subscription.cruds",
@@ -1672,6 +1673,99 @@ async fn consent_fails_closed(s: &Server, w: &World, t: &mut Tally) {
 }
 
 // ----------------------------------------------------------- class 6: scopes
+
+/// Scopes at the edges: criteria that search a type through a chain, a
+/// transaction's conditional reference, an operation's consequences, an
+/// operation invoked without a body. The GP is the source of everything
+/// here: only its narrow token's scopes stand in the way.
+async fn scope_edges(s: &Server, w: &World, t: &mut Tally) {
+    let narrow = s
+        .register(
+            "gp-narrow",
+            "A81001",
+            Role::GpPractice,
+            "system/Observation.cruds system/RelatedPerson.rus",
+        )
+        .await;
+    let state = "permit-council";
+    let obs = w.id(state, "Observation");
+    let chain = "subject:Patient.name=Test";
+    let got = s
+        .call(
+            &narrow,
+            "PUT",
+            &format!("Observation?_id={obs}&{chain}"),
+            Some(observation(w.patient(state), ATTACK)),
+        )
+        .await;
+    t.status(
+        SCOPES,
+        "a conditional update whose criteria chain to Patient, without Patient.s",
+        403,
+        &got,
+    );
+    let got = s
+        .send(
+            Some(narrow.token.as_str()),
+            "POST",
+            "Observation",
+            Some((FHIR_JSON, observation(w.patient(state), ATTACK).to_string())),
+            None,
+        )
+        .await;
+    t.status(SCOPES, "a plain create within the scopes", 201, &got);
+    let entry = json!({"fullUrl": "urn:uuid:0b7c2b4e-0000-4000-8000-000000000009",
+        "resource": {"resourceType": "Observation", "status": "final", "code": {"text": ATTACK},
+            "subject": {"reference": format!("Patient?_id={}", w.patient(state))}},
+        "request": {"method": "POST", "url": "Observation"}});
+    let got = s.call(&narrow, "POST", "", Some(transaction(entry))).await;
+    t.status(
+        SCOPES,
+        "a transaction's conditional reference to Patient, without Patient.s",
+        403,
+        &got,
+    );
+    if let Some(rel) = w.record(state, "RelatedPerson") {
+        let params = json!({"resourceType": "Parameters", "parameter": [{"name": "reason", "valueCode": "caring-stopped"}]});
+        let got = s
+            .call(
+                &narrow,
+                "POST",
+                &format!("RelatedPerson/{}/$end-caring", rel.id),
+                Some(params),
+            )
+            .await;
+        t.status(
+            SCOPES,
+            "$end-caring without the scopes to write its consequences",
+            403,
+            &got,
+        );
+        let reader = s
+            .register(
+                "gp-reader",
+                "A81001",
+                Role::GpPractice,
+                "system/RelatedPerson.rs",
+            )
+            .await;
+        let got = s
+            .send(
+                Some(reader.token.as_str()),
+                "POST",
+                &format!("RelatedPerson/{}/$end-caring", rel.id),
+                None,
+                None,
+            )
+            .await;
+        t.status(
+            SCOPES,
+            "$end-caring without a body, with read scopes only",
+            403,
+            &got,
+        );
+    }
+}
 
 async fn scopes(s: &Server, w: &World, t: &mut Tally) {
     let narrow = s

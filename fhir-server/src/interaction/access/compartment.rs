@@ -89,22 +89,8 @@ impl Owners {
     }
 }
 
-/// `(type, id)` of a literal reference: `Type/id`, `Type/id/_history/n`,
-/// or an absolute URL ending so. Fragments, `urn:` and logical
-/// references name no stored resource.
-pub fn type_and_id(reference: &str) -> Option<(String, String)> {
-    if reference.starts_with('#') || reference.starts_with("urn:") {
-        return None;
-    }
-    let r = reference.split("/_history/").next().unwrap_or(reference);
-    let r = r.split(['?', '#']).next().unwrap_or(r);
-    let mut parts = r.rsplit('/');
-    let id = parts.next()?;
-    let t = parts.next()?;
-    let typed = t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && t.chars().all(|c| c.is_ascii_alphanumeric());
-    (typed && !id.is_empty()).then(|| (t.to_string(), id.to_string()))
-}
+/// `(type, id)` of a literal reference ([`fhir_core::reference::target`]).
+pub use fhir_core::reference::target as type_and_id;
 
 /// Every `reference` string anywhere in `v`, and every Patient held as a
 /// resource (a Bundle's entries, contained resources).

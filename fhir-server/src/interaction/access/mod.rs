@@ -136,12 +136,17 @@ fn needs(i: &Interaction, out: &mut Vec<(Option<String>, Perms)>) {
 fn operation_needs(inv: &Invocation, out: &mut Vec<(Option<String>, Perms)>) {
     // `$validate` of a posted resource reads nothing stored: it is for
     // those who may write the type; of a stored resource, it reads it.
+    // An operation that changes data needs `u` however it is invoked
+    // (with a body or without).
     let p = match (inv.operation.affects_state, &inv.level, &inv.body) {
-        (_, Level::Instance, None) => perms("r"),
-        (false, _, _) => Perms::default(),
         (true, _, _) => perms("u"),
+        (false, Level::Instance, None) => perms("r"),
+        (false, _, _) => Perms::default(),
     };
     out.push((inv.resource_type.clone(), p));
+    for t in inv.operation.also_writes {
+        out.push((Some(t.to_string()), perms("cu")));
+    }
 }
 
 /// Whether an interaction writes AuditEvents, which only the server does.
@@ -282,6 +287,34 @@ pub fn check_query(caller: &Caller, q: &Query, shape: &Shape) -> Result<(), Fail
                     "the token's scopes do not allow reading {t} (system/{t}.r)"
                 )));
             }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses criteria (of a conditional interaction, a conditional
+/// reference) that search a type the caller's scopes do not let it search
+/// (`s`): its own type, and every type a chain or `_has` reaches.
+///
+/// # Errors
+/// 403 naming the first such type.
+pub fn check_criteria(
+    scopes: Option<&crate::auth::scopes::Scopes>,
+    resource_type: &str,
+    conditions: &[Condition],
+) -> Result<(), Failure> {
+    let Some(scopes) = scopes else {
+        return Ok(());
+    };
+    let mut searched = vec![resource_type.to_string()];
+    for c in conditions {
+        reached(c, &mut searched);
+    }
+    for t in &searched {
+        if !matches!(scopes.allows(t, perms("s")), Allowed::Yes) {
+            return Err(forbidden(format!(
+                "the token's scopes do not allow searching {t} (system/{t}.s), which these criteria search"
+            )));
         }
     }
     Ok(())

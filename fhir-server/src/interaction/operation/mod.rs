@@ -58,6 +58,10 @@ pub struct Operation {
     pub resource_types: &'static [&'static str],
     /// Whether it may change stored data (then GET is not allowed).
     pub affects_state: bool,
+    /// The types it may create or change besides the one it is invoked
+    /// on (a workflow's consequences): the caller's token needs `c` and
+    /// `u` on each, as if it wrote them itself.
+    pub also_writes: &'static [&'static str],
     /// What runs it.
     pub handler: Handler,
 }

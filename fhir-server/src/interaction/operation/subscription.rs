@@ -23,6 +23,7 @@ pub const STATUS: Operation = Operation {
     levels: &[Level::Instance],
     resource_types: &["Subscription"],
     affects_state: false,
+    also_writes: &[],
     handler: status as Handler,
 };
 
@@ -33,6 +34,7 @@ pub const EVENTS: Operation = Operation {
     levels: &[Level::Instance],
     resource_types: &["Subscription"],
     affects_state: false,
+    also_writes: &[],
     handler: events as Handler,
 };
 

@@ -16,6 +16,7 @@ pub const OPERATION: Operation = Operation {
     levels: &[Level::Type, Level::Instance],
     resource_types: &[],
     affects_state: false,
+    also_writes: &[],
     handler: run as Handler,
 };
 
