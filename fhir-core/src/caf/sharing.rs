@@ -284,33 +284,92 @@ fn codes(list: &Value, system: Option<&str>) -> Vec<Option<String>> {
         .collect()
 }
 
-/// The ids of the Organizations a Consent's provisions name by literal
-/// reference, whose ODS codes [`rules`] needs.
-pub fn organisation_references(resource: &Value) -> Vec<String> {
-    fn walk(p: &Value, out: &mut Vec<String>, depth: usize) {
-        if !p.is_object() || depth > 16 {
-            return;
+fn walk(
+    p: &Value,
+    parent: &Scope,
+    parent_type: Option<bool>,
+    patient: &str,
+    ods_of: &HashMap<String, String>,
+    out: &mut Vec<SharingRule>,
+) {
+    if !p.is_object() {
+        return;
+    }
+    let permit = match p["type"].as_str() {
+        Some("permit") => true,
+        Some("deny") => false,
+        // A nested provision without a type is the opposite of its parent
+        // (an exception); a root without one grants nothing.
+        _ => match parent_type {
+            Some(t) => !t,
+            None => return,
+        },
+    };
+    let mut scope = parent.clone();
+    let mut actors: Vec<Option<String>> = Vec::new();
+    for a in p["actor"].as_array().into_iter().flatten() {
+        let i = &a["reference"]["identifier"];
+        if i["system"] == ODS {
+            if let Some(code) = i["value"].as_str() {
+                actors.push(Some(code.to_string()));
+            }
+            continue;
         }
-        for a in p["actor"].as_array().into_iter().flatten() {
-            if let Some(("Organization", id)) = a["reference"]["reference"]
-                .as_str()
-                .and_then(|r| r.rsplit_once('/'))
-                .map(|(t, id)| (t.rsplit('/').next().unwrap_or(t), id))
-            {
-                if !out.iter().any(|o| o == id) {
-                    out.push(id.to_string());
-                }
+        let org = a["reference"]["reference"]
+            .as_str()
+            .and_then(crate::reference::target)
+            .filter(|(t, _)| t == "Organization");
+        if let Some((_, id)) = org {
+            match ods_of.get(&id) {
+                Some(code) => actors.push(Some(code.clone())),
+                // An organisation this server cannot name: a refusal of it
+                // refuses everyone (never less than it says), a
+                // permission grants no one.
+                None if !permit => actors.push(None),
+                None => {}
             }
         }
-        for n in p["provision"].as_array().into_iter().flatten() {
-            walk(n, out, depth + 1);
+        // Any other actor (a person) is no organisation: it grants or
+        // refuses no organisation anything.
+    }
+    if p["actor"].as_array().is_some_and(|a| !a.is_empty()) {
+        scope.actors = actors;
+    }
+    let purposes = codes(&p["purpose"], None);
+    if !purposes.is_empty() {
+        scope.purposes = purposes;
+    }
+    let classes = codes(&p["class"], Some(RESOURCE_TYPES));
+    if !classes.is_empty() {
+        scope.classes = classes;
+    }
+    if let Some(s) = p["period"]["start"]
+        .as_str()
+        .and_then(crate::instant::range)
+    {
+        scope.start = s.0;
+    }
+    if let Some(e) = p["period"]["end"].as_str().and_then(crate::instant::range) {
+        scope.end = Some(e.1);
+    }
+    for actor in &scope.actors {
+        for purpose in &scope.purposes {
+            for class in &scope.classes {
+                out.push(SharingRule {
+                    patient: patient.to_string(),
+                    permit,
+                    actor: actor.clone(),
+                    purpose: purpose.clone(),
+                    class: class.clone(),
+                    start: scope.start.clone(),
+                    end: scope.end.clone(),
+                });
+            }
         }
     }
-    let mut out = Vec::new();
-    if is_caf(resource) {
-        walk(&resource["provision"], &mut out, 0);
+    for nested in p["provision"].as_array().into_iter().flatten() {
+        walk(nested, &scope, Some(permit), patient, ods_of, out);
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! Turning FHIRPath results into index entries, and search values into
 //! ranges: dates by precision, numbers by significant figures.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use fhir_core::fhirpath::Item;
 use serde_json::Value;
 
@@ -32,10 +31,6 @@ pub fn normalise(s: &str) -> String {
             c => c,
         })
         .collect()
-}
-
-fn instant(dt: DateTime<Utc>) -> String {
-    dt.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// The range of instants a FHIR date, dateTime or instant covers
