@@ -907,13 +907,14 @@ async fn operations_answer_only_what_the_scopes_allow(db: Db, name: &str) {
     };
     let (gp, _council, mary, arthur) = world(&s).await;
     // The same practice through a client that reads Patients and caring
-    // relationships only (and may create anything).
+    // relationships only (and may create and update anything: `$end-caring`
+    // needs that on what it changes).
     let narrow = s
         .register_scoped(
             "gp-narrow",
             "A81001",
             Role::GpPractice,
-            "system/*.c system/Patient.rs system/RelatedPerson.rus",
+            "system/*.cu system/Patient.rs system/RelatedPerson.rus",
         )
         .await;
     let rel = s.create(&gp, relationship(&mary, &arthur)).await;
