@@ -13,8 +13,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{json, Value};
 
-use crate::interaction::access::Clearance;
-use crate::interaction::{pipeline, AppState, Caller};
+use crate::interaction::{pipeline, AppState};
 
 /// Resources per database transaction or per batch Bundle.
 pub const CHUNK: usize = 250;
@@ -182,7 +181,7 @@ fn merge(into: &mut Report, from: Report) {
 /// When the database fails (then nothing of the chunk is stored).
 pub async fn store_chunk(state: &Arc<AppState>, items: Vec<Item>) -> anyhow::Result<Report> {
     let prepared = prepare_chunk(state, items).await?;
-    write_chunk(state, prepared).await
+    write_chunk(state, prepared, None).await
 }
 
 /// A chunk validated and indexed, ready to write.
@@ -220,16 +219,21 @@ pub async fn prepare_chunk(
     Ok(PreparedChunk(prepared))
 }
 
-/// Writes a prepared chunk in one transaction (create or replace by id);
-/// the resources that failed validation are reported, with where they came
-/// from.
+/// Writes a prepared chunk in one transaction (create or replace by id),
+/// each resource recorded as written by `source` (an ODS code: whose
+/// data is loaded; see [`pipeline::Tx::begin_import`]); the resources
+/// that failed validation are reported, with where they came from.
 ///
 /// # Errors
 /// When the database fails (then nothing of the chunk is stored).
-pub async fn write_chunk(state: &Arc<AppState>, chunk: PreparedChunk) -> anyhow::Result<Report> {
+pub async fn write_chunk(
+    state: &Arc<AppState>,
+    chunk: PreparedChunk,
+    source: Option<&str>,
+) -> anyhow::Result<Report> {
     let prepared = chunk.0;
     let mut report = Report::default();
-    let mut tx = pipeline::Tx::begin(state, &Caller::Open, &Clearance::open())
+    let mut tx = pipeline::Tx::begin_import(state, source)
         .await
         .map_err(|f| anyhow::anyhow!("{}", f.message()))?;
     let keys: Vec<(String, String)> = prepared

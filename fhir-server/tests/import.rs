@@ -38,6 +38,29 @@ async fn state(dir: &std::path::Path) -> Arc<AppState> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_records_the_organisation_whose_data_it_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.ndjson");
+    std::fs::write(&file, NDJSON).unwrap();
+    let st = state(dir.path()).await;
+    let mut report = Report::default();
+    import::read_chunks(&file, &mut report, |items| {
+        let st = st.clone();
+        async move {
+            let prepared = import::prepare_chunk(&st, items).await?;
+            import::write_chunk(&st, prepared, Some("A81001")).await
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(report.stored, 3);
+    for (t, id) in [("Patient", "p1"), ("Observation", "o1")] {
+        let s = st.store.read(t, id, None).await.unwrap();
+        assert_eq!(s.source.as_deref(), Some("A81001"), "{t}/{id}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ndjson_loads_into_a_database_and_reports_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("data.ndjson");

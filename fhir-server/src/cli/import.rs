@@ -29,6 +29,13 @@ pub struct Args {
     /// Write straight into this database: sqlite:PATH or postgres://…
     #[arg(long)]
     pub database: Option<String>,
+    /// With --database: record every resource as written by this
+    /// organisation (ODS code), as if it had written them through the API:
+    /// a practice's or council's own data moved in. Without it the loaded
+    /// data is nobody's, visible under access control only as consent
+    /// allows (and records that are no person's data to no one).
+    #[arg(long, requires = "database", value_name = "ODS_CODE")]
+    pub source: Option<String>,
     /// Extra packages whose profiles the resources claim (with --database).
     #[arg(long = "package")]
     pub packages: Vec<PathBuf>,
@@ -52,6 +59,11 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
         )));
     }
     let files = import::files(&args.files).map_err(Failure::input)?;
+    if let Some(code) = &args.source {
+        code.parse::<fhir_core::caf::OdsCode>()
+            .map_err(|e| Failure::input(anyhow::anyhow!("--source {code}: {}", e.message)))?;
+    }
+    let source = args.source.clone();
     let total = import::count(&files);
     let bar = ProgressBar::new(total as u64).with_style(
         ProgressStyle::with_template("{bar:40} {pos}/{len} resources {per_sec} {msg}")
@@ -120,8 +132,9 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
                                 None => Report::default(),
                             };
                             let state = state.clone();
+                            let source = source.clone();
                             *writing.borrow_mut() = Some(tokio::spawn(async move {
-                                import::write_chunk(&state, prepared).await
+                                import::write_chunk(&state, prepared, source.as_deref()).await
                             }));
                             Ok(done)
                         }

@@ -233,6 +233,19 @@ impl Tx {
         })
     }
 
+    /// A transaction for a bulk load into a database given directly
+    /// (`carer-fhir import --database`): no access control, each resource
+    /// recorded as written by `source` (the organisation whose data is
+    /// loaded), or by no one.
+    ///
+    /// # Errors
+    /// When the database cannot start one.
+    pub async fn begin_import(state: &Arc<AppState>, source: Option<&str>) -> Result<Tx, Failure> {
+        let mut tx = Tx::begin(state, &Caller::Open, &Clearance::open()).await?;
+        tx.source = source.map(str::to_string);
+        Ok(tx)
+    }
+
     /// The version to write: the resource with its source, its owners
     /// (`access::compartment`: the Patients named, and the owners of the
     /// records it shares them with, read here) and, for a consent, what it
