@@ -118,7 +118,7 @@ pub(super) fn run(args: Args) -> Result<(), Failure> {
             );
             import::read_chunks(f, &mut report, |items| {
                 let n = items.len() as u64;
-                let (target, bar, writing) = (&target, &bar, &writing);
+                let (target, bar, writing, source) = (&target, &bar, &writing, &source);
                 async move {
                     let r = match target {
                         Target::Server(client, base, headers) => {
