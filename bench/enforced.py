@@ -9,8 +9,10 @@ Two servers on copies of one database: one `--insecure-open`, one enforcing
 written). For each target it measures, interleaved so that the machine's
 drift falls on both alike:
 - p50 latency over N sequential requests on one keep-alive connection;
-- throughput with C connections, each a thread sending requests back to
-  back on its own keep-alive connection, for S seconds (bounded).
+- throughput with C connections for S seconds (bounded): by wrk when it
+  is installed (`bench/run --peers` installs it), else by C Python threads
+  each on its own keep-alive connection (which a fast server outruns: the
+  figure is then the client's as much as the server's).
 A reply other than 200 stops the run (a benchmark of refusals measures
 nothing). Prints one JSON record per figure for bench/table.py.
 """
@@ -18,7 +20,9 @@ nothing). Prints one JSON record per figure for bench/table.py.
 import argparse
 import http.client
 import json
+import shutil
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -53,7 +57,26 @@ def p50(base, path, token, n):
     return statistics.median(times)
 
 
+def wrk_throughput(wrk, base, path, token, connections, seconds):
+    """Requests per second by wrk (two threads): a client that does not
+    become the bottleneck of a fast server, as Python threads do."""
+    cmd = [wrk, "-t2", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+           "-H", "Accept: application/fhir+json", base.rstrip("/") + path]
+    if token:
+        cmd[1:1] = ["-H", f"Authorization: Bearer {token}"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60).stdout
+    if "Non-2xx" in out:
+        sys.exit(f"{base}{path}: wrk saw answers other than 2xx:\n{out}")
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    sys.exit(f"wrk gave no rate:\n{out}")
+
+
 def throughput(base, path, token, connections, seconds):
+    wrk = shutil.which("wrk")
+    if wrk:
+        return wrk_throughput(wrk, base, path, token, connections, seconds)
     done = [0] * connections
     stop = time.perf_counter() + seconds
 
@@ -93,7 +116,7 @@ def main():
                 lat[side].append(p50(base, path, token, a.n))
                 rate[side].append(throughput(base, path, token, a.connections, a.seconds))
         print(json.dumps({
-            "figure": f"{name} with access control, {a.connections} connections (client threads)",
+            "figure": f"{name} with access control, {a.connections} connections ({'wrk' if shutil.which('wrk') else 'client threads'})",
             "ours": round(statistics.median(rate["enforced"])), "unit": "req/s",
             "baseline": round(statistics.median(rate["open"])),
             "baseline_name": "the same server --insecure-open (goal: 0.5x or more)", "higher": "better"}))

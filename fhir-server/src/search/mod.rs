@@ -123,6 +123,14 @@ pub struct SearchParams {
 impl SearchParams {
     /// The parameters of every SearchParameter resource in `registry`.
     pub fn from_registry(registry: &Registry) -> SearchParams {
+        // AuditEvents are written for every access, so each of their index
+        // entries is paid for on every request: they are indexed for the
+        // searches of an audit (who, whose data, what, when, how it ended,
+        // which interaction) and no others. The CapabilityStatement, read
+        // from this registry, lists just these.
+        const AUDIT_EVENT: &[&str] = &[
+            "patient", "agent", "date", "entity", "outcome", "type", "subtype", "action",
+        ];
         let mut out = SearchParams::default();
         for sp in registry.of_type("SearchParameter") {
             let Some(code) = sp["code"].as_str() else {
@@ -163,6 +171,9 @@ impl SearchParams {
                 .flatten()
                 .filter_map(Value::as_str)
             {
+                if base == "AuditEvent" && !AUDIT_EVENT.contains(&code) {
+                    continue;
+                }
                 out.by_type
                     .entry(base.to_string())
                     .or_default()
