@@ -238,10 +238,9 @@ pub fn organisation_references(resource: &Value) -> Vec<String> {
 /// The Patient id a reference names (`Patient/x`, or an absolute URL
 /// ending so).
 fn patient_id(reference: &str) -> Option<String> {
-    let r = reference.split("/_history/").next().unwrap_or(reference);
-    let mut parts = r.rsplit('/');
-    let id = parts.next()?;
-    (parts.next()? == "Patient" && !id.is_empty()).then(|| id.to_string())
+    crate::reference::target(reference)
+        .filter(|(t, _)| t == "Patient")
+        .map(|(_, id)| id)
 }
 
 #[derive(Clone)]

@@ -194,22 +194,10 @@ pub fn event(
             "requestor": true
         })),
     }
-    let mut entities: Vec<Value> = facts
-        .patients
-        .iter()
-        .map(|p| json!({
-            "what": {"reference": format!("Patient/{p}")},
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
-            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}
-        }))
-        .collect();
+    let mut entities: Vec<Value> = facts.patients.iter().map(|p| patient_entity(p)).collect();
     for r in &facts.resources {
         if r.contains('/') {
-            entities.push(json!({
-                "what": {"reference": r},
-                "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
-                "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"}
-            }));
+            entities.push(resource_entity(r));
         }
     }
     if let Some(q) = &facts.query {
@@ -264,6 +252,25 @@ pub fn prepared(state: &AppState, event: Value) -> Prepared {
 }
 
 type Job = (Value, oneshot::Sender<Result<(), Failure>>);
+
+/// An AuditEvent entity for a person whose data was concerned (Patient id).
+pub fn patient_entity(patient: &str) -> Value {
+    json!({
+        "what": {"reference": format!("Patient/{patient}")},
+        "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
+        "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}
+    })
+}
+
+/// An AuditEvent entity for a resource concerned (`Type/id`, with
+/// `/_history/n` where known).
+pub fn resource_entity(reference: &str) -> Value {
+    json!({
+        "what": {"reference": reference},
+        "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
+        "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"}
+    })
+}
 
 /// Stores AuditEvents for requests, in batches, and tells each request
 /// when its event is stored.

@@ -470,26 +470,10 @@ pub struct NewVersion {
     pub grants: Vec<Grant>,
 }
 
-/// One rule a consent makes about a person's data: who (an organisation,
-/// or anyone), for what purpose of use (or any), which resource type (or
-/// any), and when; a refusal when not `permit`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Grant {
-    /// The Patient id whose data it concerns.
-    pub patient: String,
-    /// Permit (true) or deny.
-    pub permit: bool,
-    /// The organisation's ODS code (None: every organisation).
-    pub actor: Option<String>,
-    /// The purpose of use (v3 ActReason; None: every purpose).
-    pub purpose: Option<String>,
-    /// The resource type (None: every type).
-    pub class: Option<String>,
-    /// From this instant.
-    pub start: String,
-    /// Until this instant (None: open).
-    pub end: Option<String>,
-}
+/// One rule a consent makes about a person's data (who, for what purpose,
+/// which type, when; permit or deny), as the consent interpreter gives it
+/// and the store keeps it in `consent_grants`.
+pub type Grant = fhir_core::caf::sharing::SharingRule;
 
 /// Whose eyes a read or search is for: rows are kept only when they are
 /// visible to `organisation` under the rule of CAF consent (see

@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::auth::clients::Client;
+use crate::interaction::audit::{patient_entity, resource_entity};
 use crate::store::{EventRow, SubscriptionRow};
 
 /// The status profile of R4 notifications.
@@ -122,24 +123,10 @@ pub fn audit(
             "requestor": false
         }
     ]);
-    let object = |reference: String| {
-        json!({
-            "what": {"reference": reference},
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "2", "display": "System Object"},
-            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "4", "display": "Domain Resource"}
-        })
-    };
-    let mut entities: Vec<Value> = patients
-        .iter()
-        .map(|p| json!({
-            "what": {"reference": format!("Patient/{p}")},
-            "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-entity-type", "code": "1", "display": "Person"},
-            "role": {"system": "http://terminology.hl7.org/CodeSystem/object-role", "code": "1", "display": "Patient"}
-        }))
-        .collect();
-    entities.push(object(format!("Subscription/{}", sub.id)));
+    let mut entities: Vec<Value> = patients.iter().map(|p| patient_entity(p)).collect();
+    entities.push(resource_entity(&format!("Subscription/{}", sub.id)));
     entities.extend(events.iter().map(|(e, _)| {
-        object(format!(
+        resource_entity(&format!(
             "{}/{}/_history/{}",
             e.focus.0, e.focus.1, e.focus.2
         ))

@@ -173,17 +173,9 @@ fn references(r: &Value) -> Vec<String> {
                         continue;
                     }
                     if k == "reference" {
-                        if let Some(s) = child.as_str() {
-                            let s = s.split("/_history/").next().unwrap_or(s);
-                            let mut parts = s.rsplit('/');
-                            if let (Some(id), Some(t)) = (parts.next(), parts.next()) {
-                                if !s.starts_with('#')
-                                    && !s.starts_with("urn:")
-                                    && t.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-                                {
-                                    out.push(format!("{t}/{id}"));
-                                }
-                            }
+                        if let Some((t, id)) = child.as_str().and_then(fhir_core::reference::target)
+                        {
+                            out.push(format!("{t}/{id}"));
                         }
                         continue;
                     }

@@ -98,17 +98,6 @@ pub fn check(resource: &Value) -> Result<(), Failure> {
 /// their ODS codes ([`organisations_named`]).
 pub fn grants_of(resource: &Value, ods: &HashMap<String, String>) -> Vec<Grant> {
     sharing::rules(resource, ods)
-        .into_iter()
-        .map(|r| Grant {
-            patient: r.patient,
-            permit: r.permit,
-            actor: r.actor,
-            purpose: r.purpose,
-            class: r.class,
-            start: r.start,
-            end: r.end,
-        })
-        .collect()
 }
 
 /// The ODS codes of the Organizations a Consent's provisions name by
