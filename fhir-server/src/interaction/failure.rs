@@ -174,6 +174,9 @@ impl From<StoreError> for Failure {
                 )
             }
             StoreError::Database(_) => Failure::internal(e),
+            StoreError::Unsupported(_) => {
+                Failure::new(FailureKind::Invalid, "not-supported", e.to_string())
+            }
         }
     }
 }

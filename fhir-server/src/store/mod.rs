@@ -91,6 +91,10 @@ pub enum StoreError {
     /// The database failed.
     #[error("database: {0}")]
     Database(String),
+    /// A search this store cannot answer (a parameter or modifier on a
+    /// type kept outside the resource index, such as AuditEvent).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -612,6 +616,12 @@ pub trait Store: SubscriptionStore + Send + Sync {
     async fn history(&self, query: &HistoryQuery) -> Result<(Vec<Stored>, i64), StoreError>;
     /// Current resources matching a query.
     async fn search(&self, query: &Query) -> Result<Page, StoreError>;
+    /// Removes the AuditEvents recorded before `before` (an instant),
+    /// oldest first, in short transactions; returns how many it removed.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn purge_audit(&self, before: &str) -> Result<u64, StoreError>;
     /// Current resources of `resource_type` whose reference parameter
     /// `param` (any, when None) points at one of `targets` (`(type, id)`),
     /// at most `limit` of them: for `_revinclude`.

@@ -35,6 +35,7 @@
 //! transaction-scoped advisory lock on their criteria, so two processes
 //! racing the same conditional create serialise in the database.
 
+mod audit_log;
 mod auth;
 mod outbox;
 mod pending;
@@ -60,7 +61,7 @@ use super::{
 
 /// The schema this code writes; a database holding another is refused at
 /// start with a message, never read wrongly.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 /// Index rows written since the planner statistics were last refreshed,
 /// after which SQLite's `PRAGMA optimize` runs again.
@@ -136,6 +137,8 @@ pub(super) enum Param {
     Null,
     /// A NULL integer.
     NullInt,
+    /// Bytes.
+    Blob(Vec<u8>),
 }
 
 impl From<&str> for Param {
@@ -188,6 +191,7 @@ impl Sql {
                 Param::Real(f) => q.bind(*f),
                 Param::Null => q.bind(Option::<String>::None),
                 Param::NullInt => q.bind(Option::<i64>::None),
+                Param::Blob(b) => q.bind(b.clone()),
             };
         }
         q
@@ -236,6 +240,8 @@ pub struct SqlStore {
     writers: Arc<tokio::sync::Mutex<()>>,
     /// Index rows written since the statistics were refreshed.
     written: Arc<AtomicU64>,
+    /// The ids of the audit log's terms (see [`audit_log`]).
+    terms: Arc<audit_log::TermCache>,
 }
 
 fn now() -> String {
@@ -310,6 +316,7 @@ impl SqlStore {
             dialect,
             writers: Arc::new(tokio::sync::Mutex::new(())),
             written: Arc::new(AtomicU64::new(0)),
+            terms: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -342,7 +349,12 @@ impl SqlStore {
         .fetch_one(&mut *tx)
         .await?
         .try_get("n")?;
+        // Version 3 kept AuditEvents as resources; version 4 in the audit
+        // log. That is the one difference, so a version 3 database moves
+        // its AuditEvents and goes on.
+        let from_3 = found == Some(3);
         match found {
+            Some(3) => {}
             Some(v) if v != SCHEMA_VERSION => {
                 return Err(StoreError::Database(format!(
                     "this database holds schema version {v}; this carer-fhir writes version {SCHEMA_VERSION}: export its data and import it into a new database"
@@ -357,6 +369,13 @@ impl SqlStore {
         }
         for stmt in schema(self.dialect) {
             sqlx::query(&stmt).execute(&mut *tx).await?;
+        }
+        if from_3 {
+            let moved = audit_log::move_from_resources(&mut tx, self.dialect).await?;
+            tracing::info!(moved, "schema 3 to 4: AuditEvents moved into the audit log");
+            let mut sql = Sql::new(self.dialect);
+            sql.push("UPDATE carer_fhir_schema SET version = ").bind(SCHEMA_VERSION);
+            sql.query().execute(&mut *tx).await?;
         }
         if found.is_none() {
             let mut sql = Sql::new(self.dialect);
@@ -451,6 +470,7 @@ impl Store for SqlStore {
             store: self.clone(),
             pending: Default::default(),
             known: Default::default(),
+            new_terms: Default::default(),
         }))
     }
 
@@ -460,6 +480,9 @@ impl Store for SqlStore {
         id: &str,
         visibility: Option<&Visibility>,
     ) -> Result<Stored, StoreError> {
+        if resource_type == audit_log::AUDIT_EVENT {
+            return self.read_audit(id, visibility).await;
+        }
         let mut sql = Sql::new(self.dialect);
         sql.push("SELECT ").push(current_columns(self.dialect));
         visible_column(&mut sql, "r", visibility);
@@ -493,6 +516,15 @@ impl Store for SqlStore {
         visibility: Option<&Visibility>,
     ) -> Result<Vec<Stored>, StoreError> {
         let mut out = Vec::new();
+        for (t, id) in keys {
+            if t == audit_log::AUDIT_EVENT {
+                match self.read_audit(id, visibility).await {
+                    Ok(s) => out.push(s),
+                    Err(StoreError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
         for chunk in keys.chunks(200) {
             let mut sql = Sql::new(self.dialect);
             sql.push("SELECT ")
@@ -536,6 +568,15 @@ impl Store for SqlStore {
         version: i64,
         visibility: Option<&Visibility>,
     ) -> Result<Stored, StoreError> {
+        if resource_type == audit_log::AUDIT_EVENT {
+            // An AuditEvent has one version.
+            return match version {
+                1 => self.read_audit(id, visibility).await,
+                _ => Err(StoreError::NotFound(format!(
+                    "{resource_type}/{id}/_history/{version}"
+                ))),
+            };
+        }
         let mut sql = Sql::new(self.dialect);
         sql.push(
             "SELECT v.res_type, v.res_id, v.version, v.last_updated, v.method, v.content, v.source",
@@ -565,6 +606,9 @@ impl Store for SqlStore {
     }
 
     async fn history(&self, q: &HistoryQuery) -> Result<(Vec<Stored>, i64), StoreError> {
+        if q.resource_type.as_deref() == Some(audit_log::AUDIT_EVENT) {
+            return self.history_audit(q).await;
+        }
         let filter = |sql: &mut Sql| {
             sql.push(" FROM versions v JOIN resources r ON r.rid = v.rid WHERE 1 = 1");
             if let Some(t) = &q.resource_type {
@@ -607,6 +651,15 @@ impl Store for SqlStore {
     }
 
     async fn search(&self, query: &Query) -> Result<Page, StoreError> {
+        if query.resource_type.as_deref() == Some(audit_log::AUDIT_EVENT) {
+            return self.search_audit(query).await;
+        }
+        if query.conditions.iter().any(audit_log::reaches) {
+            return Err(StoreError::Unsupported(
+                "AuditEvents cannot be reached by chaining or _has: search AuditEvent itself"
+                    .into(),
+            ));
+        }
         let window = match select_window(self.dialect, query) {
             Some(sql) => Some(sql.query().fetch_all(&self.pool).await?)
                 .filter(|rows| rows.len() as i64 >= query.count),
@@ -657,6 +710,37 @@ impl Store for SqlStore {
         if targets.is_empty() || limit <= 0 {
             return Ok(Vec::new());
         }
+        if resource_type == audit_log::AUDIT_EVENT {
+            let refs = |p: &'static str| {
+                targets.iter().map(move |(t, id)| Condition::Reference {
+                    param: p.to_string(),
+                    target_type: Some(t.clone()),
+                    id: id.clone(),
+                })
+            };
+            let any: Vec<Condition> = match param {
+                Some(p) => targets
+                    .iter()
+                    .map(|(t, id)| Condition::Reference {
+                        param: p.to_string(),
+                        target_type: Some(t.clone()),
+                        id: id.clone(),
+                    })
+                    .collect(),
+                None => ["patient", "entity", "agent"].into_iter().flat_map(refs).collect(),
+            };
+            let page = self
+                .search_audit(&Query {
+                    resource_type: Some(resource_type.into()),
+                    conditions: vec![Condition::Any(any)],
+                    count: limit,
+                    total: Total::None,
+                    visibility: visibility.cloned(),
+                    ..Query::default()
+                })
+                .await?;
+            return Ok(page.items);
+        }
         let mut out: Vec<Stored> = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for chunk in targets.chunks(200) {
@@ -697,6 +781,12 @@ impl Store for SqlStore {
             }
         }
         Ok(out)
+    }
+
+    async fn purge_audit(&self, before: &str) -> Result<u64, StoreError> {
+        let before = chrono::DateTime::parse_from_rfc3339(before)
+            .map_err(|e| StoreError::Unsupported(format!("{before:?} is not an instant: {e}")))?;
+        self.purge_audit_before(before.timestamp_millis()).await
     }
 
     fn name(&self) -> &'static str {

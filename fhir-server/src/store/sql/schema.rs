@@ -114,6 +114,8 @@ pub(super) fn schema(d: Dialect) -> Vec<String> {
     ));
     s.push("CREATE INDEX IF NOT EXISTS consent_grants_by_patient ON consent_grants (patient_id, permit)".into());
     s.push("CREATE INDEX IF NOT EXISTS consent_grants_by_resource ON consent_grants (rid)".into());
+    // The audit log (see `audit_log`).
+    s.extend(super::audit_log::schema(d));
     // Every index table is also cleared by resource on each write.
     for (_, t) in INDEX_TABLES {
         s.push(format!(

@@ -25,6 +25,9 @@ pub struct SqlWriter {
     /// Current rows read ahead by [`Writer::prefetch`] (None: no such
     /// resource), dropped as each is written.
     pub(super) known: HashMap<(String, String), Option<CurrentRow>>,
+    /// Audit log terms this transaction added (see [`super::audit_log`]),
+    /// remembered by the store once it commits.
+    pub(super) new_terms: HashMap<(String, String, String), i64>,
 }
 
 impl SqlWriter {
@@ -156,6 +159,10 @@ impl Writer for SqlWriter {
             );
         if taken {
             return Err(StoreError::Conflict(format!("{resource_type}/{id}")));
+        }
+        if resource_type == super::audit_log::AUDIT_EVENT {
+            // AuditEvents go to the audit log, numbered there.
+            return self.append_audit(new).await;
         }
         self.insert_new(resource_type, id, new, "POST").await
     }
@@ -391,7 +398,9 @@ impl Writer for SqlWriter {
         let written = self.written;
         let store = self.store.clone();
         let counter = self.store_written.clone();
+        let terms = std::mem::take(&mut self.new_terms);
         self.tx.commit().await?;
+        store.terms.learn(terms);
         // Statistics follow the data: after enough new index rows, SQLite's
         // planner is told again what the tables hold.
         let before = counter.fetch_add(written, Ordering::Relaxed);

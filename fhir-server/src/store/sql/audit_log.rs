@@ -1,0 +1,870 @@
+//! The audit log: every AuditEvent as one compact row of an append-only
+//! table, searchable by the AuditEvent search parameters the server
+//! indexes (`patient`, `agent`, `date`, `entity`, `outcome`, `type`,
+//! `subtype`, `action`, `_id`, `_lastUpdated`).
+//!
+//! An AuditEvent is written for every access, so its cost is paid on every
+//! request: as an ordinary resource it cost a resource row, a version row
+//! (the JSON twice) and a dozen index rows, about 9 KB. Here it is:
+//! - `audit_log (seq, at, body)`: the sequence number is its id, `at` its
+//!   `recorded` instant in milliseconds (also its `meta.lastUpdated`; the
+//!   `date` search reads it), `body` the AuditEvent's JSON without `id`,
+//!   `meta` and `recorded`, compressed with zstd against a dictionary of
+//!   the text every AuditEvent shares ([`DICTIONARY`]);
+//! - `audit_terms (tid, param, value, system)`: each distinct indexed
+//!   value once (a token's code and system, a reference's id and type);
+//! - `audit_keys (tid, seq)`: which events hold which value, the searches'
+//!   index (one short row per value per event);
+//! - `audit_people (seq, tid)`: whose data each event is about (the
+//!   Patients of its compartment), which its visibility reads.
+//!
+//! Events are never changed; the retention setting removes the oldest
+//! ([`SqlStore::purge_audit`]). Visibility is the rule of
+//! `query::visibility_sql` for AuditEvents: admins see all, the holder of
+//! every person's record sees the events about them, nobody else any.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::writer::SqlWriter;
+use super::*;
+
+/// The resource type kept here.
+pub(super) const AUDIT_EVENT: &str = "AuditEvent";
+
+/// The term `param` of a person an event is about (its compartment).
+const OWNER: &str = "@owner";
+
+/// The most terms the store remembers the ids of.
+const TERM_CACHE: usize = 100_000;
+
+/// How the body is encoded (its first byte): plain JSON, or zstd against
+/// [`DICTIONARY`] version 1.
+const PLAIN: u8 = 0;
+const ZSTD_V1: u8 = 1;
+
+/// The text AuditEvents share, as zstd's raw-content dictionary: their
+/// systems, codes and structure, in serde_json's key order.
+///
+/// **Invariant:** stored bodies tagged [`ZSTD_V1`] are read with exactly
+/// this text; a different dictionary needs a new tag.
+const DICTIONARY: &str = concat!(
+    r#"{"action":"C","agent":[{"altId":"","name":"","requestor":false,"role":[{"coding":[{"code":"","system":"https://fhir.carer-fhir.uk/CodeSystem/client-role"}]}],"type":{"coding":[{"code":"IRCP","display":"information recipient","system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType"}]},"who":{"display":"","identifier":{"system":"https://fhir.carer-fhir.uk/Id/client","value":""}}}],"#,
+    r#""entity":[{"role":{"code":"24","display":"Query","system":"http://terminology.hl7.org/CodeSystem/object-role"},"type":{"code":"2","display":"System Object","system":"http://terminology.hl7.org/CodeSystem/audit-entity-type"},"query":""}],"#,
+    r#""outcome":"4","outcomeDesc":"404 ","purposeOfEvent":[{"coding":[{"code":"","system":"http://terminology.hl7.org/CodeSystem/v3-ActReason"}]}],"#,
+    r#""subtype":[{"code":"operation","system":"https://fhir.carer-fhir.uk/CodeSystem/audit-subtype"}],"#,
+    r#""type":{"code":"110106","display":"Export","system":"http://dicom.nema.org/resources/ontology/DCM"}}"#,
+    r#"{"action":"R","agent":[{"altId":"","name":"","requestor":true,"role":[{"coding":[{"code":"local-authority","system":"https://fhir.carer-fhir.uk/CodeSystem/client-role"}]}],"type":{"coding":[{"code":"datacollector","display":"data collector","system":"http://terminology.hl7.org/CodeSystem/extra-security-role-type"}]},"who":{"display":"","identifier":{"system":"https://fhir.carer-fhir.uk/Id/client","value":""}}},{"requestor":false,"type":{"coding":[{"code":"PROV","display":"healthcare provider","system":"http://terminology.hl7.org/CodeSystem/v3-RoleClass"}]},"who":{"identifier":{"system":"https://fhir.nhs.uk/Id/ods-organization-code","value":""}}}],"#,
+    r#""entity":[{"role":{"code":"1","display":"Patient","system":"http://terminology.hl7.org/CodeSystem/object-role"},"type":{"code":"1","display":"Person","system":"http://terminology.hl7.org/CodeSystem/audit-entity-type"},"what":{"reference":"Patient/"}},{"role":{"code":"4","display":"Domain Resource","system":"http://terminology.hl7.org/CodeSystem/object-role"},"type":{"code":"2","display":"System Object","system":"http://terminology.hl7.org/CodeSystem/audit-entity-type"},"what":{"reference":"/_history/"}}],"#,
+    r#""outcome":"0","purposeOfEvent":[{"coding":[{"code":"CAREMGT","system":"http://terminology.hl7.org/CodeSystem/v3-ActReason"}]}],"resourceType":"AuditEvent","#,
+    r#""source":{"observer":{"display":"carer-fhir"},"type":[{"code":"4","display":"Application Server","system":"http://terminology.hl7.org/CodeSystem/security-source-type"}]},"#,
+    r#""subtype":[{"code":"read","system":"http://hl7.org/fhir/restful-interaction"}],"type":{"code":"rest","display":"RESTful Operation","system":"http://terminology.hl7.org/CodeSystem/audit-event-type"}}"#
+);
+
+thread_local! {
+    // zstd contexts are reused: building one (and loading the dictionary)
+    // costs more than compressing an event.
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The stored form of an AuditEvent's JSON text.
+fn encode(json: &str) -> Vec<u8> {
+    let compressed = COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = zstd::bulk::Compressor::with_dictionary(3, DICTIONARY.as_bytes()).ok();
+        }
+        c.as_mut().and_then(|c| c.compress(json.as_bytes()).ok())
+    });
+    match compressed {
+        Some(z) if z.len() < json.len() => {
+            let mut out = Vec::with_capacity(z.len() + 1);
+            out.push(ZSTD_V1);
+            out.extend_from_slice(&z);
+            out
+        }
+        _ => {
+            let mut out = Vec::with_capacity(json.len() + 1);
+            out.push(PLAIN);
+            out.extend_from_slice(json.as_bytes());
+            out
+        }
+    }
+}
+
+/// The JSON text of a stored body.
+fn decode(body: &[u8]) -> Result<String, StoreError> {
+    let bad = || StoreError::Database("an audit log entry cannot be read".into());
+    let (tag, rest) = body.split_first().ok_or_else(bad)?;
+    let bytes = match *tag {
+        PLAIN => rest.to_vec(),
+        ZSTD_V1 => DECOMPRESSOR.with(|d| {
+            let mut d = d.borrow_mut();
+            if d.is_none() {
+                *d = zstd::bulk::Decompressor::with_dictionary(DICTIONARY.as_bytes()).ok();
+            }
+            let d = d.as_mut().ok_or_else(bad)?;
+            // An event is a few KB at most; its size is bounded by what the
+            // server writes, and the limit keeps a damaged row harmless.
+            d.decompress(rest, 1 << 20).map_err(|_| bad())
+        })?,
+        _ => return Err(bad()),
+    };
+    String::from_utf8(bytes).map_err(|_| bad())
+}
+
+/// Milliseconds since the epoch of a sortable UTC instant
+/// (`fhir_core::instant` form).
+fn millis(instant: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(instant)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+/// The instant of `ms`, as `recorded` and `meta.lastUpdated` show it.
+fn instant(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(fhir_core::instant::format)
+        .unwrap_or_default()
+}
+
+/// A value an event is found by: `(param, value, system)`.
+type Term = (String, String, String);
+
+/// The terms of an event: each token (code, system) and reference (id,
+/// type) its index holds, and each person it is about. Dates are read
+/// from `at`; other kinds of value are not among the parameters kept.
+fn terms_of(new: &NewVersion) -> (Vec<Term>, Vec<Term>) {
+    let mut keys: Vec<Term> = Vec::new();
+    for e in &new.index {
+        let t = match &e.value {
+            IndexValue::Token {
+                system,
+                code: Some(code),
+                ..
+            } => (
+                e.param.clone(),
+                code.clone(),
+                system.clone().unwrap_or_default(),
+            ),
+            IndexValue::Reference { target_type, id } => {
+                (e.param.clone(), id.clone(), target_type.clone())
+            }
+            _ => continue,
+        };
+        if !keys.contains(&t) {
+            keys.push(t);
+        }
+    }
+    let mut people: Vec<Term> = Vec::new();
+    for p in &new.compartments {
+        let t = (OWNER.to_string(), p.clone(), "Patient".to_string());
+        if !people.contains(&t) {
+            people.push(t);
+        }
+    }
+    (keys, people)
+}
+
+/// The schema of the log.
+pub(super) fn schema(d: Dialect) -> Vec<String> {
+    let text = d.text();
+    let (seq, blob, without_rowid) = match d {
+        // AUTOINCREMENT: an id is never given again, even after the
+        // retention has removed every event.
+        Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", " WITHOUT ROWID"),
+        Dialect::Postgres => ("BIGSERIAL PRIMARY KEY", "BYTEA", ""),
+    };
+    vec![
+        format!("CREATE TABLE IF NOT EXISTS audit_log (seq {seq}, at BIGINT NOT NULL, body {blob} NOT NULL)"),
+        "CREATE INDEX IF NOT EXISTS audit_log_by_time ON audit_log (at)".into(),
+        format!(
+            "CREATE TABLE IF NOT EXISTS audit_terms (tid {}, param {text} NOT NULL, value {text} NOT NULL, system {text} NOT NULL, UNIQUE (param, value, system))",
+            d.row_id()
+        ),
+        format!("CREATE TABLE IF NOT EXISTS audit_keys (tid BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (tid, seq)){without_rowid}"),
+        format!("CREATE TABLE IF NOT EXISTS audit_people (seq BIGINT NOT NULL, tid BIGINT NOT NULL, PRIMARY KEY (seq, tid)){without_rowid}"),
+    ]
+}
+
+/// The ids of terms the store has seen committed, so that most events
+/// write their keys without looking their terms up.
+#[derive(Debug, Default)]
+pub(super) struct TermCache(std::sync::Mutex<HashMap<Term, i64>>);
+
+impl TermCache {
+    fn get(&self, t: &Term) -> Option<i64> {
+        self.0.lock().ok().and_then(|m| m.get(t).copied())
+    }
+
+    /// Remembers terms of a committed transaction.
+    pub(super) fn learn(&self, terms: HashMap<Term, i64>) {
+        if terms.is_empty() {
+            return;
+        }
+        if let Ok(mut m) = self.0.lock() {
+            if m.len() + terms.len() > TERM_CACHE {
+                m.clear();
+            }
+            m.extend(terms);
+        }
+    }
+}
+
+/// A transaction appending to the log: the database transaction, and the
+/// terms it added (remembered by the store only once it commits).
+pub(super) struct Appender<'a> {
+    pub(super) tx: &'a mut Transaction<'static, Any>,
+    pub(super) dialect: Dialect,
+    pub(super) cache: &'a TermCache,
+    pub(super) new_terms: &'a mut HashMap<Term, i64>,
+}
+
+impl SqlWriter {
+    /// Appends an AuditEvent to the log in this transaction; its id is its
+    /// sequence number.
+    pub(super) async fn append_audit(&mut self, new: NewVersion) -> Result<Stored, StoreError> {
+        let cache = self.store.terms.clone();
+        Appender {
+            tx: &mut self.tx,
+            dialect: self.dialect,
+            cache: &cache,
+            new_terms: &mut self.new_terms,
+        }
+        .append(new)
+        .await
+    }
+}
+
+impl Appender<'_> {
+    /// The id of term `t`, added when new.
+    async fn term(&mut self, t: &Term) -> Result<i64, StoreError> {
+        if let Some(id) = self.new_terms.get(t) {
+            return Ok(*id);
+        }
+        if let Some(id) = self.cache.get(t) {
+            return Ok(id);
+        }
+        let mut sql = Sql::new(self.dialect);
+        sql.push("INSERT INTO audit_terms (param, value, system) VALUES (")
+            .bind(&t.0)
+            .push(", ")
+            .bind(&t.1)
+            .push(", ")
+            .bind(&t.2)
+            .push(") ON CONFLICT DO NOTHING");
+        sql.query().execute(&mut **self.tx).await?;
+        let mut sql = Sql::new(self.dialect);
+        sql.push("SELECT tid FROM audit_terms WHERE param = ")
+            .bind(&t.0);
+        sql.push(" AND value = ").bind(&t.1);
+        sql.push(" AND system = ").bind(&t.2);
+        let id: i64 = sql.query().fetch_one(&mut **self.tx).await?.try_get("tid")?;
+        self.new_terms.insert(t.clone(), id);
+        Ok(id)
+    }
+
+    /// Appends an AuditEvent; its id is its sequence number.
+    pub(super) async fn append(&mut self, new: NewVersion) -> Result<Stored, StoreError> {
+        let (keys, people) = terms_of(&new);
+        let mut event = new.resource;
+        if let Some(o) = event.as_object_mut() {
+            o.remove("id");
+            o.remove("meta");
+        }
+        // `recorded` is kept as `at` when it reads back exactly.
+        let recorded = event["recorded"].as_str().map(str::to_string);
+        let at = match recorded.as_deref().and_then(millis) {
+            Some(ms) if recorded.as_deref() == Some(instant(ms).as_str()) => {
+                if let Some(o) = event.as_object_mut() {
+                    o.remove("recorded");
+                }
+                ms
+            }
+            Some(ms) => ms,
+            None => chrono::Utc::now().timestamp_millis(),
+        };
+        let body = encode(&event.to_string());
+        let mut sql = Sql::new(self.dialect);
+        sql.push("INSERT INTO audit_log (at, body) VALUES (")
+            .bind(at)
+            .push(", ")
+            .bind(Param::Blob(body))
+            .push(") RETURNING seq");
+        let seq: i64 = sql.query().fetch_one(&mut **self.tx).await?.try_get("seq")?;
+        for (table, terms) in [("audit_keys", &keys), ("audit_people", &people)] {
+            if terms.is_empty() {
+                continue;
+            }
+            let mut ids = Vec::with_capacity(terms.len());
+            for t in terms.iter() {
+                let id = self.term(t).await?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            let mut sql = Sql::new(self.dialect);
+            sql.push("INSERT INTO ")
+                .push(table)
+                .push(" (tid, seq) VALUES ");
+            for (n, id) in ids.iter().enumerate() {
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.push("(").bind(*id).push(", ").bind(seq).push(")");
+            }
+            sql.query().execute(&mut **self.tx).await?;
+        }
+        let mut resource = event;
+        if resource.get("recorded").is_none() {
+            resource["recorded"] = Value::String(instant(at));
+        }
+        let when = instant(at);
+        let resource = stamp(resource, &seq.to_string(), 1, &when);
+        Ok(Stored {
+            resource_type: AUDIT_EVENT.into(),
+            id: seq.to_string(),
+            version: 1,
+            last_updated: when,
+            content: Some(Arc::from(resource.to_string())),
+            method: "POST".into(),
+            source: None,
+            compartments: new.compartments,
+        })
+    }
+}
+
+/// Moves the AuditEvents a schema-3 database kept as resources into the
+/// log (new ids: their sequence numbers), with the terms their index rows
+/// held, and removes them from the resource tables.
+pub(super) async fn move_from_resources(
+    tx: &mut Transaction<'static, Any>,
+    dialect: Dialect,
+) -> Result<u64, StoreError> {
+    const PARAMS: [&str; 10] = [
+        "patient", "agent", "agent:identifier", "date", "entity", "entity:identifier",
+        "outcome", "type", "subtype", "action",
+    ];
+    let code_of: HashMap<i64, &str> = PARAMS
+        .iter()
+        .map(|c| (param_id(AUDIT_EVENT, c), *c))
+        .collect();
+    let cache = TermCache::default();
+    let mut new_terms = HashMap::new();
+    let mut moved = 0;
+    loop {
+        let rows = sqlx::query("SELECT rid, content FROM resources WHERE res_type = 'AuditEvent' ORDER BY rid LIMIT 500")
+            .fetch_all(&mut **tx)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let rid: i64 = row.try_get("rid")?;
+            let content: Option<String> = row.try_get("content")?;
+            let mut index = Vec::new();
+            let mut sql = Sql::new(dialect);
+            sql.push("SELECT pid, system, code FROM idx_token WHERE rid = ").bind(rid);
+            for r in sql.query().fetch_all(&mut **tx).await? {
+                if let Some(code) = code_of.get(&r.try_get::<i64, _>("pid")?) {
+                    index.push(IndexEntry {
+                        param: code.to_string(),
+                        value: IndexValue::Token {
+                            system: r.try_get("system")?,
+                            code: r.try_get("code")?,
+                            text: None,
+                        },
+                    });
+                }
+            }
+            let mut sql = Sql::new(dialect);
+            sql.push("SELECT pid, ref_type, ref_id FROM idx_ref WHERE rid = ").bind(rid);
+            for r in sql.query().fetch_all(&mut **tx).await? {
+                if let Some(code) = code_of.get(&r.try_get::<i64, _>("pid")?) {
+                    index.push(IndexEntry {
+                        param: code.to_string(),
+                        value: IndexValue::Reference {
+                            target_type: r.try_get("ref_type")?,
+                            id: r.try_get("ref_id")?,
+                        },
+                    });
+                }
+            }
+            let mut sql = Sql::new(dialect);
+            sql.push("SELECT patient_id FROM compartments WHERE rid = ").bind(rid);
+            let compartments = sql
+                .query()
+                .fetch_all(&mut **tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<String, _>("patient_id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            if let Some(resource) = content.and_then(|c| serde_json::from_str(&c).ok()) {
+                Appender {
+                    tx: &mut *tx,
+                    dialect,
+                    cache: &cache,
+                    new_terms: &mut new_terms,
+                }
+                .append(NewVersion {
+                    resource,
+                    index,
+                    compartments,
+                    ..NewVersion::default()
+                })
+                .await?;
+                moved += 1;
+            }
+            for table in [
+                "idx_token", "idx_string", "idx_uri", "idx_number", "idx_date", "idx_ref",
+                "compartments", "version_compartments", "versions", "resources",
+            ] {
+                let mut sql = Sql::new(dialect);
+                sql.push("DELETE FROM ").push(table).push(" WHERE rid = ").bind(rid);
+                sql.query().execute(&mut **tx).await?;
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// The columns of an event row `a` and the people it is about.
+fn columns(d: Dialect) -> &'static str {
+    match d {
+        Dialect::Sqlite => "a.seq, a.at, a.body, (SELECT group_concat(t.value, ' ') FROM audit_people p JOIN audit_terms t ON t.tid = p.tid WHERE p.seq = a.seq) AS patients",
+        Dialect::Postgres => "a.seq, a.at, a.body, (SELECT string_agg(t.value, ' ') FROM audit_people p JOIN audit_terms t ON t.tid = p.tid WHERE p.seq = a.seq) AS patients",
+    }
+}
+
+/// The AuditEvent of a row of [`columns`].
+fn stored(row: &AnyRow) -> Result<Stored, StoreError> {
+    let seq: i64 = row.try_get("seq")?;
+    let at: i64 = row.try_get("at")?;
+    let body: Vec<u8> = row.try_get("body")?;
+    let mut event: Value = serde_json::from_str(&decode(&body)?)
+        .map_err(|_| StoreError::Database("an audit log entry is not JSON".into()))?;
+    let when = instant(at);
+    if event.get("recorded").is_none() {
+        event["recorded"] = Value::String(when.clone());
+    }
+    let event = stamp(event, &seq.to_string(), 1, &when);
+    let patients: Option<String> = row.try_get("patients").ok().flatten();
+    Ok(Stored {
+        resource_type: AUDIT_EVENT.into(),
+        id: seq.to_string(),
+        version: 1,
+        last_updated: when,
+        content: Some(Arc::from(event.to_string())),
+        method: "POST".into(),
+        source: None,
+        compartments: patients
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
+}
+
+/// Whether event row `a` is visible under `v`: to admins every event; to
+/// the organisation holding the record of every person an event is about
+/// (there is at least one) that event; to no one else.
+fn visible(sql: &mut Sql, v: &Visibility) {
+    if v.admin {
+        sql.push("1 = 1");
+        return;
+    }
+    sql.push("(EXISTS (SELECT 1 FROM audit_people vp WHERE vp.seq = a.seq) AND NOT EXISTS (SELECT 1 FROM audit_people vp JOIN audit_terms vt ON vt.tid = vp.tid WHERE vp.seq = a.seq AND NOT EXISTS (SELECT 1 FROM resources ap WHERE ap.res_type = 'Patient' AND ap.res_id = vt.value AND ap.deleted = 0 AND ap.source = ")
+        .bind(&v.organisation)
+        .push(")))");
+}
+
+/// The sequence number an id names (its canonical decimal form only).
+fn seq_of(id: &str) -> Option<i64> {
+    id.parse::<i64>()
+        .ok()
+        .filter(|s| *s > 0 && s.to_string() == id)
+}
+
+/// A condition the log cannot answer.
+fn unsupported(what: &str) -> StoreError {
+    StoreError::Unsupported(format!(
+        "{what} is not supported on AuditEvent: search it by patient, agent, entity, date, outcome, type, subtype, action, _id or _lastUpdated"
+    ))
+}
+
+/// `a.seq IN` the events holding a term with `param` (and `value`,
+/// `system` when given).
+fn term_in(sql: &mut Sql, negate: bool, param: &str, value: Option<&str>, system: Option<&str>) {
+    sql.push(if negate { "a.seq NOT IN" } else { "a.seq IN" });
+    sql.push(" (SELECT k.seq FROM audit_keys k WHERE k.tid IN (SELECT t.tid FROM audit_terms t WHERE t.param = ")
+        .bind(param);
+    if let Some(v) = value {
+        sql.push(" AND t.value = ").bind(v);
+    }
+    if let Some(s) = system {
+        sql.push(" AND t.system = ").bind(s);
+    }
+    sql.push("))");
+}
+
+/// The SQL of condition `c` on event row `a`.
+fn condition(sql: &mut Sql, c: &Condition) -> Result<(), StoreError> {
+    let range = |sql: &mut Sql, prefix: Prefix, lo: &str, hi: &str| -> Result<(), StoreError> {
+        let (Some(lo), Some(hi)) = (millis(lo), millis(hi)) else {
+            return Err(unsupported("a date outside the years 1 to 9999"));
+        };
+        range_sql(sql, "a.at", "a.at", prefix, Param::Int(lo), Param::Int(hi));
+        Ok(())
+    };
+    match c {
+        Condition::Any(list) | Condition::All(list) => {
+            if list.is_empty() {
+                sql.push(if matches!(c, Condition::Any(_)) { "1 = 0" } else { "1 = 1" });
+                return Ok(());
+            }
+            let join = if matches!(c, Condition::Any(_)) { " OR " } else { " AND " };
+            sql.push("(");
+            for (n, inner) in list.iter().enumerate() {
+                if n > 0 {
+                    sql.push(join);
+                }
+                condition(sql, inner)?;
+            }
+            sql.push(")");
+        }
+        Condition::Id(ids) => {
+            let seqs: Vec<i64> = ids.iter().filter_map(|i| seq_of(i)).collect();
+            if seqs.is_empty() {
+                sql.push("1 = 0");
+            } else {
+                sql.push("a.seq IN (");
+                for (n, s) in seqs.iter().enumerate() {
+                    if n > 0 {
+                        sql.push(", ");
+                    }
+                    sql.bind(*s);
+                }
+                sql.push(")");
+            }
+        }
+        Condition::LastUpdated(prefix, lo, hi) => range(sql, *prefix, lo, hi)?,
+        Condition::Date {
+            param,
+            prefix,
+            lo,
+            hi,
+        } if param == "date" => range(sql, *prefix, lo, hi)?,
+        Condition::Token {
+            param,
+            system,
+            code,
+            not,
+        } => term_in(sql, *not, param, code.as_deref(), system.as_deref()),
+        Condition::Reference {
+            param,
+            target_type,
+            id,
+        } => term_in(sql, false, param, Some(id), target_type.as_deref()),
+        Condition::Missing { param, missing, .. } => {
+            if param == "date" {
+                sql.push(if *missing { "1 = 0" } else { "1 = 1" });
+            } else {
+                sql.push(if *missing { "NOT EXISTS" } else { "EXISTS" });
+                sql.push(" (SELECT 1 FROM audit_terms t JOIN audit_keys k ON k.tid = t.tid WHERE t.param = ")
+                    .bind(param);
+                sql.push(" AND k.seq = a.seq)");
+            }
+        }
+        Condition::Date { param, .. } => return Err(unsupported(&format!("the date {param}"))),
+        Condition::Chain { param, .. } => {
+            return Err(unsupported(&format!("chaining ({param}.…)")))
+        }
+        Condition::Has { .. } => return Err(unsupported("_has")),
+        Condition::TokenText { param, .. } => {
+            return Err(unsupported(&format!("{param}:text")))
+        }
+        Condition::Str { param, .. }
+        | Condition::Uri { param, .. }
+        | Condition::Num { param, .. } => return Err(unsupported(param)),
+    }
+    Ok(())
+}
+
+/// `FROM audit_log a WHERE` the query's conditions and visibility.
+fn from_where(sql: &mut Sql, conditions: &[Condition], v: Option<&Visibility>) -> Result<(), StoreError> {
+    sql.push(" FROM audit_log a WHERE 1 = 1");
+    for c in conditions {
+        sql.push(" AND ");
+        condition(sql, c)?;
+    }
+    if let Some(v) = v {
+        sql.push(" AND ");
+        visible(sql, v);
+    }
+    Ok(())
+}
+
+/// Whether a query's order is oldest first (events are in the order of
+/// their sequence, which is that of `recorded`).
+fn ascending(sort: &[(SortKey, bool)]) -> Result<bool, StoreError> {
+    match sort.first() {
+        None => Ok(false),
+        Some((SortKey::Id | SortKey::LastUpdated, desc)) => Ok(!desc),
+        Some((SortKey::Param { param, .. }, desc)) if param == "date" => Ok(!desc),
+        Some((SortKey::Param { param, .. }, _)) => {
+            Err(unsupported(&format!("sorting by {param}")))
+        }
+    }
+}
+
+/// Whether any condition (at any depth) reaches AuditEvents, which the
+/// resource index does not hold: a `_has:AuditEvent` or a chain through a
+/// reference to them.
+pub(super) fn reaches(c: &Condition) -> bool {
+    match c {
+        Condition::Any(l) | Condition::All(l) => l.iter().any(reaches),
+        Condition::Chain {
+            target_type, inner, ..
+        } => target_type == AUDIT_EVENT || reaches(inner),
+        Condition::Has {
+            source_type, inner, ..
+        } => source_type == AUDIT_EVENT || reaches(inner),
+        _ => false,
+    }
+}
+
+impl SqlStore {
+    /// The AuditEvent `id`.
+    pub(super) async fn read_audit(
+        &self,
+        id: &str,
+        v: Option<&Visibility>,
+    ) -> Result<Stored, StoreError> {
+        let name = format!("{AUDIT_EVENT}/{id}");
+        let Some(seq) = seq_of(id) else {
+            return Err(StoreError::NotFound(name));
+        };
+        let mut sql = Sql::new(self.dialect);
+        sql.push("SELECT ").push(columns(self.dialect));
+        from_where(&mut sql, &[Condition::Id(vec![seq.to_string()])], v)?;
+        let row = sql
+            .query()
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound(name))?;
+        stored(&row)
+    }
+
+    /// A search of the log.
+    pub(super) async fn search_audit(&self, q: &Query) -> Result<Page, StoreError> {
+        let ascending = ascending(&q.sort)?;
+        let mut sql = Sql::new(self.dialect);
+        sql.push("SELECT ").push(columns(self.dialect));
+        from_where(&mut sql, &q.conditions, q.visibility.as_ref())?;
+        sql.push(if ascending {
+            " ORDER BY a.seq"
+        } else {
+            " ORDER BY a.seq DESC"
+        });
+        sql.push(" LIMIT ").bind(q.count.max(0));
+        sql.push(" OFFSET ").bind(q.offset.max(0));
+        let items = sql
+            .query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(stored)
+            .collect::<Result<Vec<_>, _>>()?;
+        let shown = items.len() as i64;
+        let total = match q.total {
+            Total::None => None,
+            _ if shown < q.count && shown > 0 => Some(q.offset + shown),
+            _ if q.offset == 0 && shown == 0 && q.count > 0 => Some(0),
+            counted => {
+                let bound = counted.bound();
+                let mut sql = Sql::new(self.dialect);
+                sql.push("SELECT COUNT(*) AS n FROM (SELECT 1 AS one");
+                from_where(&mut sql, &q.conditions, q.visibility.as_ref())?;
+                if let Some(b) = bound {
+                    sql.push(" LIMIT ").bind(b + 1);
+                }
+                sql.push(") c");
+                let n: i64 = sql.query().fetch_one(&self.pool).await?.try_get("n")?;
+                Some(n).filter(|n| bound.is_none_or(|b| *n <= b))
+            }
+        };
+        Ok(Page { items, total })
+    }
+
+    /// The history of AuditEvents (each has one version).
+    pub(super) async fn history_audit(
+        &self,
+        q: &HistoryQuery,
+    ) -> Result<(Vec<Stored>, i64), StoreError> {
+        let mut conditions = Vec::new();
+        if let Some(id) = &q.id {
+            conditions.push(Condition::Id(vec![id.clone()]));
+        }
+        if let Some(since) = &q.since {
+            conditions.push(Condition::LastUpdated(Prefix::Ge, since.clone(), since.clone()));
+        }
+        let page = self
+            .search_audit(&Query {
+                resource_type: Some(AUDIT_EVENT.into()),
+                conditions,
+                count: q.count,
+                offset: q.offset,
+                total: Total::Accurate,
+                visibility: q.visibility.clone(),
+                ..Query::default()
+            })
+            .await?;
+        Ok((page.items, page.total.unwrap_or(0)))
+    }
+
+    /// Removes the AuditEvents recorded before `before` (milliseconds since
+    /// the epoch), oldest first, with their keys; returns how many. Each
+    /// batch is one short transaction, so that requests' own audit writes
+    /// wait a moment at most.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub(super) async fn purge_audit_before(&self, before: i64) -> Result<u64, StoreError> {
+        const BATCH: i64 = 1_000;
+        let mut removed = 0;
+        loop {
+            let n = self.purge_audit_batch(before, BATCH).await?;
+            removed += n;
+            if n < BATCH as u64 {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        if removed > 0 {
+            self.sweep_audit_keys().await?;
+        }
+        Ok(removed)
+    }
+
+    /// Removes up to `batch` of the oldest events recorded before `before`
+    /// and the records of whom they are about (their keys go in
+    /// [`SqlStore::sweep_audit_keys`]).
+    async fn purge_audit_batch(&self, before: i64, batch: i64) -> Result<u64, StoreError> {
+        let mut sql = Sql::new(self.dialect);
+        sql.push("SELECT seq FROM audit_log WHERE at < ")
+            .bind(before)
+            .push(" ORDER BY seq LIMIT ")
+            .bind(batch.max(1));
+        let seqs: Vec<i64> = sql
+            .query()
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>("seq"))
+            .collect::<Result<_, _>>()?;
+        if seqs.is_empty() {
+            return Ok(0);
+        }
+        let _turn = if self.dialect == Dialect::Sqlite {
+            Some(self.writers.clone().lock_owned().await)
+        } else {
+            None
+        };
+        let mut tx = self.write_pool.begin().await?;
+        let (first, last) = (seqs[0], seqs[seqs.len() - 1]);
+        for table in ["audit_log", "audit_people"] {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("DELETE FROM ")
+                .push(table)
+                .push(" WHERE seq >= ")
+                .bind(first)
+                .push(" AND seq <= ")
+                .bind(last)
+                .push(" AND seq IN (");
+            for (n, s) in seqs.iter().enumerate() {
+                if n > 0 {
+                    sql.push(", ");
+                }
+                sql.bind(*s);
+            }
+            sql.push(")");
+            sql.query().execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(seqs.len() as u64)
+    }
+
+    /// Removes the keys of events older than the oldest left: for each
+    /// term one range of its keys (the key table is ordered by term, then
+    /// event), a few thousand terms per short transaction.
+    async fn sweep_audit_keys(&self) -> Result<(), StoreError> {
+        const TERMS: i64 = 2_000;
+        let mut sql = Sql::new(self.dialect);
+        sql.push("SELECT MIN(seq) AS m FROM audit_log");
+        let oldest: Option<i64> = sql.query().fetch_one(&self.pool).await?.try_get("m")?;
+        let mut sql = Sql::new(self.dialect);
+        sql.push("SELECT MAX(tid) AS t FROM audit_terms");
+        let last_term: Option<i64> = sql.query().fetch_one(&self.pool).await?.try_get("t")?;
+        let Some(last_term) = last_term else {
+            return Ok(());
+        };
+        // With no event left, every key goes.
+        let below = oldest.unwrap_or(i64::MAX);
+        let mut from = 0;
+        while from <= last_term {
+            let _turn = if self.dialect == Dialect::Sqlite {
+                Some(self.writers.clone().lock_owned().await)
+            } else {
+                None
+            };
+            let mut sql = Sql::new(self.dialect);
+            sql.push("DELETE FROM audit_keys WHERE tid IN (SELECT tid FROM audit_terms WHERE tid >= ")
+                .bind(from)
+                .push(" AND tid < ")
+                .bind(from + TERMS)
+                .push(") AND seq < ")
+                .bind(below);
+            sql.query().execute(&self.write_pool).await?;
+            from += TERMS;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_reads_back_as_written_and_is_small() {
+        let event = r#"{"action":"R","agent":[{"altId":"council","name":"the council","requestor":true,"role":[{"coding":[{"code":"local-authority","system":"https://fhir.carer-fhir.uk/CodeSystem/client-role"}]}],"type":{"coding":[{"code":"datacollector","display":"data collector","system":"http://terminology.hl7.org/CodeSystem/extra-security-role-type"}]},"who":{"display":"the council","identifier":{"system":"https://fhir.carer-fhir.uk/Id/client","value":"council"}}}],"outcome":"0","resourceType":"AuditEvent"}"#;
+        let body = encode(event);
+        assert_eq!(body[0], ZSTD_V1);
+        assert!(body.len() * 4 < event.len(), "{} of {}", body.len(), event.len());
+        assert_eq!(decode(&body).unwrap(), event);
+        // Text the dictionary does not help with is kept as it is.
+        let short = "{}";
+        assert_eq!(decode(&encode(short)).unwrap(), short);
+        assert!(decode(&[9, 1, 2]).is_err());
+        assert!(decode(&[]).is_err());
+    }
+
+    #[test]
+    fn ids_are_canonical_sequence_numbers() {
+        assert_eq!(seq_of("42"), Some(42));
+        for bad in ["042", "-1", "0", "x", "", "1e3"] {
+            assert_eq!(seq_of(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn recorded_round_trips_through_milliseconds() {
+        let t = "2026-12-07T14:01:02.345Z";
+        assert_eq!(instant(millis(t).unwrap()), t);
+    }
+}
