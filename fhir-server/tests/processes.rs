@@ -1,4 +1,5 @@
-//! `carer-fhir serve` as real processes: `kill -9` in the middle of writes
+//! `carer-fhir serve` as real processes: `kill -9` in the middle of audited
+//! reads (each answered read's AuditEvent survives), in the middle of writes
 //! and of a large transaction (every acknowledged write survives with its
 //! version; an interrupted transaction leaves nothing), `kill -9` between a
 //! commit and its notification (delivered after restart), and two servers
@@ -14,7 +15,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use process::{client, database, serve};
+use process::{client, database, register_admin, serve, serve_with, token};
 
 fn post(
     c: &reqwest::blocking::Client,
@@ -355,6 +356,78 @@ fn two_servers_on_one_postgresql() {
     assert_eq!(received, 20, "each event delivered once");
     assert_eq!(h.handshakes(), 1, "one handshake");
     eprintln!("two servers: 20 racing conditional creates made 1 resource; 20 events raised, 20 delivered");
+}
+
+/// With access control on, every answered request's AuditEvent is stored
+/// before its answer leaves: after `kill -9` in the middle of audited
+/// reads, the restarted server holds an AuditEvent for each read answered
+/// (and none for reads never sent).
+fn kill9_keeps_the_audit_of_every_answered_request(pg: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(db) = database(pg, "kill_audit", dir.path()) else {
+        return;
+    };
+    register_admin(dir.path(), &db, "auditor", "system/*.rs");
+    let server = serve_with(&db, dir.path(), false, &[]);
+    let base = server.base.clone();
+    let bearer = format!("Bearer {}", token(dir.path(), "auditor", "system/*.rs", &base));
+    let answered = Arc::new(Mutex::new(0_i64));
+    let sent = Arc::new(Mutex::new(0_i64));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut readers = Vec::new();
+    for r in 0..4 {
+        let (base, bearer) = (base.clone(), bearer.clone());
+        let (answered, sent, stop) = (answered.clone(), sent.clone(), stop.clone());
+        readers.push(std::thread::spawn(move || {
+            let c = client();
+            for n in 0..100_000 {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                *sent.lock().unwrap() += 1;
+                let url = format!("{base}/Patient/kill-audit-{r}-{n}");
+                match c.get(url).header("authorization", &bearer).send() {
+                    // Audited, then answered: 404, the Patient not existing.
+                    Ok(resp) if resp.status().as_u16() == 404 => *answered.lock().unwrap() += 1,
+                    Ok(resp) => panic!("unexpected {}", resp.status()),
+                    Err(_) => break,
+                }
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    server.kill9();
+    stop.store(true, Ordering::Relaxed);
+    for r in readers {
+        r.join().unwrap();
+    }
+    let (answered, sent) = (*answered.lock().unwrap(), *sent.lock().unwrap());
+    assert!(answered > 20, "the readers got answers before the kill: {answered}");
+
+    let server = serve_with(&db, dir.path(), false, &[]);
+    let bearer = format!("Bearer {}", token(dir.path(), "auditor", "system/*.rs", &server.base));
+    let v: Value = client()
+        .get(format!("{}/AuditEvent?subtype=read&_summary=count", server.base))
+        .header("authorization", &bearer)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let stored = v["total"].as_i64().unwrap();
+    assert!(
+        stored >= answered && stored <= sent,
+        "AuditEvents of reads: {stored}; reads answered {answered}, sent {sent}"
+    );
+}
+
+#[test]
+fn kill9_keeps_the_audit_of_every_answered_request_on_sqlite() {
+    kill9_keeps_the_audit_of_every_answered_request(false);
+}
+
+#[test]
+fn kill9_keeps_the_audit_of_every_answered_request_on_postgresql() {
+    kill9_keeps_the_audit_of_every_answered_request(true);
 }
 
 #[test]

@@ -97,6 +97,11 @@ pub enum Command {
         /// the totals a page shows by itself).
         #[arg(long, default_value_t = crate::store::COUNT_UP_TO, value_parser = clap::value_parser!(i64).range(0..))]
         count_up_to: i64,
+        /// Keep AuditEvents for this many days, then remove them (checked at
+        /// start and hourly, in small batches beside the requests); default:
+        /// kept for ever.
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500))]
+        audit_retention: Option<u32>,
     },
     /// Register, list and remove the system clients that may ask this
     /// server for access tokens (SMART Backend Services).
@@ -161,6 +166,7 @@ struct ServeArgs {
     issuers: Vec<(String, String)>,
     subscription_allow: Vec<String>,
     count_up_to: i64,
+    audit_retention: Option<u32>,
 }
 
 fn serve(a: ServeArgs) -> Result<(), Failure> {
@@ -184,6 +190,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         issuers: a.issuers,
         subscription_allow: a.subscription_allow,
         count_up_to: a.count_up_to,
+        audit_retention_days: a.audit_retention,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(fhir_core::format::limits::THREAD_STACK)
@@ -214,6 +221,7 @@ pub fn main() -> ExitCode {
             token_issuer_jwks,
             subscription_endpoint_allow,
             count_up_to,
+            audit_retention,
         } => {
             if token_issuers.len() != token_issuer_jwks.len() {
                 Err(Failure::input(anyhow::anyhow!(
@@ -230,6 +238,7 @@ pub fn main() -> ExitCode {
                     issuers: token_issuers.into_iter().zip(token_issuer_jwks).collect(),
                     subscription_allow: subscription_endpoint_allow,
                     count_up_to,
+                    audit_retention,
                 })
             }
         }

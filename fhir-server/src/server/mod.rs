@@ -339,6 +339,8 @@ pub struct Config {
     /// How many matches a search without `_total` counts
     /// ([`crate::store::Total`]).
     pub count_up_to: i64,
+    /// Days AuditEvents are kept (`--audit-retention`; None: for ever).
+    pub audit_retention_days: Option<u32>,
 }
 
 /// Loads base R4, the carer guide (compiled in) and each further package.
@@ -405,12 +407,36 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let state = Arc::new(state);
     crate::subscription::notifier::start(state.clone());
+    if let Some(days) = config.audit_retention_days {
+        start_audit_retention(state.store.clone(), days);
+    }
     tracing::info!(address = %bound, base = %base, "listening");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Removes AuditEvents older than `days`, at start and then hourly. The
+/// store removes them in short transactions, so requests wait a moment at
+/// most; a failure is logged and tried again at the next hour.
+fn start_audit_retention(store: Arc<dyn crate::store::Store>, days: u32) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+            let before = fhir_core::instant::format(before);
+            match store.purge_audit(&before).await {
+                Ok(0) => {}
+                Ok(removed) => {
+                    tracing::info!(removed, before = %before, "audit retention: AuditEvents removed")
+                }
+                Err(e) => tracing::warn!(error = %e, "audit retention failed; next try in an hour"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

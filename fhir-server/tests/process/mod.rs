@@ -57,17 +57,17 @@ pub struct Server {
     pub base: String,
 }
 
+/// A server with access control off (`--insecure-open`).
 pub fn serve(db: &str, dir: &Path, extra: &[&str]) -> Server {
+    serve_with(db, dir, true, extra)
+}
+
+/// A server, with access control off (`open`) or on.
+pub fn serve_with(db: &str, dir: &Path, open: bool, extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_carer-fhir"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--insecure-open",
-            "--database",
-            db,
-            "--cache",
-        ])
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(open.then_some("--insecure-open"))
+        .args(["--database", db, "--cache"])
         .arg(cache())
         .args(extra)
         .current_dir(dir)
@@ -120,6 +120,51 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
     }
+}
+
+/// Runs `carer-fhir ARGS` in `dir`; its standard output, or a panic with
+/// its error.
+pub fn cli(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_carer-fhir"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Registers an admin client `name` of organisation X26 in `db` (its key
+/// in `dir/NAME.pem`) with `scopes`.
+pub fn register_admin(dir: &Path, db: &str, name: &str, scopes: &str) {
+    let (key, jwks) = (format!("{name}.pem"), format!("{name}.jwks.json"));
+    cli(dir, &["clients", "keygen", "--key", &key, "--jwks", &jwks]);
+    cli(
+        dir,
+        &[
+            "clients", "add", name, "--ods", "X26", "--role", "admin", "--jwks", &jwks,
+            "--scopes", scopes, "--database", db,
+        ],
+    );
+}
+
+/// A bearer token for client `name` (registered by [`register_admin`])
+/// from the server at `base`.
+pub fn token(dir: &Path, name: &str, scope: &str, base: &str) -> String {
+    let key = format!("{name}.pem");
+    cli(
+        dir,
+        &["token", "--client", name, "--key", &key, "--scope", scope, "--server", base],
+    )
+    .lines()
+    .last()
+    .unwrap_or_default()
+    .trim()
+    .to_string()
 }
 
 pub fn client() -> reqwest::blocking::Client {

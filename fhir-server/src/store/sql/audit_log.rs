@@ -862,6 +862,135 @@ mod tests {
         }
     }
 
+    /// An event about `patient`, read by `client`, at `recorded`.
+    fn event(patient: &str, client: &str, recorded: &str) -> NewVersion {
+        NewVersion {
+            resource: serde_json::json!({"resourceType": "AuditEvent", "recorded": recorded, "action": "R",
+                "entity": [{"what": {"reference": format!("Patient/{patient}")}}]}),
+            index: vec![
+                IndexEntry {
+                    param: "patient".into(),
+                    value: IndexValue::Reference {
+                        target_type: "Patient".into(),
+                        id: patient.into(),
+                    },
+                },
+                IndexEntry {
+                    param: "agent:identifier".into(),
+                    value: IndexValue::Token {
+                        system: Some("https://fhir.carer-fhir.uk/Id/client".into()),
+                        code: Some(client.into()),
+                        text: None,
+                    },
+                },
+            ],
+            compartments: vec![patient.into()],
+            ..NewVersion::default()
+        }
+    }
+
+    async fn count(store: &SqlStore, table: &str) -> i64 {
+        sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .try_get("n")
+            .unwrap()
+    }
+
+    fn by(param: &str, system: Option<&str>, code: &str) -> Query {
+        Query {
+            resource_type: Some(AUDIT_EVENT.into()),
+            conditions: vec![Condition::Token {
+                param: param.into(),
+                system: system.map(str::to_string),
+                code: Some(code.into()),
+                not: false,
+            }],
+            count: 10,
+            total: Total::Accurate,
+            ..Query::default()
+        }
+    }
+
+    /// Written, found by its terms (a token with and without its system),
+    /// read back whole; the retention removes the old events with their
+    /// keys and keeps the rest searchable.
+    async fn the_log_is_searchable_and_purged(store: SqlStore) {
+        let mut w = store.begin().await.unwrap();
+        for (p, c, at) in [
+            ("p1", "gp", "2020-01-01T00:00:00.000Z"),
+            ("p2", "gp", "2021-06-01T12:00:00.500Z"),
+            ("p1", "council", "2026-01-01T00:00:00.000Z"),
+        ] {
+            w.create(AUDIT_EVENT, "ignored", event(p, c, at)).await.unwrap();
+        }
+        w.commit().await.unwrap();
+        let gp = store
+            .search(&by("agent:identifier", Some("https://fhir.carer-fhir.uk/Id/client"), "gp"))
+            .await
+            .unwrap();
+        assert_eq!(gp.total, Some(2));
+        let any_system = store.search(&by("agent:identifier", None, "gp")).await.unwrap();
+        assert_eq!(any_system.total, Some(2));
+        let other_system = store.search(&by("agent:identifier", Some("x"), "gp")).await.unwrap();
+        assert_eq!(other_system.total, Some(0));
+        let first = &gp.items[1];
+        let read = store.read(AUDIT_EVENT, &first.id, None).await.unwrap();
+        let body = read.resource().unwrap();
+        assert_eq!(body["recorded"], "2020-01-01T00:00:00.000Z");
+        assert_eq!(body["meta"]["lastUpdated"], "2020-01-01T00:00:00.000Z");
+        assert_eq!(body["entity"][0]["what"]["reference"], "Patient/p1");
+        assert_eq!(read.compartments, vec!["p1".to_string()]);
+        assert_eq!(count(&store, "audit_keys").await, 6);
+
+        let removed = store.purge_audit("2022-01-01T00:00:00Z").await.unwrap();
+        assert_eq!(removed, 2);
+        assert_eq!(count(&store, "audit_log").await, 1);
+        assert_eq!(count(&store, "audit_people").await, 1);
+        assert_eq!(count(&store, "audit_keys").await, 2, "the old events' keys are gone");
+        assert!(matches!(
+            store.read(AUDIT_EVENT, &first.id, None).await,
+            Err(StoreError::NotFound(_))
+        ));
+        let left = store.search(&by("agent:identifier", None, "council")).await.unwrap();
+        assert_eq!(left.total, Some(1));
+        // New events never take a removed event's id.
+        let mut w = store.begin().await.unwrap();
+        let next = w
+            .create(AUDIT_EVENT, "ignored", event("p3", "gp", "2026-02-01T00:00:00.000Z"))
+            .await
+            .unwrap();
+        w.commit().await.unwrap();
+        assert!(seq_of(&next.id).unwrap() > seq_of(&left.items[0].id).unwrap());
+        assert_eq!(store.purge_audit("2100-01-01T00:00:00Z").await.unwrap(), 2);
+        assert_eq!(count(&store, "audit_keys").await, 0);
+    }
+
+    #[tokio::test]
+    async fn the_log_is_searchable_and_purged_on_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("audit.sqlite").display());
+        the_log_is_searchable_and_purged(SqlStore::connect(&url).await.unwrap()).await;
+    }
+
+    #[tokio::test]
+    async fn the_log_is_searchable_and_purged_on_postgresql() {
+        let Ok(url) = std::env::var("CARER_FHIR_TEST_POSTGRES") else {
+            eprintln!("skipped: set CARER_FHIR_TEST_POSTGRES (scripts/test does)");
+            return;
+        };
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::query("DROP SCHEMA IF EXISTS unit_audit_log CASCADE")
+            .execute(&pool)
+            .await
+            .unwrap();
+        sqlx::query("CREATE SCHEMA unit_audit_log").execute(&pool).await.unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let url = format!("{url}{sep}options=-c%20search_path%3Dunit_audit_log");
+        the_log_is_searchable_and_purged(SqlStore::connect(&url).await.unwrap()).await;
+    }
+
     #[test]
     fn recorded_round_trips_through_milliseconds() {
         let t = "2026-12-07T14:01:02.345Z";
