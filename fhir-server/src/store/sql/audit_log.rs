@@ -214,35 +214,74 @@ impl TermCache {
     }
 }
 
-/// A transaction appending to the log: the database transaction, and the
-/// terms it added (remembered by the store only once it commits).
+/// An event numbered and encoded, waiting for its transaction's next
+/// flush.
+#[derive(Debug)]
+pub(super) struct Held {
+    seq: i64,
+    at: i64,
+    body: Vec<u8>,
+    keys: Vec<i64>,
+    people: Vec<i64>,
+}
+
+/// What a transaction appending to the log keeps: the terms it added
+/// (remembered by the store only once it commits), the next sequence
+/// number it may give (SQLite), and the events not yet written.
+#[derive(Debug, Default)]
+pub(super) struct Appending {
+    new_terms: HashMap<Term, i64>,
+    next_seq: Option<i64>,
+    held: Vec<Held>,
+}
+
+impl Appending {
+    /// The terms added, for the store to remember after the commit.
+    pub(super) fn take_terms(&mut self) -> HashMap<Term, i64> {
+        std::mem::take(&mut self.new_terms)
+    }
+}
+
+/// A transaction appending to the log.
 pub(super) struct Appender<'a> {
     pub(super) tx: &'a mut Transaction<'static, Any>,
     pub(super) dialect: Dialect,
     pub(super) cache: &'a TermCache,
-    pub(super) new_terms: &'a mut HashMap<Term, i64>,
+    pub(super) state: &'a mut Appending,
 }
 
 impl SqlWriter {
-    /// Appends an AuditEvent to the log in this transaction; its id is its
-    /// sequence number.
-    pub(super) async fn append_audit(&mut self, new: NewVersion) -> Result<Stored, StoreError> {
-        let cache = self.store.terms.clone();
+    fn appender(&mut self) -> Appender<'_> {
         Appender {
             tx: &mut self.tx,
             dialect: self.dialect,
-            cache: &cache,
-            new_terms: &mut self.new_terms,
+            cache: &self.store.terms,
+            state: &mut self.audit,
         }
-        .append(new)
-        .await
+    }
+
+    /// Appends an AuditEvent to the log in this transaction; its id is its
+    /// sequence number. It is written at the next flush (at the latest at
+    /// commit), with the other events of the transaction: a batch of the
+    /// moment's events costs three statements, not three each.
+    pub(super) async fn append_audit(&mut self, new: NewVersion) -> Result<Stored, StoreError> {
+        self.appender().append(new).await
+    }
+
+    /// Writes the events appended and not yet written.
+    pub(super) async fn flush_audit(&mut self) -> Result<(), StoreError> {
+        self.appender().flush().await
     }
 }
+
+/// Rows per multi-row `INSERT` (3 parameters a row at most, well under
+/// either database's limit on parameters).
+const ROWS: usize = 300;
 
 impl Appender<'_> {
     /// The id of term `t`, added when new.
     async fn term(&mut self, t: &Term) -> Result<i64, StoreError> {
-        if let Some(id) = self.new_terms.get(t) {
+        if let Some(id) = self.state.new_terms.get(t) {
             return Ok(*id);
         }
         if let Some(id) = self.cache.get(t) {
@@ -263,8 +302,37 @@ impl Appender<'_> {
         sql.push(" AND value = ").bind(&t.1);
         sql.push(" AND system = ").bind(&t.2);
         let id: i64 = sql.query().fetch_one(&mut **self.tx).await?.try_get("tid")?;
-        self.new_terms.insert(t.clone(), id);
+        self.state.new_terms.insert(t.clone(), id);
         Ok(id)
+    }
+
+    /// The next sequence number. SQLite: the transaction holds the write
+    /// lock, so it reads the last number given once and counts on from it
+    /// (an explicit number moves `sqlite_sequence` on). PostgreSQL: the
+    /// column's sequence, which concurrent transactions share safely.
+    async fn next_seq(&mut self) -> Result<i64, StoreError> {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let next = match self.state.next_seq {
+                    Some(n) => n,
+                    None => {
+                        let last: i64 = sqlx::query("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0) AS s")
+                            .fetch_one(&mut **self.tx)
+                            .await?
+                            .try_get("s")?;
+                        last + 1
+                    }
+                };
+                self.state.next_seq = Some(next + 1);
+                Ok(next)
+            }
+            Dialect::Postgres => Ok(sqlx::query(
+                "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s",
+            )
+            .fetch_one(&mut **self.tx)
+            .await?
+            .try_get("s")?),
+        }
     }
 
     /// Appends an AuditEvent; its id is its sequence number.
@@ -288,36 +356,24 @@ impl Appender<'_> {
             None => chrono::Utc::now().timestamp_millis(),
         };
         let body = encode(&event.to_string());
-        let mut sql = Sql::new(self.dialect);
-        sql.push("INSERT INTO audit_log (at, body) VALUES (")
-            .bind(at)
-            .push(", ")
-            .bind(Param::Blob(body))
-            .push(") RETURNING seq");
-        let seq: i64 = sql.query().fetch_one(&mut **self.tx).await?.try_get("seq")?;
-        for (table, terms) in [("audit_keys", &keys), ("audit_people", &people)] {
-            if terms.is_empty() {
-                continue;
-            }
-            let mut ids = Vec::with_capacity(terms.len());
-            for t in terms.iter() {
+        let seq = self.next_seq().await?;
+        let mut ids = [Vec::with_capacity(keys.len()), Vec::with_capacity(people.len())];
+        for (terms, ids) in [&keys, &people].into_iter().zip(ids.iter_mut()) {
+            for t in terms {
                 let id = self.term(t).await?;
                 if !ids.contains(&id) {
                     ids.push(id);
                 }
             }
-            let mut sql = Sql::new(self.dialect);
-            sql.push("INSERT INTO ")
-                .push(table)
-                .push(" (tid, seq) VALUES ");
-            for (n, id) in ids.iter().enumerate() {
-                if n > 0 {
-                    sql.push(", ");
-                }
-                sql.push("(").bind(*id).push(", ").bind(seq).push(")");
-            }
-            sql.query().execute(&mut **self.tx).await?;
         }
+        let [key_ids, people_ids] = ids;
+        self.state.held.push(Held {
+            seq,
+            at,
+            body,
+            keys: key_ids,
+            people: people_ids,
+        });
         let mut resource = event;
         if resource.get("recorded").is_none() {
             resource["recorded"] = Value::String(instant(at));
@@ -334,6 +390,47 @@ impl Appender<'_> {
             source: None,
             compartments: new.compartments,
         })
+    }
+
+    /// Writes the held events: their rows, keys and people, each table in
+    /// multi-row `INSERT`s.
+    pub(super) async fn flush(&mut self) -> Result<(), StoreError> {
+        let held = std::mem::take(&mut self.state.held);
+        for chunk in held.chunks(ROWS) {
+            let mut sql = Sql::new(self.dialect);
+            sql.push("INSERT INTO audit_log (seq, at, body) VALUES ");
+            for (n, h) in chunk.iter().enumerate() {
+                sql.push(if n > 0 { ", (" } else { "(" });
+                sql.bind(h.seq).push(", ").bind(h.at).push(", ");
+                sql.bind(Param::Blob(h.body.clone())).push(")");
+            }
+            sql.query().execute(&mut **self.tx).await?;
+        }
+        for (table, pairs) in [
+            (
+                "audit_keys",
+                held.iter()
+                    .flat_map(|h| h.keys.iter().map(move |k| (*k, h.seq)))
+                    .collect::<Vec<_>>(),
+            ),
+            (
+                "audit_people",
+                held.iter()
+                    .flat_map(|h| h.people.iter().map(move |k| (*k, h.seq)))
+                    .collect::<Vec<_>>(),
+            ),
+        ] {
+            for chunk in pairs.chunks(ROWS) {
+                let mut sql = Sql::new(self.dialect);
+                sql.push("INSERT INTO ").push(table).push(" (tid, seq) VALUES ");
+                for (n, (tid, seq)) in chunk.iter().enumerate() {
+                    sql.push(if n > 0 { ", (" } else { "(" });
+                    sql.bind(*tid).push(", ").bind(*seq).push(")");
+                }
+                sql.query().execute(&mut **self.tx).await?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -353,7 +450,7 @@ pub(super) async fn move_from_resources(
         .map(|c| (param_id(AUDIT_EVENT, c), *c))
         .collect();
     let cache = TermCache::default();
-    let mut new_terms = HashMap::new();
+    let mut state = Appending::default();
     let mut moved = 0;
     loop {
         let rows = sqlx::query("SELECT rid, content FROM resources WHERE res_type = 'AuditEvent' ORDER BY rid LIMIT 500")
@@ -407,7 +504,7 @@ pub(super) async fn move_from_resources(
                     tx: &mut *tx,
                     dialect,
                     cache: &cache,
-                    new_terms: &mut new_terms,
+                    state: &mut state,
                 }
                 .append(NewVersion {
                     resource,
@@ -427,6 +524,14 @@ pub(super) async fn move_from_resources(
                 sql.query().execute(&mut **tx).await?;
             }
         }
+        Appender {
+            tx: &mut *tx,
+            dialect,
+            cache: &cache,
+            state: &mut state,
+        }
+        .flush()
+        .await?;
     }
     Ok(moved)
 }
@@ -989,6 +1094,50 @@ mod tests {
         let sep = if url.contains('?') { '&' } else { '?' };
         let url = format!("{url}{sep}options=-c%20search_path%3Dunit_audit_log");
         the_log_is_searchable_and_purged(SqlStore::connect(&url).await.unwrap()).await;
+    }
+
+    /// A schema 3 database (AuditEvents kept as resources, with their
+    /// index rows) moves them into the log when a schema 4 server opens it.
+    #[tokio::test]
+    async fn a_schema_3_database_moves_its_audit_events_into_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("v3.sqlite").display());
+        let store = SqlStore::connect(&url).await.unwrap();
+        let content = r#"{"resourceType":"AuditEvent","id":"old-1","meta":{"versionId":"1","lastUpdated":"2026-01-02T03:04:05.006Z"},"recorded":"2026-01-02T03:04:05.006Z","action":"R"}"#;
+        for stmt in [
+            format!("INSERT INTO resources (rid, res_type, res_id, version, last_updated, deleted, content) VALUES (77, 'AuditEvent', 'old-1', 1, '2026-01-02T03:04:05.006Z', 0, '{content}')"),
+            format!("INSERT INTO versions (rid, version, res_type, res_id, last_updated, method, content) VALUES (77, 1, 'AuditEvent', 'old-1', '2026-01-02T03:04:05.006Z', 'POST', '{content}')"),
+            format!("INSERT INTO idx_ref (rid, pid, ref_type, ref_id) VALUES (77, {}, 'Patient', 'p9')", param_id(AUDIT_EVENT, "patient")),
+            format!("INSERT INTO idx_token (rid, pid, system, code) VALUES (77, {}, 'https://fhir.carer-fhir.uk/Id/client', 'gp')", param_id(AUDIT_EVENT, "agent:identifier")),
+            "INSERT INTO compartments (rid, patient_id) VALUES (77, 'p9')".into(),
+            "UPDATE carer_fhir_schema SET version = 3".into(),
+        ] {
+            sqlx::query(&stmt).execute(&store.pool).await.unwrap();
+        }
+        drop(store);
+        let store = SqlStore::connect(&url).await.unwrap();
+        assert_eq!(count(&store, "resources").await, 0);
+        assert_eq!(count(&store, "versions").await, 0);
+        assert_eq!(count(&store, "idx_ref").await, 0);
+        let found = store.search(&by("agent:identifier", None, "gp")).await.unwrap();
+        assert_eq!(found.total, Some(1));
+        let moved = found.items[0].resource().unwrap();
+        assert_eq!(moved["recorded"], "2026-01-02T03:04:05.006Z");
+        assert_eq!(found.items[0].compartments, vec!["p9".to_string()]);
+        let mut q = by("agent:identifier", None, "gp");
+        q.conditions = vec![Condition::Reference {
+            param: "patient".into(),
+            target_type: None,
+            id: "p9".into(),
+        }];
+        assert_eq!(store.search(&q).await.unwrap().total, Some(1));
+        let version: i64 = sqlx::query("SELECT version FROM carer_fhir_schema")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+            .try_get("version")
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
     }
 
     #[test]

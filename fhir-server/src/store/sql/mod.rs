@@ -470,7 +470,7 @@ impl Store for SqlStore {
             store: self.clone(),
             pending: Default::default(),
             known: Default::default(),
-            new_terms: Default::default(),
+            audit: Default::default(),
         }))
     }
 

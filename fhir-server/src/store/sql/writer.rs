@@ -25,9 +25,8 @@ pub struct SqlWriter {
     /// Current rows read ahead by [`Writer::prefetch`] (None: no such
     /// resource), dropped as each is written.
     pub(super) known: HashMap<(String, String), Option<CurrentRow>>,
-    /// Audit log terms this transaction added (see [`super::audit_log`]),
-    /// remembered by the store once it commits.
-    pub(super) new_terms: HashMap<(String, String, String), i64>,
+    /// The AuditEvents this transaction appends (see [`super::audit_log`]).
+    pub(super) audit: super::audit_log::Appending,
 }
 
 impl SqlWriter {
@@ -395,10 +394,11 @@ impl Writer for SqlWriter {
 
     async fn commit(mut self: Box<Self>) -> Result<(), StoreError> {
         self.flush().await?;
+        self.flush_audit().await?;
         let written = self.written;
         let store = self.store.clone();
         let counter = self.store_written.clone();
-        let terms = std::mem::take(&mut self.new_terms);
+        let terms = self.audit.take_terms();
         self.tx.commit().await?;
         store.terms.learn(terms);
         // Statistics follow the data: after enough new index rows, SQLite's
