@@ -10,7 +10,8 @@
 //! both are kept or neither. Every other access (reads, searches, refused
 //! requests, failed writes) is recorded by the [`Auditor`] before the
 //! answer is sent: requests queue their events, one writer task stores
-//! them in batches (group commit) and tells each request when its event
+//! them in batches (group commit, one short transaction of the store's
+//! audit log, `Store::append_audit`) and tells each request when its event
 //! is stored. Audit content never includes resource bodies: references,
 //! the query string, and codes.
 
@@ -21,8 +22,8 @@ use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::access::Clearance;
-use super::pipeline::Prepared;
 use super::{Answer, AppState, Caller, Failure, Interaction, Level};
+use crate::store::NewVersion;
 
 /// Events written in one database transaction at most.
 const BATCH: usize = 512;
@@ -240,14 +241,19 @@ pub fn event(
     e
 }
 
-/// An AuditEvent ready to be written (indexed, not validated: the server
-/// builds it).
-pub fn prepared(state: &AppState, event: Value) -> Prepared {
+/// An AuditEvent as the store keeps it: indexed (not validated: the
+/// server builds it), with the Patients it is about (its compartment).
+pub fn new_version(state: &AppState, event: Value) -> NewVersion {
     let index = state.search.index(&event);
-    Prepared {
-        resource_type: "AuditEvent".into(),
+    let compartments = state
+        .compartments
+        .owners_of("AuditEvent", "", &index, &event)
+        .patients;
+    NewVersion {
         resource: event,
         index,
+        compartments,
+        ..NewVersion::default()
     }
 }
 
@@ -320,12 +326,8 @@ impl Auditor {
 }
 
 async fn store_batch(state: &Arc<AppState>, events: Vec<Value>) -> Result<(), Failure> {
-    let st = state.clone();
-    let prepared: Vec<Prepared> =
-        super::blocking(move || Ok(events.into_iter().map(|e| prepared(&st, e)).collect())).await?;
-    let mut tx = super::pipeline::Tx::begin(state, &Caller::Open, &Clearance::open()).await?;
-    for p in prepared {
-        tx.create(&uuid::Uuid::new_v4().to_string(), p).await?;
-    }
-    tx.commit().await.map(|_| ())
+    // Indexed here rather than beside the async workers: an AuditEvent's
+    // index is a few small expressions, cheaper than a thread hand-off.
+    let versions = events.into_iter().map(|e| new_version(state, e)).collect();
+    Ok(state.store.append_audit(versions).await?)
 }

@@ -616,6 +616,13 @@ pub trait Store: SubscriptionStore + Send + Sync {
     async fn history(&self, query: &HistoryQuery) -> Result<(Vec<Stored>, i64), StoreError>;
     /// Current resources matching a query.
     async fn search(&self, query: &Query) -> Result<Page, StoreError>;
+    /// Appends AuditEvents to the audit log in one transaction of their
+    /// own (the accesses that are not writes; a write's AuditEvent is
+    /// created in the write's transaction).
+    ///
+    /// # Errors
+    /// When the database fails: none is kept then.
+    async fn append_audit(&self, events: Vec<NewVersion>) -> Result<(), StoreError>;
     /// Removes the AuditEvents recorded before `before` (an instant),
     /// oldest first, in short transactions; returns how many it removed.
     ///

@@ -131,6 +131,29 @@ fn instant(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+/// An event's `at` (its `recorded`, in milliseconds), its stored body,
+/// and the event as stored (without `id`, `meta`, and `recorded` when
+/// `at` gives it back exactly).
+fn encode_event(mut event: Value) -> (i64, Vec<u8>, Value) {
+    if let Some(o) = event.as_object_mut() {
+        o.remove("id");
+        o.remove("meta");
+    }
+    let recorded = event["recorded"].as_str().map(str::to_string);
+    let at = match recorded.as_deref().and_then(millis) {
+        Some(ms) if recorded.as_deref() == Some(instant(ms).as_str()) => {
+            if let Some(o) = event.as_object_mut() {
+                o.remove("recorded");
+            }
+            ms
+        }
+        Some(ms) => ms,
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let body = encode(&event.to_string());
+    (at, body, event)
+}
+
 /// A value an event is found by: `(param, value, system)`.
 type Term = (String, String, String);
 
@@ -338,24 +361,7 @@ impl Appender<'_> {
     /// Appends an AuditEvent; its id is its sequence number.
     pub(super) async fn append(&mut self, new: NewVersion) -> Result<Stored, StoreError> {
         let (keys, people) = terms_of(&new);
-        let mut event = new.resource;
-        if let Some(o) = event.as_object_mut() {
-            o.remove("id");
-            o.remove("meta");
-        }
-        // `recorded` is kept as `at` when it reads back exactly.
-        let recorded = event["recorded"].as_str().map(str::to_string);
-        let at = match recorded.as_deref().and_then(millis) {
-            Some(ms) if recorded.as_deref() == Some(instant(ms).as_str()) => {
-                if let Some(o) = event.as_object_mut() {
-                    o.remove("recorded");
-                }
-                ms
-            }
-            Some(ms) => ms,
-            None => chrono::Utc::now().timestamp_millis(),
-        };
-        let body = encode(&event.to_string());
+        let (at, body, event) = encode_event(new.resource);
         let seq = self.next_seq().await?;
         let mut ids = [Vec::with_capacity(keys.len()), Vec::with_capacity(people.len())];
         for (terms, ids) in [&keys, &people].into_iter().zip(ids.iter_mut()) {
@@ -393,44 +399,53 @@ impl Appender<'_> {
     }
 
     /// Writes the held events: their rows, keys and people, each table in
-    /// multi-row `INSERT`s.
+    /// multi-row `INSERT`s. On SQLite the three go to the database as one
+    /// request (sqlx runs a text of several statements, each taking its
+    /// parameters in turn): a request costs a hand-off to the connection's
+    /// thread, more than these inserts do.
     pub(super) async fn flush(&mut self) -> Result<(), StoreError> {
         let held = std::mem::take(&mut self.state.held);
+        let pairs = |f: fn(&Held) -> &Vec<i64>| -> Vec<(i64, i64)> {
+            held.iter()
+                .flat_map(|h| f(h).iter().map(move |k| (*k, h.seq)))
+                .collect()
+        };
+        let (keys, people) = (pairs(|h| &h.keys), pairs(|h| &h.people));
+        let mut sql = Sql::new(self.dialect);
         for chunk in held.chunks(ROWS) {
-            let mut sql = Sql::new(self.dialect);
             sql.push("INSERT INTO audit_log (seq, at, body) VALUES ");
             for (n, h) in chunk.iter().enumerate() {
                 sql.push(if n > 0 { ", (" } else { "(" });
                 sql.bind(h.seq).push(", ").bind(h.at).push(", ");
                 sql.bind(Param::Blob(h.body.clone())).push(")");
             }
-            sql.query().execute(&mut **self.tx).await?;
+            sql = self.statement_done(sql).await?;
         }
-        for (table, pairs) in [
-            (
-                "audit_keys",
-                held.iter()
-                    .flat_map(|h| h.keys.iter().map(move |k| (*k, h.seq)))
-                    .collect::<Vec<_>>(),
-            ),
-            (
-                "audit_people",
-                held.iter()
-                    .flat_map(|h| h.people.iter().map(move |k| (*k, h.seq)))
-                    .collect::<Vec<_>>(),
-            ),
-        ] {
+        for (table, pairs) in [("audit_keys", &keys), ("audit_people", &people)] {
             for chunk in pairs.chunks(ROWS) {
-                let mut sql = Sql::new(self.dialect);
                 sql.push("INSERT INTO ").push(table).push(" (tid, seq) VALUES ");
                 for (n, (tid, seq)) in chunk.iter().enumerate() {
                     sql.push(if n > 0 { ", (" } else { "(" });
                     sql.bind(*tid).push(", ").bind(*seq).push(")");
                 }
-                sql.query().execute(&mut **self.tx).await?;
+                sql = self.statement_done(sql).await?;
             }
         }
+        if !sql.text.is_empty() {
+            sql.query().execute(&mut **self.tx).await?;
+        }
         Ok(())
+    }
+
+    /// Ends a statement of [`Appender::flush`]: PostgreSQL runs it now;
+    /// SQLite gathers it with the next (up to a bound on parameters).
+    async fn statement_done(&mut self, mut sql: Sql) -> Result<Sql, StoreError> {
+        if self.dialect == Dialect::Sqlite && sql.params.len() < 3 * ROWS * 3 {
+            sql.push(";\n");
+            return Ok(sql);
+        }
+        sql.query().execute(&mut **self.tx).await?;
+        Ok(Sql::new(self.dialect))
     }
 }
 
@@ -742,7 +757,85 @@ pub(super) fn reaches(c: &Condition) -> bool {
     }
 }
 
+/// The most parameters one request of [`SqlStore::append_audit_at_once`]
+/// binds (SQLite allows 32,766).
+const AT_ONCE_PARAMS: usize = 30_000;
+
 impl SqlStore {
+    /// SQLite: appends a batch of events in one request to the database,
+    /// its transaction included (`BEGIN IMMEDIATE; INSERT …; COMMIT`),
+    /// numbering them from `sqlite_sequence` inside the statements. Each
+    /// request costs a hand-off to the connection's thread, more than the
+    /// inserts themselves, and a batch takes five through [`Appender`].
+    /// `false` (nothing written) when the batch needs that general path: a
+    /// term not yet known, or more parameters than one request binds.
+    pub(super) async fn append_audit_at_once(
+        &self,
+        events: &[NewVersion],
+    ) -> Result<bool, StoreError> {
+        let mut rows = Vec::with_capacity(events.len());
+        let (mut keys, mut people) = (Vec::new(), Vec::new());
+        for (n, e) in events.iter().enumerate() {
+            let n = n as i64 + 1;
+            let (k, p) = terms_of(e);
+            for (terms, out) in [(&k, &mut keys), (&p, &mut people)] {
+                let mut ids: Vec<i64> = Vec::with_capacity(terms.len());
+                for t in terms {
+                    let Some(id) = self.terms.get(t) else {
+                        return Ok(false);
+                    };
+                    if !ids.contains(&id) {
+                        ids.push(id);
+                    }
+                }
+                out.extend(ids.into_iter().map(|id| (id, n)));
+            }
+            let (at, body, _) = encode_event(e.resource.clone());
+            rows.push((n, at, body));
+        }
+        if rows.is_empty() {
+            return Ok(true);
+        }
+        if 3 * rows.len() + 2 * (keys.len() + people.len()) > AT_ONCE_PARAMS {
+            return Ok(false);
+        }
+        let mut sql = Sql::new(self.dialect);
+        sql.push("BEGIN IMMEDIATE;\n");
+        sql.push("INSERT INTO audit_log (seq, at, body) SELECT b.s + v.column1, v.column2, v.column3 FROM (SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0) AS s) b, (VALUES ");
+        for (i, (n, at, body)) in rows.into_iter().enumerate() {
+            sql.push(if i > 0 { ", (" } else { "(" });
+            sql.bind(n).push(", ").bind(at).push(", ");
+            sql.bind(Param::Blob(body)).push(")");
+        }
+        sql.push(") v;\n");
+        let batch = events.len() as i64;
+        for (table, pairs) in [("audit_keys", &keys), ("audit_people", &people)] {
+            if pairs.is_empty() {
+                continue;
+            }
+            // The numbers just given end at `sqlite_sequence`.
+            sql.push("INSERT INTO ").push(table);
+            sql.push(" (tid, seq) SELECT v.column1, b.s + v.column2 FROM (SELECT seq - ")
+                .bind(batch)
+                .push(" AS s FROM sqlite_sequence WHERE name = 'audit_log') b, (VALUES ");
+            for (i, (tid, n)) in pairs.iter().enumerate() {
+                sql.push(if i > 0 { ", (" } else { "(" });
+                sql.bind(*tid).push(", ").bind(*n).push(")");
+            }
+            sql.push(") v;\n");
+        }
+        sql.push("COMMIT;");
+        let _turn = self.writers.clone().lock_owned().await;
+        let mut conn = self.write_pool.acquire().await?;
+        if let Err(e) = sql.query().execute(&mut *conn).await {
+            // Whatever ran of it is undone (a failure before BEGIN took
+            // effect leaves nothing to undo, and ROLLBACK says so).
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            return Err(e.into());
+        }
+        Ok(true)
+    }
+
     /// The AuditEvent `id`.
     pub(super) async fn read_audit(
         &self,
@@ -879,7 +972,7 @@ impl SqlStore {
         } else {
             None
         };
-        let mut tx = self.write_pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let (first, last) = (seqs[0], seqs[seqs.len() - 1]);
         for table in ["audit_log", "audit_people"] {
             let mut sql = Sql::new(self.dialect);

@@ -399,6 +399,38 @@ impl SqlStore {
         }
     }
 
+    /// A write transaction on the writers' connection. SQLite takes its
+    /// write lock at once (BEGIN IMMEDIATE), so that a writer of another
+    /// process queues (busy timeout) instead of one failing when it
+    /// upgrades from reading. The caller holds `writers` on SQLite.
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.write_pool.begin().await?,
+        })
+    }
+
+    /// A write transaction (see [`Store::begin`]).
+    async fn sql_writer(&self) -> Result<SqlWriter, StoreError> {
+        let turn = if self.dialect == Dialect::Sqlite {
+            Some(self.writers.clone().lock_owned().await)
+        } else {
+            None
+        };
+        let tx = self.begin_write().await?;
+        Ok(SqlWriter {
+            tx,
+            dialect: self.dialect,
+            _turn: turn,
+            written: 0,
+            store_written: self.written.clone(),
+            store: self.clone(),
+            pending: Default::default(),
+            known: Default::default(),
+            audit: Default::default(),
+        })
+    }
+
     /// The dialect in use.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -447,31 +479,18 @@ fn stamp(mut resource: serde_json::Value, id: &str, version: i64, when: &str) ->
 #[async_trait::async_trait]
 impl Store for SqlStore {
     async fn begin(&self) -> Result<Box<dyn Writer>, StoreError> {
-        let turn = if self.dialect == Dialect::Sqlite {
-            Some(self.writers.clone().lock_owned().await)
-        } else {
-            None
-        };
-        let mut tx = self.write_pool.begin().await?;
-        if self.dialect == Dialect::Sqlite {
-            // Take the write lock now, so that a writer of another process
-            // queues (busy timeout) instead of one failing when it upgrades
-            // from reading.
-            sqlx::query("UPDATE resources SET version = version WHERE 1 = 0")
-                .execute(&mut *tx)
-                .await?;
+        Ok(Box::new(self.sql_writer().await?))
+    }
+
+    async fn append_audit(&self, events: Vec<NewVersion>) -> Result<(), StoreError> {
+        if self.dialect == Dialect::Sqlite && self.append_audit_at_once(&events).await? {
+            return Ok(());
         }
-        Ok(Box::new(SqlWriter {
-            tx,
-            dialect: self.dialect,
-            _turn: turn,
-            written: 0,
-            store_written: self.written.clone(),
-            store: self.clone(),
-            pending: Default::default(),
-            known: Default::default(),
-            audit: Default::default(),
-        }))
+        let mut w = self.sql_writer().await?;
+        for e in events {
+            w.append_audit(e).await?;
+        }
+        Box::new(w).commit().await
     }
 
     async fn read(
