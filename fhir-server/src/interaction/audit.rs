@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::access::Clearance;
 use super::{Answer, AppState, Caller, Failure, Interaction, Level};
@@ -278,34 +278,43 @@ pub fn resource_entity(reference: &str) -> Value {
     })
 }
 
-/// Stores AuditEvents for requests, in batches, and tells each request
-/// when its event is stored.
-#[derive(Debug, Clone)]
+/// Stores AuditEvents for requests, in batches (group commit), and tells
+/// each request when its event is stored.
+///
+/// No writer task sits between a request and the store: each request
+/// queues its event and then either finds it stored by another request's
+/// batch, or takes the writer's turn and stores every event queued, its
+/// own among them. A lone request thus writes its own event without a
+/// hand-off to another task; under load one request writes for many. The
+/// batch is written by a task of its own, so that a request abandoned
+/// mid-way (its client gone) never abandons the others' events.
+#[derive(Clone)]
 pub struct Auditor {
-    queue: mpsc::Sender<Job>,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Arc<AppState>,
+    queue: std::sync::Mutex<Vec<Job>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auditor").finish_non_exhaustive()
+    }
 }
 
 impl Auditor {
-    /// Starts the writer task for `state`.
+    /// The auditor of `state`.
     pub fn start(state: Arc<AppState>) -> Auditor {
-        let (queue, mut jobs) = mpsc::channel::<Job>(BATCH * 4);
-        tokio::spawn(async move {
-            while let Some(first) = jobs.recv().await {
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match jobs.try_recv() {
-                        Ok(j) => batch.push(j),
-                        Err(_) => break,
-                    }
-                }
-                let result =
-                    store_batch(&state, batch.iter().map(|(e, _)| e.clone()).collect()).await;
-                for (_, done) in batch {
-                    let _ = done.send(result.clone());
-                }
-            }
-        });
-        Auditor { queue }
+        Auditor {
+            inner: Arc::new(Inner {
+                state,
+                queue: std::sync::Mutex::new(Vec::new()),
+                turn: tokio::sync::Mutex::new(()),
+            }),
+        }
     }
 
     /// Stores `event`; returns once it is stored.
@@ -314,14 +323,40 @@ impl Auditor {
     /// When it could not be stored (the request then fails: an access that
     /// cannot be audited is not answered).
     pub async fn record(&self, event: Value) -> Result<(), Failure> {
-        let (done, stored) = oneshot::channel();
-        self.queue
-            .send((event, done))
-            .await
-            .map_err(|_| Failure::internal("the audit writer has stopped"))?;
-        stored
-            .await
-            .map_err(|_| Failure::internal("the audit writer has stopped"))?
+        let stopped = || Failure::internal("the audit writer has stopped");
+        let (done, mut stored) = oneshot::channel();
+        self.inner.queue.lock().map_err(|_| stopped())?.push((event, done));
+        loop {
+            match stored.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let _turn = self.inner.turn.lock().await;
+            // Stored by the batch that held the turn meanwhile?
+            match stored.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(stopped()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch: Vec<Job> = {
+                let mut queue = self.inner.queue.lock().map_err(|_| stopped())?;
+                let n = queue.len().min(BATCH);
+                queue.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            let state = self.inner.state.clone();
+            let written = tokio::spawn(async move {
+                let (events, waiting): (Vec<Value>, Vec<_>) = batch.into_iter().unzip();
+                let result = store_batch(&state, events).await;
+                for done in waiting {
+                    let _ = done.send(result.clone());
+                }
+            });
+            let _ = written.await;
+        }
     }
 }
 

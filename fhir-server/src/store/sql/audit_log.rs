@@ -14,7 +14,12 @@
 //! - `audit_terms (tid, param, value, system)`: each distinct indexed
 //!   value once (a token's code and system, a reference's id and type);
 //! - `audit_keys (tid, seq)`: which events hold which value, the searches'
-//!   index (one short row per value per event);
+//!   index (one short row per value per event), ordered by value;
+//! - `audit_tail (seq, tid)`: the same for the newest events, ordered by
+//!   event: an event's keys are appended here, on one page, and moved into
+//!   `audit_keys` a few thousand at a time ([`SqlStore::merge_audit_tail`])
+//!   (written straight into `audit_keys`, each key of an event would dirty
+//!   a page of its own in every commit); searches read both;
 //! - `audit_people (seq, tid)`: whose data each event is about (the
 //!   Patients of its compartment), which its visibility reads.
 //!
@@ -209,6 +214,7 @@ pub(super) fn schema(d: Dialect) -> Vec<String> {
             d.row_id()
         ),
         format!("CREATE TABLE IF NOT EXISTS audit_keys (tid BIGINT NOT NULL, seq BIGINT NOT NULL, PRIMARY KEY (tid, seq)){without_rowid}"),
+        format!("CREATE TABLE IF NOT EXISTS audit_tail (seq BIGINT NOT NULL, tid BIGINT NOT NULL, PRIMARY KEY (seq, tid)){without_rowid}"),
         format!("CREATE TABLE IF NOT EXISTS audit_people (seq BIGINT NOT NULL, tid BIGINT NOT NULL, PRIMARY KEY (seq, tid)){without_rowid}"),
     ]
 }
@@ -256,12 +262,20 @@ pub(super) struct Appending {
     new_terms: HashMap<Term, i64>,
     next_seq: Option<i64>,
     held: Vec<Held>,
+    /// Keys written to the tail.
+    tail_rows: u64,
 }
 
 impl Appending {
     /// The terms added, for the store to remember after the commit.
     pub(super) fn take_terms(&mut self) -> HashMap<Term, i64> {
         std::mem::take(&mut self.new_terms)
+    }
+
+    /// The keys written to the tail, for the store to count after the
+    /// commit.
+    pub(super) fn tail_rows(&self) -> u64 {
+        self.tail_rows
     }
 }
 
@@ -411,6 +425,7 @@ impl Appender<'_> {
                 .collect()
         };
         let (keys, people) = (pairs(|h| &h.keys), pairs(|h| &h.people));
+        self.state.tail_rows += keys.len() as u64;
         let mut sql = Sql::new(self.dialect);
         for chunk in held.chunks(ROWS) {
             sql.push("INSERT INTO audit_log (seq, at, body) VALUES ");
@@ -421,7 +436,7 @@ impl Appender<'_> {
             }
             sql = self.statement_done(sql).await?;
         }
-        for (table, pairs) in [("audit_keys", &keys), ("audit_people", &people)] {
+        for (table, pairs) in [("audit_tail", &keys), ("audit_people", &people)] {
             for chunk in pairs.chunks(ROWS) {
                 sql.push("INSERT INTO ").push(table).push(" (tid, seq) VALUES ");
                 for (n, (tid, seq)) in chunk.iter().enumerate() {
@@ -432,7 +447,7 @@ impl Appender<'_> {
             }
         }
         if !sql.text.is_empty() {
-            sql.query().execute(&mut **self.tx).await?;
+            sql.query().persistent(false).execute(&mut **self.tx).await?;
         }
         Ok(())
     }
@@ -444,7 +459,7 @@ impl Appender<'_> {
             sql.push(";\n");
             return Ok(sql);
         }
-        sql.query().execute(&mut **self.tx).await?;
+        sql.query().persistent(false).execute(&mut **self.tx).await?;
         Ok(Sql::new(self.dialect))
     }
 }
@@ -619,15 +634,21 @@ fn unsupported(what: &str) -> StoreError {
 /// `a.seq IN` the events holding a term with `param` (and `value`,
 /// `system` when given).
 fn term_in(sql: &mut Sql, negate: bool, param: &str, value: Option<&str>, system: Option<&str>) {
+    let terms = |sql: &mut Sql| {
+        sql.push("SELECT t.tid FROM audit_terms t WHERE t.param = ")
+            .bind(param);
+        if let Some(v) = value {
+            sql.push(" AND t.value = ").bind(v);
+        }
+        if let Some(s) = system {
+            sql.push(" AND t.system = ").bind(s);
+        }
+    };
     sql.push(if negate { "a.seq NOT IN" } else { "a.seq IN" });
-    sql.push(" (SELECT k.seq FROM audit_keys k WHERE k.tid IN (SELECT t.tid FROM audit_terms t WHERE t.param = ")
-        .bind(param);
-    if let Some(v) = value {
-        sql.push(" AND t.value = ").bind(v);
-    }
-    if let Some(s) = system {
-        sql.push(" AND t.system = ").bind(s);
-    }
+    sql.push(" (SELECT k.seq FROM audit_keys k WHERE k.tid IN (");
+    terms(sql);
+    sql.push(") UNION ALL SELECT u.seq FROM audit_tail u WHERE u.tid IN (");
+    terms(sql);
     sql.push("))");
 }
 
@@ -693,10 +714,16 @@ fn condition(sql: &mut Sql, c: &Condition) -> Result<(), StoreError> {
             if param == "date" {
                 sql.push(if *missing { "1 = 0" } else { "1 = 1" });
             } else {
-                sql.push(if *missing { "NOT EXISTS" } else { "EXISTS" });
-                sql.push(" (SELECT 1 FROM audit_terms t JOIN audit_keys k ON k.tid = t.tid WHERE t.param = ")
-                    .bind(param);
-                sql.push(" AND k.seq = a.seq)");
+                sql.push(if *missing { "NOT (" } else { "(" });
+                for (n, table) in ["audit_keys", "audit_tail"].into_iter().enumerate() {
+                    sql.push(if n > 0 { " OR " } else { "" });
+                    sql.push("EXISTS (SELECT 1 FROM audit_terms t JOIN ")
+                        .push(table)
+                        .push(" k ON k.tid = t.tid WHERE t.param = ")
+                        .bind(param);
+                    sql.push(" AND k.seq = a.seq)");
+                }
+                sql.push(")");
             }
         }
         Condition::Date { param, .. } => return Err(unsupported(&format!("the date {param}"))),
@@ -757,11 +784,75 @@ pub(super) fn reaches(c: &Condition) -> bool {
     }
 }
 
+/// Keys in the tail after which it is merged into the index.
+const MERGE_AT: u64 = 4_096;
+
+/// The tail's state: keys written since the last merge, and whether a
+/// merge is running.
+#[derive(Debug, Default)]
+pub(super) struct Tail {
+    rows: std::sync::atomic::AtomicU64,
+    merging: std::sync::atomic::AtomicBool,
+}
+
 /// The most parameters one request of [`SqlStore::append_audit_at_once`]
 /// binds (SQLite allows 32,766).
 const AT_ONCE_PARAMS: usize = 30_000;
 
 impl SqlStore {
+    /// Counts keys committed to the tail; past [`MERGE_AT`], merges it in
+    /// the background (one merge at a time; a failed one is logged and
+    /// tried again at the next count: the keys stay searchable in the tail
+    /// meanwhile).
+    pub(super) fn tail_written(&self, rows: u64) {
+        use std::sync::atomic::Ordering;
+        if rows == 0 || self.tail.rows.fetch_add(rows, Ordering::Relaxed) + rows < MERGE_AT {
+            return;
+        }
+        if self.tail.merging.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        self.tail.rows.store(0, Ordering::Relaxed);
+        let store = self.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.merge_audit_tail().await {
+                tracing::warn!(error = %e, "merging the audit log's newest keys into its index");
+            }
+            store.tail.merging.store(false, Ordering::Release);
+        });
+    }
+
+    /// Moves the tail's keys into the index, in one short transaction
+    /// (in the index's order, so that each page it touches takes many).
+    ///
+    /// # Errors
+    /// When the database fails (nothing moves then).
+    pub(super) async fn merge_audit_tail(&self) -> Result<(), StoreError> {
+        let _turn = if self.dialect == Dialect::Sqlite {
+            Some(self.writers.clone().lock_owned().await)
+        } else {
+            None
+        };
+        let mut tx = self.begin_write().await?;
+        let last: Option<i64> = sqlx::query("SELECT MAX(seq) AS m FROM audit_tail")
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("m")?;
+        let Some(last) = last else {
+            return Ok(());
+        };
+        let mut sql = Sql::new(self.dialect);
+        sql.push("INSERT INTO audit_keys (tid, seq) SELECT tid, seq FROM audit_tail WHERE seq <= ")
+            .bind(last)
+            .push(" ORDER BY tid, seq ON CONFLICT DO NOTHING");
+        sql.query().execute(&mut *tx).await?;
+        let mut sql = Sql::new(self.dialect);
+        sql.push("DELETE FROM audit_tail WHERE seq <= ").bind(last);
+        sql.query().execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// SQLite: appends a batch of events in one request to the database,
     /// its transaction included (`BEGIN IMMEDIATE; INSERT …; COMMIT`),
     /// numbering them from `sqlite_sequence` inside the statements. Each
@@ -809,7 +900,7 @@ impl SqlStore {
         }
         sql.push(") v;\n");
         let batch = events.len() as i64;
-        for (table, pairs) in [("audit_keys", &keys), ("audit_people", &people)] {
+        for (table, pairs) in [("audit_tail", &keys), ("audit_people", &people)] {
             if pairs.is_empty() {
                 continue;
             }
@@ -825,14 +916,19 @@ impl SqlStore {
             sql.push(") v;\n");
         }
         sql.push("COMMIT;");
+        // Not kept prepared: its text varies with the batch, and would push
+        // the statements that repeat out of the connection's cache.
         let _turn = self.writers.clone().lock_owned().await;
         let mut conn = self.write_pool.acquire().await?;
-        if let Err(e) = sql.query().execute(&mut *conn).await {
+        if let Err(e) = sql.query().persistent(false).execute(&mut *conn).await {
             // Whatever ran of it is undone (a failure before BEGIN took
             // effect leaves nothing to undo, and ROLLBACK says so).
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             return Err(e.into());
         }
+        drop(conn);
+        drop(_turn);
+        self.tail_written(keys.len() as u64);
         Ok(true)
     }
 
@@ -974,7 +1070,7 @@ impl SqlStore {
         };
         let mut tx = self.begin_write().await?;
         let (first, last) = (seqs[0], seqs[seqs.len() - 1]);
-        for table in ["audit_log", "audit_people"] {
+        for table in ["audit_log", "audit_people", "audit_tail"] {
             let mut sql = Sql::new(self.dialect);
             sql.push("DELETE FROM ")
                 .push(table)
@@ -1096,6 +1192,11 @@ mod tests {
             .unwrap()
     }
 
+    /// Keys in the index and in its tail.
+    async fn keys(store: &SqlStore) -> i64 {
+        count(store, "audit_keys").await + count(store, "audit_tail").await
+    }
+
     fn by(param: &str, system: Option<&str>, code: &str) -> Query {
         Query {
             resource_type: Some(AUDIT_EVENT.into()),
@@ -1140,13 +1241,18 @@ mod tests {
         assert_eq!(body["meta"]["lastUpdated"], "2020-01-01T00:00:00.000Z");
         assert_eq!(body["entity"][0]["what"]["reference"], "Patient/p1");
         assert_eq!(read.compartments, vec!["p1".to_string()]);
+        assert_eq!(keys(&store).await, 6);
+        // Moved from the tail into the index, found the same.
+        store.merge_audit_tail().await.unwrap();
+        assert_eq!(count(&store, "audit_tail").await, 0);
         assert_eq!(count(&store, "audit_keys").await, 6);
+        assert_eq!(store.search(&by("agent:identifier", None, "gp")).await.unwrap().total, Some(2));
 
         let removed = store.purge_audit("2022-01-01T00:00:00Z").await.unwrap();
         assert_eq!(removed, 2);
         assert_eq!(count(&store, "audit_log").await, 1);
         assert_eq!(count(&store, "audit_people").await, 1);
-        assert_eq!(count(&store, "audit_keys").await, 2, "the old events' keys are gone");
+        assert_eq!(keys(&store).await, 2, "the old events' keys are gone");
         assert!(matches!(
             store.read(AUDIT_EVENT, &first.id, None).await,
             Err(StoreError::NotFound(_))
@@ -1162,7 +1268,7 @@ mod tests {
         w.commit().await.unwrap();
         assert!(seq_of(&next.id).unwrap() > seq_of(&left.items[0].id).unwrap());
         assert_eq!(store.purge_audit("2100-01-01T00:00:00Z").await.unwrap(), 2);
-        assert_eq!(count(&store, "audit_keys").await, 0);
+        assert_eq!(keys(&store).await, 0);
     }
 
     #[tokio::test]

@@ -242,6 +242,8 @@ pub struct SqlStore {
     written: Arc<AtomicU64>,
     /// The ids of the audit log's terms (see [`audit_log`]).
     terms: Arc<audit_log::TermCache>,
+    /// The audit log's newest keys (see [`audit_log`]).
+    tail: Arc<audit_log::Tail>,
 }
 
 fn now() -> String {
@@ -317,6 +319,7 @@ impl SqlStore {
             writers: Arc::new(tokio::sync::Mutex::new(())),
             written: Arc::new(AtomicU64::new(0)),
             terms: Arc::default(),
+            tail: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)

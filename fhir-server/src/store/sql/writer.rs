@@ -399,8 +399,10 @@ impl Writer for SqlWriter {
         let store = self.store.clone();
         let counter = self.store_written.clone();
         let terms = self.audit.take_terms();
+        let tail = self.audit.tail_rows();
         self.tx.commit().await?;
         store.terms.learn(terms);
+        store.tail_written(tail);
         // Statistics follow the data: after enough new index rows, SQLite's
         // planner is told again what the tables hold.
         let before = counter.fetch_add(written, Ordering::Relaxed);
