@@ -370,7 +370,10 @@ fn kill9_keeps_the_audit_of_every_answered_request(pg: bool) {
     register_admin(dir.path(), &db, "auditor", "system/*.rs");
     let server = serve_with(&db, dir.path(), false, &[]);
     let base = server.base.clone();
-    let bearer = format!("Bearer {}", token(dir.path(), "auditor", "system/*.rs", &base));
+    let bearer = format!(
+        "Bearer {}",
+        token(dir.path(), "auditor", "system/*.rs", &base)
+    );
     let answered = Arc::new(Mutex::new(0_i64));
     let sent = Arc::new(Mutex::new(0_i64));
     let stop = Arc::new(AtomicBool::new(false));
@@ -402,12 +405,21 @@ fn kill9_keeps_the_audit_of_every_answered_request(pg: bool) {
         r.join().unwrap();
     }
     let (answered, sent) = (*answered.lock().unwrap(), *sent.lock().unwrap());
-    assert!(answered > 20, "the readers got answers before the kill: {answered}");
+    assert!(
+        answered > 20,
+        "the readers got answers before the kill: {answered}"
+    );
 
     let server = serve_with(&db, dir.path(), false, &[]);
-    let bearer = format!("Bearer {}", token(dir.path(), "auditor", "system/*.rs", &server.base));
+    let bearer = format!(
+        "Bearer {}",
+        token(dir.path(), "auditor", "system/*.rs", &server.base)
+    );
     let v: Value = client()
-        .get(format!("{}/AuditEvent?subtype=read&_summary=count", server.base))
+        .get(format!(
+            "{}/AuditEvent?subtype=read&_summary=count",
+            server.base
+        ))
         .header("authorization", &bearer)
         .send()
         .unwrap()

@@ -102,6 +102,11 @@ pub enum Command {
         /// kept for ever.
         #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=36_500))]
         audit_retention: Option<u32>,
+        /// Connections open at once; one more is answered 503 at once (also
+        /// kept within the process's open-file limit, which is raised to
+        /// the system's hard limit at start).
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+        max_connections: u64,
     },
     /// Register, list and remove the system clients that may ask this
     /// server for access tokens (SMART Backend Services).
@@ -167,6 +172,7 @@ struct ServeArgs {
     subscription_allow: Vec<String>,
     count_up_to: i64,
     audit_retention: Option<u32>,
+    max_connections: u64,
 }
 
 fn serve(a: ServeArgs) -> Result<(), Failure> {
@@ -191,6 +197,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         subscription_allow: a.subscription_allow,
         count_up_to: a.count_up_to,
         audit_retention_days: a.audit_retention,
+        max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .thread_stack_size(fhir_core::format::limits::THREAD_STACK)
@@ -222,6 +229,7 @@ pub fn main() -> ExitCode {
             subscription_endpoint_allow,
             count_up_to,
             audit_retention,
+            max_connections,
         } => {
             if token_issuers.len() != token_issuer_jwks.len() {
                 Err(Failure::input(anyhow::anyhow!(
@@ -239,6 +247,7 @@ pub fn main() -> ExitCode {
                     subscription_allow: subscription_endpoint_allow,
                     count_up_to,
                     audit_retention,
+                    max_connections,
                 })
             }
         }

@@ -325,7 +325,11 @@ impl Auditor {
     pub async fn record(&self, event: Value) -> Result<(), Failure> {
         let stopped = || Failure::internal("the audit writer has stopped");
         let (done, mut stored) = oneshot::channel();
-        self.inner.queue.lock().map_err(|_| stopped())?.push((event, done));
+        self.inner
+            .queue
+            .lock()
+            .map_err(|_| stopped())?
+            .push((event, done));
         loop {
             match stored.try_recv() {
                 Ok(result) => return result,

@@ -56,6 +56,13 @@ impl Batch {
                 }
                 Err(f) => Err(f),
             };
+            // What the entries answer is held until the whole batch is:
+            // stored text read counts against the request's budget
+            // (searches count their own).
+            let result = result.and_then(|answer| match &answer.body {
+                Content::Stored(text) => super::budget::charge(text.len()).map(|()| answer),
+                _ => Ok(answer),
+            });
             out.push(match result {
                 Ok(answer) => response_entry(&answer, true),
                 Err(f) => failure_entry(&f),

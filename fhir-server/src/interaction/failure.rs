@@ -173,6 +173,14 @@ impl From<StoreError> for Failure {
                     "the database is busy; retry shortly",
                 )
             }
+            StoreError::Unavailable(_) => {
+                tracing::error!(error = %e, "database unavailable");
+                Failure::new(
+                    FailureKind::Unavailable,
+                    "transient",
+                    "the database cannot be reached or cannot store data now; nothing was written; retry shortly",
+                )
+            }
             StoreError::Database(_) => Failure::internal(e),
             StoreError::Unsupported(_) => {
                 Failure::new(FailureKind::Invalid, "not-supported", e.to_string())

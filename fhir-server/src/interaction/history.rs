@@ -86,6 +86,11 @@ impl History {
             (Some(t), None) => format!("{t}/_history"),
             _ => "_history".to_string(),
         };
+        let held: usize = list
+            .iter()
+            .map(|s| s.content.as_ref().map_or(0, |c| c.len()))
+            .sum();
+        super::budget::charge(held)?;
         let entries: Vec<Value> = list
             .iter()
             .map(|s| {

@@ -30,6 +30,7 @@ pub mod access;
 pub mod answer;
 pub mod audit;
 pub mod batch;
+pub mod budget;
 pub mod bundle;
 pub mod caller;
 pub mod capabilities;

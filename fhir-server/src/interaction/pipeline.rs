@@ -670,7 +670,7 @@ impl Tx {
     pub async fn audit(&mut self, state: &AppState, event: Value) -> Result<(), Failure> {
         // The store numbers AuditEvents itself (the id given is not kept).
         let new = super::audit::new_version(state, event);
-        self.writer.create("AuditEvent", "", new).await?;
+        self.writer.audit(new).await?;
         Ok(())
     }
 

@@ -152,17 +152,16 @@ pub async fn searchset(
         summary: shape.summary.clone(),
         elements: shape.elements.clone(),
     };
-    let mut entries: Vec<Value> = page
-        .items
-        .iter()
-        .map(|s| entry(svc, s, "match", &shaping))
-        .collect();
+    let mut entries: Vec<Value> = Vec::with_capacity(page.items.len());
+    for s in &page.items {
+        super::budget::charge(s.content.as_ref().map_or(0, |c| c.len()))?;
+        entries.push(entry(svc, s, "match", &shaping));
+    }
     let included = includes(svc, caller, q.visibility.as_ref(), shape, &page.items).await?;
-    entries.extend(
-        included
-            .iter()
-            .map(|s| entry(svc, s, "include", &Shaping::default())),
-    );
+    for s in &included {
+        super::budget::charge(s.content.as_ref().map_or(0, |c| c.len()))?;
+        entries.push(entry(svc, s, "include", &Shaping::default()));
+    }
     let mut bundle = new_bundle("searchset", entries);
     bundle["link"] = paging_links(
         state,

@@ -204,6 +204,12 @@ pub fn failure(f: Failure, fmt: Format) -> Response {
         .or_else(|_| body_text(&body, Format::Json))
         .unwrap_or(None);
     let mut response = with_body(status, text);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        // RFC 9110 §10.2.3: when to come back.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
     if unauthorized {
         // RFC 6750 §3: a 401 names the scheme (and why a token was refused).
         let challenge = if description.contains("token was refused") {

@@ -8,6 +8,7 @@
 //! shutdown.
 
 pub mod http;
+pub mod listen;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -95,7 +96,9 @@ async fn handle(
             return http::failure(f, Format::Json);
         }
     };
-    let result = async {
+    // The request's memory budget: its body, then what its answer holds.
+    let result = crate::interaction::budget::scope(async {
+        let body = body.and_then(|b| crate::interaction::budget::charge(b.len()).map(|()| b));
         let request = match body.and_then(|b| http::request(&method, &uri, &headers, b)) {
             Ok(r) => r,
             Err(f) => {
@@ -120,7 +123,7 @@ async fn handle(
                 Err(f)
             }
         }
-    }
+    })
     .await;
     match result {
         Ok(answer) => http::answer(answer, fmt, &svc.state.base),
@@ -341,6 +344,9 @@ pub struct Config {
     pub count_up_to: i64,
     /// Days AuditEvents are kept (`--audit-retention`; None: for ever).
     pub audit_retention_days: Option<u32>,
+    /// Connections open at once (`--max-connections`), kept within the
+    /// open-file limit.
+    pub max_connections: usize,
 }
 
 /// Loads base R4, the carer guide (compiled in) and each further package.
@@ -410,10 +416,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if let Some(days) = config.audit_retention_days {
         start_audit_retention(state.store.clone(), days);
     }
-    tracing::info!(address = %bound, base = %base, "listening");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let limits = listen::Limits {
+        max_connections: listen::connections_that_fit(config.max_connections),
+        ..listen::Limits::default()
+    };
+    tracing::info!(address = %bound, base = %base, max_connections = limits.max_connections, "listening");
+    listen::serve(listener, router(state), limits, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -88,6 +88,11 @@ pub enum StoreError {
     /// The database is busy beyond the time a request may wait.
     #[error("the database is busy: {0}")]
     Busy(String),
+    /// The database cannot be reached or cannot store data now (disk
+    /// full, I/O error, file read-only, server down): the server's
+    /// condition, not the request's; nothing was written.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     /// The database failed.
     #[error("database: {0}")]
     Database(String),
@@ -100,12 +105,54 @@ pub enum StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         let text = e.to_string();
-        // SQLite reports lock contention beyond its busy timeout as
-        // "database is locked" (SQLITE_BUSY); that is load, not a fault.
-        if text.contains("database is locked") || text.contains("SQLITE_BUSY") {
-            StoreError::Busy(text)
-        } else {
-            StoreError::Database(text)
+        let kind = match &e {
+            sqlx::Error::Database(db) => db.code().and_then(|c| Outage::of_code(&c)),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => Some(Outage::Down),
+            _ => None,
+        };
+        match kind {
+            Some(Outage::Busy) => StoreError::Busy(text),
+            Some(Outage::Down) => StoreError::Unavailable(text),
+            None if text.contains("database is locked") => StoreError::Busy(text),
+            None => StoreError::Database(text),
+        }
+    }
+}
+
+/// Database errors that are the storage's condition, not a fault in a
+/// request or in this server.
+enum Outage {
+    /// Contention that passes: SQLite's lock held by another process
+    /// beyond the busy timeout, PostgreSQL's serialization failures and
+    /// deadlocks.
+    Busy,
+    /// The storage cannot be reached or cannot write.
+    Down,
+}
+
+impl Outage {
+    /// The kind of a database's error code: SQLite's (extended) result
+    /// code as a number, PostgreSQL's SQLSTATE.
+    fn of_code(code: &str) -> Option<Outage> {
+        if let Ok(n) = code.parse::<i64>() {
+            // SQLite: the primary code is the low byte.
+            return match n & 0xff {
+                5 | 6 => Some(Outage::Busy),                     // BUSY, LOCKED
+                7 | 8 | 10 | 13 | 14 | 15 => Some(Outage::Down), // NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL
+                _ => None,
+            };
+        }
+        match code {
+            "40001" | "40P01" | "55P03" => Some(Outage::Busy),
+            // Connection exceptions, insufficient resources (disk full),
+            // operator intervention (shutting down, not yet accepting),
+            // system errors (I/O).
+            _ if ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c)) => Some(Outage::Down),
+            _ => None,
         }
     }
 }
@@ -504,6 +551,12 @@ pub struct Visibility {
 /// A write within a transaction.
 #[async_trait::async_trait]
 pub trait Writer: Send {
+    /// Appends an AuditEvent to the audit log in this transaction (the
+    /// store numbers it; kept or lost with the transaction's writes).
+    ///
+    /// # Errors
+    /// A database failure.
+    async fn audit(&mut self, event: NewVersion) -> Result<(), StoreError>;
     /// Creates a resource with the given (new) id.
     ///
     /// # Errors

@@ -64,7 +64,22 @@ pub fn serve(db: &str, dir: &Path, extra: &[&str]) -> Server {
 
 /// A server, with access control off (`open`) or on.
 pub fn serve_with(db: &str, dir: &Path, open: bool, extra: &[&str]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_carer-fhir"))
+    serve_via(&[], db, dir, open, extra)
+}
+
+/// A server started through `wrapper` (a command that runs the rest of
+/// its arguments, such as `nsenter -t PID -m`; none: directly).
+pub fn serve_via(wrapper: &[&str], db: &str, dir: &Path, open: bool, extra: &[&str]) -> Server {
+    let bin = env!("CARGO_BIN_EXE_carer-fhir");
+    let mut command = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = command
         .args(["serve", "--bind", "127.0.0.1:0"])
         .args(open.then_some("--insecure-open"))
         .args(["--database", db, "--cache"])
@@ -107,6 +122,15 @@ pub fn serve_with(db: &str, dir: &Path, open: bool, extra: &[&str]) -> Server {
 }
 
 impl Server {
+    /// Stops the server as an operator does (SIGTERM) and waits for it.
+    pub fn stop(mut self) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let _ = self.child.wait();
+    }
+
     pub fn kill9(mut self) {
         Command::new("kill")
             .args(["-KILL", &self.child.id().to_string()])
@@ -146,8 +170,19 @@ pub fn register_admin(dir: &Path, db: &str, name: &str, scopes: &str) {
     cli(
         dir,
         &[
-            "clients", "add", name, "--ods", "X26", "--role", "admin", "--jwks", &jwks,
-            "--scopes", scopes, "--database", db,
+            "clients",
+            "add",
+            name,
+            "--ods",
+            "X26",
+            "--role",
+            "admin",
+            "--jwks",
+            &jwks,
+            "--scopes",
+            scopes,
+            "--database",
+            db,
         ],
     );
 }
@@ -158,7 +193,9 @@ pub fn token(dir: &Path, name: &str, scope: &str, base: &str) -> String {
     let key = format!("{name}.pem");
     cli(
         dir,
-        &["token", "--client", name, "--key", &key, "--scope", scope, "--server", base],
+        &[
+            "token", "--client", name, "--key", &key, "--scope", scope, "--server", base,
+        ],
     )
     .lines()
     .last()

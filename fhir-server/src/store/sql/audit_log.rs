@@ -203,7 +203,11 @@ pub(super) fn schema(d: Dialect) -> Vec<String> {
     let (seq, blob, without_rowid) = match d {
         // AUTOINCREMENT: an id is never given again, even after the
         // retention has removed every event.
-        Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "BLOB", " WITHOUT ROWID"),
+        Dialect::Sqlite => (
+            "INTEGER PRIMARY KEY AUTOINCREMENT",
+            "BLOB",
+            " WITHOUT ROWID",
+        ),
         Dialect::Postgres => ("BIGSERIAL PRIMARY KEY", "BYTEA", ""),
     };
     vec![
@@ -281,7 +285,7 @@ impl Appending {
 
 /// A transaction appending to the log.
 pub(super) struct Appender<'a> {
-    pub(super) tx: &'a mut Transaction<'static, Any>,
+    pub(super) tx: &'a mut sqlx::AnyConnection,
     pub(super) dialect: Dialect,
     pub(super) cache: &'a TermCache,
     pub(super) state: &'a mut Appending,
@@ -332,13 +336,13 @@ impl Appender<'_> {
             .push(", ")
             .bind(&t.2)
             .push(") ON CONFLICT DO NOTHING");
-        sql.query().execute(&mut **self.tx).await?;
+        sql.query().execute(&mut *self.tx).await?;
         let mut sql = Sql::new(self.dialect);
         sql.push("SELECT tid FROM audit_terms WHERE param = ")
             .bind(&t.0);
         sql.push(" AND value = ").bind(&t.1);
         sql.push(" AND system = ").bind(&t.2);
-        let id: i64 = sql.query().fetch_one(&mut **self.tx).await?.try_get("tid")?;
+        let id: i64 = sql.query().fetch_one(&mut *self.tx).await?.try_get("tid")?;
         self.state.new_terms.insert(t.clone(), id);
         Ok(id)
     }
@@ -354,7 +358,7 @@ impl Appender<'_> {
                     Some(n) => n,
                     None => {
                         let last: i64 = sqlx::query("SELECT COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'audit_log'), 0) AS s")
-                            .fetch_one(&mut **self.tx)
+                            .fetch_one(&mut *self.tx)
                             .await?
                             .try_get("s")?;
                         last + 1
@@ -366,7 +370,7 @@ impl Appender<'_> {
             Dialect::Postgres => Ok(sqlx::query(
                 "SELECT nextval(pg_get_serial_sequence('audit_log', 'seq')) AS s",
             )
-            .fetch_one(&mut **self.tx)
+            .fetch_one(&mut *self.tx)
             .await?
             .try_get("s")?),
         }
@@ -377,7 +381,10 @@ impl Appender<'_> {
         let (keys, people) = terms_of(&new);
         let (at, body, event) = encode_event(new.resource);
         let seq = self.next_seq().await?;
-        let mut ids = [Vec::with_capacity(keys.len()), Vec::with_capacity(people.len())];
+        let mut ids = [
+            Vec::with_capacity(keys.len()),
+            Vec::with_capacity(people.len()),
+        ];
         for (terms, ids) in [&keys, &people].into_iter().zip(ids.iter_mut()) {
             for t in terms {
                 let id = self.term(t).await?;
@@ -438,7 +445,9 @@ impl Appender<'_> {
         }
         for (table, pairs) in [("audit_tail", &keys), ("audit_people", &people)] {
             for chunk in pairs.chunks(ROWS) {
-                sql.push("INSERT INTO ").push(table).push(" (tid, seq) VALUES ");
+                sql.push("INSERT INTO ")
+                    .push(table)
+                    .push(" (tid, seq) VALUES ");
                 for (n, (tid, seq)) in chunk.iter().enumerate() {
                     sql.push(if n > 0 { ", (" } else { "(" });
                     sql.bind(*tid).push(", ").bind(*seq).push(")");
@@ -447,7 +456,7 @@ impl Appender<'_> {
             }
         }
         if !sql.text.is_empty() {
-            sql.query().persistent(false).execute(&mut **self.tx).await?;
+            sql.query().persistent(false).execute(&mut *self.tx).await?;
         }
         Ok(())
     }
@@ -459,7 +468,7 @@ impl Appender<'_> {
             sql.push(";\n");
             return Ok(sql);
         }
-        sql.query().persistent(false).execute(&mut **self.tx).await?;
+        sql.query().persistent(false).execute(&mut *self.tx).await?;
         Ok(Sql::new(self.dialect))
     }
 }
@@ -472,8 +481,16 @@ pub(super) async fn move_from_resources(
     dialect: Dialect,
 ) -> Result<u64, StoreError> {
     const PARAMS: [&str; 10] = [
-        "patient", "agent", "agent:identifier", "date", "entity", "entity:identifier",
-        "outcome", "type", "subtype", "action",
+        "patient",
+        "agent",
+        "agent:identifier",
+        "date",
+        "entity",
+        "entity:identifier",
+        "outcome",
+        "type",
+        "subtype",
+        "action",
     ];
     let code_of: HashMap<i64, &str> = PARAMS
         .iter()
@@ -494,7 +511,8 @@ pub(super) async fn move_from_resources(
             let content: Option<String> = row.try_get("content")?;
             let mut index = Vec::new();
             let mut sql = Sql::new(dialect);
-            sql.push("SELECT pid, system, code FROM idx_token WHERE rid = ").bind(rid);
+            sql.push("SELECT pid, system, code FROM idx_token WHERE rid = ")
+                .bind(rid);
             for r in sql.query().fetch_all(&mut **tx).await? {
                 if let Some(code) = code_of.get(&r.try_get::<i64, _>("pid")?) {
                     index.push(IndexEntry {
@@ -508,7 +526,8 @@ pub(super) async fn move_from_resources(
                 }
             }
             let mut sql = Sql::new(dialect);
-            sql.push("SELECT pid, ref_type, ref_id FROM idx_ref WHERE rid = ").bind(rid);
+            sql.push("SELECT pid, ref_type, ref_id FROM idx_ref WHERE rid = ")
+                .bind(rid);
             for r in sql.query().fetch_all(&mut **tx).await? {
                 if let Some(code) = code_of.get(&r.try_get::<i64, _>("pid")?) {
                     index.push(IndexEntry {
@@ -521,7 +540,8 @@ pub(super) async fn move_from_resources(
                 }
             }
             let mut sql = Sql::new(dialect);
-            sql.push("SELECT patient_id FROM compartments WHERE rid = ").bind(rid);
+            sql.push("SELECT patient_id FROM compartments WHERE rid = ")
+                .bind(rid);
             let compartments = sql
                 .query()
                 .fetch_all(&mut **tx)
@@ -531,7 +551,7 @@ pub(super) async fn move_from_resources(
                 .collect::<Result<Vec<_>, _>>()?;
             if let Some(resource) = content.and_then(|c| serde_json::from_str(&c).ok()) {
                 Appender {
-                    tx: &mut *tx,
+                    tx,
                     dialect,
                     cache: &cache,
                     state: &mut state,
@@ -546,16 +566,27 @@ pub(super) async fn move_from_resources(
                 moved += 1;
             }
             for table in [
-                "idx_token", "idx_string", "idx_uri", "idx_number", "idx_date", "idx_ref",
-                "compartments", "version_compartments", "versions", "resources",
+                "idx_token",
+                "idx_string",
+                "idx_uri",
+                "idx_number",
+                "idx_date",
+                "idx_ref",
+                "compartments",
+                "version_compartments",
+                "versions",
+                "resources",
             ] {
                 let mut sql = Sql::new(dialect);
-                sql.push("DELETE FROM ").push(table).push(" WHERE rid = ").bind(rid);
+                sql.push("DELETE FROM ")
+                    .push(table)
+                    .push(" WHERE rid = ")
+                    .bind(rid);
                 sql.query().execute(&mut **tx).await?;
             }
         }
         Appender {
-            tx: &mut *tx,
+            tx,
             dialect,
             cache: &cache,
             state: &mut state,
@@ -664,10 +695,18 @@ fn condition(sql: &mut Sql, c: &Condition) -> Result<(), StoreError> {
     match c {
         Condition::Any(list) | Condition::All(list) => {
             if list.is_empty() {
-                sql.push(if matches!(c, Condition::Any(_)) { "1 = 0" } else { "1 = 1" });
+                sql.push(if matches!(c, Condition::Any(_)) {
+                    "1 = 0"
+                } else {
+                    "1 = 1"
+                });
                 return Ok(());
             }
-            let join = if matches!(c, Condition::Any(_)) { " OR " } else { " AND " };
+            let join = if matches!(c, Condition::Any(_)) {
+                " OR "
+            } else {
+                " AND "
+            };
             sql.push("(");
             for (n, inner) in list.iter().enumerate() {
                 if n > 0 {
@@ -731,9 +770,7 @@ fn condition(sql: &mut Sql, c: &Condition) -> Result<(), StoreError> {
             return Err(unsupported(&format!("chaining ({param}.…)")))
         }
         Condition::Has { .. } => return Err(unsupported("_has")),
-        Condition::TokenText { param, .. } => {
-            return Err(unsupported(&format!("{param}:text")))
-        }
+        Condition::TokenText { param, .. } => return Err(unsupported(&format!("{param}:text"))),
         Condition::Str { param, .. }
         | Condition::Uri { param, .. }
         | Condition::Num { param, .. } => return Err(unsupported(param)),
@@ -742,7 +779,11 @@ fn condition(sql: &mut Sql, c: &Condition) -> Result<(), StoreError> {
 }
 
 /// `FROM audit_log a WHERE` the query's conditions and visibility.
-fn from_where(sql: &mut Sql, conditions: &[Condition], v: Option<&Visibility>) -> Result<(), StoreError> {
+fn from_where(
+    sql: &mut Sql,
+    conditions: &[Condition],
+    v: Option<&Visibility>,
+) -> Result<(), StoreError> {
     sql.push(" FROM audit_log a WHERE 1 = 1");
     for c in conditions {
         sql.push(" AND ");
@@ -762,9 +803,7 @@ fn ascending(sort: &[(SortKey, bool)]) -> Result<bool, StoreError> {
         None => Ok(false),
         Some((SortKey::Id | SortKey::LastUpdated, desc)) => Ok(!desc),
         Some((SortKey::Param { param, .. }, desc)) if param == "date" => Ok(!desc),
-        Some((SortKey::Param { param, .. }, _)) => {
-            Err(unsupported(&format!("sorting by {param}")))
-        }
+        Some((SortKey::Param { param, .. }, _)) => Err(unsupported(&format!("sorting by {param}"))),
     }
 }
 
@@ -828,12 +867,7 @@ impl SqlStore {
     /// # Errors
     /// When the database fails (nothing moves then).
     pub(super) async fn merge_audit_tail(&self) -> Result<(), StoreError> {
-        let _turn = if self.dialect == Dialect::Sqlite {
-            Some(self.writers.clone().lock_owned().await)
-        } else {
-            None
-        };
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.write_tx().await?;
         let last: Option<i64> = sqlx::query("SELECT MAX(seq) AS m FROM audit_tail")
             .fetch_one(&mut *tx)
             .await?
@@ -921,9 +955,10 @@ impl SqlStore {
         let _turn = self.writers.clone().lock_owned().await;
         let mut conn = self.write_pool.acquire().await?;
         if let Err(e) = sql.query().persistent(false).execute(&mut *conn).await {
-            // Whatever ran of it is undone (a failure before BEGIN took
-            // effect leaves nothing to undo, and ROLLBACK says so).
-            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            // Whatever ran of it may have left its transaction open, or
+            // ended by the database: the connection is closed, which
+            // undoes it either way, and the next writer gets a fresh one.
+            super::txn::close(conn).await;
             return Err(e.into());
         }
         drop(conn);
@@ -1004,7 +1039,11 @@ impl SqlStore {
             conditions.push(Condition::Id(vec![id.clone()]));
         }
         if let Some(since) = &q.since {
-            conditions.push(Condition::LastUpdated(Prefix::Ge, since.clone(), since.clone()));
+            conditions.push(Condition::LastUpdated(
+                Prefix::Ge,
+                since.clone(),
+                since.clone(),
+            ));
         }
         let page = self
             .search_audit(&Query {
@@ -1063,12 +1102,7 @@ impl SqlStore {
         if seqs.is_empty() {
             return Ok(0);
         }
-        let _turn = if self.dialect == Dialect::Sqlite {
-            Some(self.writers.clone().lock_owned().await)
-        } else {
-            None
-        };
-        let mut tx = self.begin_write().await?;
+        let mut tx = self.write_tx().await?;
         let (first, last) = (seqs[0], seqs[seqs.len() - 1]);
         for table in ["audit_log", "audit_people", "audit_tail"] {
             let mut sql = Sql::new(self.dialect);
@@ -1116,12 +1150,14 @@ impl SqlStore {
                 None
             };
             let mut sql = Sql::new(self.dialect);
-            sql.push("DELETE FROM audit_keys WHERE tid IN (SELECT tid FROM audit_terms WHERE tid >= ")
-                .bind(from)
-                .push(" AND tid < ")
-                .bind(from + TERMS)
-                .push(") AND seq < ")
-                .bind(below);
+            sql.push(
+                "DELETE FROM audit_keys WHERE tid IN (SELECT tid FROM audit_terms WHERE tid >= ",
+            )
+            .bind(from)
+            .push(" AND tid < ")
+            .bind(from + TERMS)
+            .push(") AND seq < ")
+            .bind(below);
             sql.query().execute(&self.write_pool).await?;
             from += TERMS;
         }
@@ -1222,17 +1258,29 @@ mod tests {
             ("p2", "gp", "2021-06-01T12:00:00.500Z"),
             ("p1", "council", "2026-01-01T00:00:00.000Z"),
         ] {
-            w.create(AUDIT_EVENT, "ignored", event(p, c, at)).await.unwrap();
+            w.create(AUDIT_EVENT, "ignored", event(p, c, at))
+                .await
+                .unwrap();
         }
         w.commit().await.unwrap();
         let gp = store
-            .search(&by("agent:identifier", Some("https://fhir.carer-fhir.uk/Id/client"), "gp"))
+            .search(&by(
+                "agent:identifier",
+                Some("https://fhir.carer-fhir.uk/Id/client"),
+                "gp",
+            ))
             .await
             .unwrap();
         assert_eq!(gp.total, Some(2));
-        let any_system = store.search(&by("agent:identifier", None, "gp")).await.unwrap();
+        let any_system = store
+            .search(&by("agent:identifier", None, "gp"))
+            .await
+            .unwrap();
         assert_eq!(any_system.total, Some(2));
-        let other_system = store.search(&by("agent:identifier", Some("x"), "gp")).await.unwrap();
+        let other_system = store
+            .search(&by("agent:identifier", Some("x"), "gp"))
+            .await
+            .unwrap();
         assert_eq!(other_system.total, Some(0));
         let first = &gp.items[1];
         let read = store.read(AUDIT_EVENT, &first.id, None).await.unwrap();
@@ -1246,7 +1294,14 @@ mod tests {
         store.merge_audit_tail().await.unwrap();
         assert_eq!(count(&store, "audit_tail").await, 0);
         assert_eq!(count(&store, "audit_keys").await, 6);
-        assert_eq!(store.search(&by("agent:identifier", None, "gp")).await.unwrap().total, Some(2));
+        assert_eq!(
+            store
+                .search(&by("agent:identifier", None, "gp"))
+                .await
+                .unwrap()
+                .total,
+            Some(2)
+        );
 
         let removed = store.purge_audit("2022-01-01T00:00:00Z").await.unwrap();
         assert_eq!(removed, 2);
@@ -1257,12 +1312,19 @@ mod tests {
             store.read(AUDIT_EVENT, &first.id, None).await,
             Err(StoreError::NotFound(_))
         ));
-        let left = store.search(&by("agent:identifier", None, "council")).await.unwrap();
+        let left = store
+            .search(&by("agent:identifier", None, "council"))
+            .await
+            .unwrap();
         assert_eq!(left.total, Some(1));
         // New events never take a removed event's id.
         let mut w = store.begin().await.unwrap();
         let next = w
-            .create(AUDIT_EVENT, "ignored", event("p3", "gp", "2026-02-01T00:00:00.000Z"))
+            .create(
+                AUDIT_EVENT,
+                "ignored",
+                event("p3", "gp", "2026-02-01T00:00:00.000Z"),
+            )
             .await
             .unwrap();
         w.commit().await.unwrap();
@@ -1289,7 +1351,10 @@ mod tests {
             .execute(&pool)
             .await
             .unwrap();
-        sqlx::query("CREATE SCHEMA unit_audit_log").execute(&pool).await.unwrap();
+        sqlx::query("CREATE SCHEMA unit_audit_log")
+            .execute(&pool)
+            .await
+            .unwrap();
         let sep = if url.contains('?') { '&' } else { '?' };
         let url = format!("{url}{sep}options=-c%20search_path%3Dunit_audit_log");
         the_log_is_searchable_and_purged(SqlStore::connect(&url).await.unwrap()).await;
@@ -1318,7 +1383,10 @@ mod tests {
         assert_eq!(count(&store, "resources").await, 0);
         assert_eq!(count(&store, "versions").await, 0);
         assert_eq!(count(&store, "idx_ref").await, 0);
-        let found = store.search(&by("agent:identifier", None, "gp")).await.unwrap();
+        let found = store
+            .search(&by("agent:identifier", None, "gp"))
+            .await
+            .unwrap();
         assert_eq!(found.total, Some(1));
         let moved = found.items[0].resource().unwrap();
         assert_eq!(moved["recorded"], "2026-01-02T03:04:05.006Z");

@@ -23,7 +23,7 @@ const COLUMNS: &str = "client_id, name, ods, role, scopes, purposes, jwks";
 #[async_trait::async_trait]
 impl AuthStore for SqlStore {
     async fn put_client(&self, c: &ClientRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut del = Sql::new(self.dialect);
         del.push("DELETE FROM auth_clients WHERE client_id = ")
             .bind(&c.id);
@@ -90,7 +90,7 @@ impl AuthStore for SqlStore {
 
     async fn use_jti(&self, client: &str, jti: &str, expires: i64) -> Result<bool, StoreError> {
         let now = chrono::Utc::now().timestamp();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut old = Sql::new(self.dialect);
         old.push("DELETE FROM auth_jti WHERE expires_at < ")
             .bind(now);

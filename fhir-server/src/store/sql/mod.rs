@@ -41,6 +41,7 @@ mod outbox;
 mod pending;
 mod query;
 mod schema;
+mod txn;
 mod writer;
 
 use std::fmt::Write as _;
@@ -256,20 +257,29 @@ fn now() -> String {
 fn pool_options(dialect: Dialect, max: u32) -> AnyPoolOptions {
     let options = AnyPoolOptions::new().max_connections(max);
     if dialect == Dialect::Postgres {
-        return options;
+        // A database that is down refuses connections; sqlx retries them
+        // until this timeout, and the request then answers 503 (an outage
+        // is answered at once, not after the request's whole budget).
+        return options.acquire_timeout(std::time::Duration::from_secs(1));
     }
     // An SQLite connection is a file handle in this process: it cannot go
     // stale the way a network connection can, so the pool does not ping it
     // (a round trip to sqlx's worker thread) before each use.
     options.test_before_acquire(false).after_connect(|conn, _| {
         Box::pin(async move {
-            // WAL lets readers run beside the one writer; the busy
+            // WAL lets readers run beside the one writer. The busy
             // timeout covers other processes on the same file (this
-            // process queues its own writers).
+            // process queues its own writers): a file another process
+            // holds locked longer than that is an outage, answered 503.
+            // FULL: a commit is on stable storage (the WAL synced) before
+            // it is acknowledged, as PostgreSQL's is; NORMAL survives a
+            // crash of the process but not of the machine or its disk.
+            // Writes keep their rate by committing in groups (the audit
+            // log, import batches), not by weakening this.
             for pragma in [
                 "PRAGMA journal_mode = WAL",
-                "PRAGMA busy_timeout = 30000",
-                "PRAGMA synchronous = NORMAL",
+                "PRAGMA busy_timeout = 1000",
+                "PRAGMA synchronous = FULL",
                 "PRAGMA foreign_keys = ON",
                 "PRAGMA cache_size = -65536",
                 "PRAGMA temp_store = MEMORY",
@@ -377,7 +387,8 @@ impl SqlStore {
             let moved = audit_log::move_from_resources(&mut tx, self.dialect).await?;
             tracing::info!(moved, "schema 3 to 4: AuditEvents moved into the audit log");
             let mut sql = Sql::new(self.dialect);
-            sql.push("UPDATE carer_fhir_schema SET version = ").bind(SCHEMA_VERSION);
+            sql.push("UPDATE carer_fhir_schema SET version = ")
+                .bind(SCHEMA_VERSION);
             sql.query().execute(&mut *tx).await?;
         }
         if found.is_none() {
@@ -402,29 +413,12 @@ impl SqlStore {
         }
     }
 
-    /// A write transaction on the writers' connection. SQLite takes its
-    /// write lock at once (BEGIN IMMEDIATE), so that a writer of another
-    /// process queues (busy timeout) instead of one failing when it
-    /// upgrades from reading. The caller holds `writers` on SQLite.
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        Ok(match self.dialect {
-            Dialect::Sqlite => self.write_pool.begin_with("BEGIN IMMEDIATE").await?,
-            Dialect::Postgres => self.write_pool.begin().await?,
-        })
-    }
-
     /// A write transaction (see [`Store::begin`]).
     async fn sql_writer(&self) -> Result<SqlWriter, StoreError> {
-        let turn = if self.dialect == Dialect::Sqlite {
-            Some(self.writers.clone().lock_owned().await)
-        } else {
-            None
-        };
-        let tx = self.begin_write().await?;
+        let tx = self.write_tx().await?;
         Ok(SqlWriter {
             tx,
             dialect: self.dialect,
-            _turn: turn,
             written: 0,
             store_written: self.written.clone(),
             store: self.clone(),
@@ -749,7 +743,10 @@ impl Store for SqlStore {
                         id: id.clone(),
                     })
                     .collect(),
-                None => ["patient", "entity", "agent"].into_iter().flat_map(refs).collect(),
+                None => ["patient", "entity", "agent"]
+                    .into_iter()
+                    .flat_map(refs)
+                    .collect(),
             };
             let page = self
                 .search_audit(&Query {

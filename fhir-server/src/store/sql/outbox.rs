@@ -299,7 +299,7 @@ impl SubscriptionStore for SqlStore {
         delivered: &[i64],
         withheld: &[i64],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for (state, numbers) in [(1i64, delivered), (2, withheld)] {
             for chunk in numbers.chunks(200) {
                 let mut sql = Sql::new(self.dialect);

@@ -83,7 +83,7 @@ impl Pending {
 /// Appends `rows` to `head` as one multi-row INSERT per [`ROWS_PER_INSERT`]
 /// rows, each row written by `row`, and runs them.
 async fn insert_rows<T>(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut sqlx::AnyConnection,
     dialect: Dialect,
     head: &str,
     rows: &[T],
@@ -100,7 +100,7 @@ async fn insert_rows<T>(
             row(&mut sql, r);
             sql.push(")");
         }
-        sql.query().execute(&mut **tx).await?;
+        sql.query().execute(&mut *tx).await?;
     }
     Ok(())
 }

@@ -12,10 +12,9 @@ pub(super) type CurrentRow = (i64, Stored, bool);
 
 /// A transaction on the SQL store.
 pub struct SqlWriter {
-    pub(super) tx: Transaction<'static, Any>,
+    /// The transaction (and, on SQLite, the writers' turn).
+    pub(super) tx: super::txn::WriteTx,
     pub(super) dialect: Dialect,
-    /// Holds SQLite's writer queue until commit or drop.
-    pub(super) _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
     /// Index rows written by this transaction.
     pub(super) written: u64,
     pub(super) store_written: Arc<AtomicU64>,
@@ -85,6 +84,7 @@ impl SqlWriter {
             .push(", r.deleted FROM resources r WHERE r.res_type = ")
             .bind(rtype);
         sql.push(" AND r.res_id = ").bind(id);
+        lock_rows(&mut sql);
         let Some(row) = sql.query().fetch_optional(&mut *self.tx).await? else {
             return Ok(None);
         };
@@ -131,6 +131,18 @@ impl SqlWriter {
     }
 }
 
+/// PostgreSQL: the current rows a writer reads are locked until it
+/// commits. A concurrent writer of the same resource then waits at its
+/// read and sees the version the first wrote, rather than both reading
+/// one version and the second failing at its update: plain updates that
+/// race are applied one after the other, as SQLite's one writer applies
+/// them. (SQLite needs nothing: its writers take turns.)
+fn lock_rows(sql: &mut Sql) {
+    if sql.dialect == Dialect::Postgres {
+        sql.push(" FOR UPDATE");
+    }
+}
+
 /// A `current_row` answer from a row of [`CURRENT_COLUMNS`] and `deleted`.
 fn current_from(row: &AnyRow) -> Result<CurrentRow, StoreError> {
     let rid: i64 = row.try_get("rid")?;
@@ -142,6 +154,10 @@ fn current_from(row: &AnyRow) -> Result<CurrentRow, StoreError> {
 
 #[async_trait::async_trait]
 impl Writer for SqlWriter {
+    async fn audit(&mut self, event: NewVersion) -> Result<(), StoreError> {
+        self.append_audit(event).await.map(|_| ())
+    }
+
     async fn create(
         &mut self,
         resource_type: &str,
@@ -382,6 +398,7 @@ impl Writer for SqlWriter {
                     sql.bind(*id);
                 }
                 sql.push(")");
+                lock_rows(&mut sql);
                 for row in sql.query().fetch_all(&mut *self.tx).await? {
                     let current = current_from(&row)?;
                     let key = (current.1.resource_type.clone(), current.1.id.clone());
