@@ -254,3 +254,52 @@ fn built_and_signed_passports_validate_against_the_guide_and_uk_core() {
         Some("I care for my mother-in-law & visit daily.")
     );
 }
+
+/// An employer's published key set names its keys its own way: a
+/// signature finds its key by the set's name, by thumbprint, or unnamed;
+/// and never a key that does not verify.
+#[test]
+fn the_signing_key_is_found_however_the_key_set_names_it() {
+    let es = key("example-employer-es384.pem");
+    let thumbprint = es.kid().to_string();
+    let mut named = es.public_jwk();
+    named["kid"] = json!("employer-2026");
+    let mut unnamed = es.public_jwk();
+    unnamed.as_object_mut().unwrap().remove("kid");
+    let other = key("example-employer-rs384.pem");
+    let when = "2026-03-02T09:05:00Z";
+    // Signed under the thumbprint, the set naming the key otherwise.
+    let signed = passport::sign(&example(), &es, when).unwrap();
+    for (what, set) in [
+        (
+            "named otherwise",
+            json!({"keys": [other.public_jwk(), named.clone()]}),
+        ),
+        ("unnamed", json!({"keys": [unnamed.clone()]})),
+    ] {
+        let v = passport::verify(&signed, &set).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(v.kid, thumbprint);
+    }
+    // Signed under the set's own name for it.
+    let es = key("example-employer-es384.pem").with_kid("employer-2026");
+    let signed = passport::sign(&example(), &es, when).unwrap();
+    let v = passport::verify(&signed, &json!({"keys": [named]})).unwrap();
+    assert_eq!(v.kid, "employer-2026");
+    assert!(passport::verify(&signed, &json!({"keys": [unnamed]})).is_ok());
+    // Another key under that name, or another unnamed key, does not pass.
+    let mut impostor = key("expired-employer-es384.pem").public_jwk();
+    impostor["kid"] = json!("employer-2026");
+    assert_eq!(
+        passport::verify(&signed, &json!({"keys": [impostor.clone()]})),
+        Err(Rejection::BadSignature)
+    );
+    impostor.as_object_mut().unwrap().remove("kid");
+    assert_eq!(
+        passport::verify(&signed, &json!({"keys": [impostor]})),
+        Err(Rejection::BadSignature)
+    );
+    assert_eq!(
+        passport::verify(&signed, &json!({"keys": [other.public_jwk()]})),
+        Err(Rejection::UnknownKey("employer-2026".into()))
+    );
+}

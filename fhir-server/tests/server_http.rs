@@ -12,6 +12,8 @@
 mod access;
 #[path = "server_http/attack.rs"]
 mod attack;
+#[path = "server_http/conventions.rs"]
+mod conventions;
 #[path = "server_http/interactions.rs"]
 mod interactions;
 #[path = "server_http/rest.rs"]
@@ -51,6 +53,7 @@ pub fn registry() -> &'static Registry {
 
 /// Where a test's data lives: a fresh SQLite file, or a fresh schema of
 /// the test PostgreSQL database.
+#[derive(Clone, Copy)]
 pub enum Db {
     /// SQLite.
     Sqlite,

@@ -174,9 +174,26 @@ impl SigningKey {
         }
     }
 
-    /// The key id: the RFC 7638 SHA-256 thumbprint of the public key.
+    /// The key id: the RFC 7638 SHA-256 thumbprint of the public key,
+    /// unless named otherwise ([`SigningKey::with_kid`]).
     pub fn kid(&self) -> &str {
         &self.kid
+    }
+
+    /// The same key under the id its owner's published key set gives it
+    /// (most employers' JWK Sets name keys their own way, not by
+    /// thumbprint).
+    ///
+    /// ```
+    /// use fhir_core::caf::passport::SigningKey;
+    /// let pem = std::fs::read("../profiles/examples/passport/example-employer-es384.pem").unwrap();
+    /// let key = SigningKey::from_pem(&pem).unwrap().with_kid("employer-2026");
+    /// assert_eq!(key.kid(), "employer-2026");
+    /// assert_eq!(key.public_jwk()["kid"], "employer-2026");
+    /// ```
+    pub fn with_kid(mut self, kid: impl Into<String>) -> SigningKey {
+        self.kid = kid.into();
+        self
     }
 
     /// The public key as a JWK (with `kid`, `alg` and `use`), for the
@@ -314,9 +331,13 @@ impl fmt::Display for Rejection {
 impl std::error::Error for Rejection {}
 
 /// Verifies a passport's signature against the employer's key set (a JWK
-/// Set, `{"keys": [...]}`): the key named by `kid` must be in the set,
-/// valid (`nbf`, `exp`) at the signing time, and the signature must match
-/// the passport's content now.
+/// Set, `{"keys": [...]}`): the signing key must be in the set, valid
+/// (`nbf`, `exp`) at the signing time, and the signature must match the
+/// passport's content now. The key is the one the set names by the
+/// signature's `kid`; failing that, the one whose RFC 7638 thumbprint is
+/// that `kid` (a signature naming its key by thumbprint, against a set
+/// naming it otherwise), or one the set leaves unnamed (RFC 7517 §4.5:
+/// `kid` is optional) that verifies.
 ///
 /// # Errors
 /// A [`Rejection`] saying why the signature does not stand.
@@ -384,12 +405,56 @@ pub fn verify(bundle: &Value, jwks: &Value) -> std::result::Result<Verified, Rej
     if instant(when) != Some(signed_at) {
         return Err(bad("sigT differs from Bundle.signature.when"));
     }
-    let jwk_json = jwks["keys"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|k| k["kid"] == kid)
-        .ok_or_else(|| Rejection::UnknownKey(kid.to_string()))?;
+    let keys: Vec<&Value> = jwks["keys"].as_array().into_iter().flatten().collect();
+    let by_thumbprint = |k: &&Value| {
+        serde_json::from_value::<Jwk>((*k).clone())
+            .ok()
+            .and_then(|j| j.thumbprint(ThumbprintHash::SHA256).ok())
+            .is_some_and(|t| t == kid)
+    };
+    let named: Vec<&Value> = match keys.iter().find(|k| k["kid"] == kid) {
+        Some(k) => vec![*k],
+        None => match keys.iter().find(|k| by_thumbprint(k)) {
+            Some(k) => vec![*k],
+            None => keys
+                .iter()
+                .filter(|k| k.get("kid").is_none())
+                .copied()
+                .collect(),
+        },
+    };
+    let input = signing_input(header64, bundle);
+    let mut last = Rejection::UnknownKey(kid.to_string());
+    for jwk_json in named {
+        match check_with(jwk_json, kid, alg, &header, when, signed_at, sig64, &input) {
+            Ok(()) => {
+                return Ok(Verified {
+                    kid: kid.to_string(),
+                    algorithm: header["alg"].as_str().unwrap_or_default().to_string(),
+                    signed_at: when.to_string(),
+                    signer: OrganisationId::from_reference(&sig["who"]),
+                })
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Checks the signature with one key of the set: its algorithm, its
+/// validity at the signing time, the signature itself.
+#[allow(clippy::too_many_arguments)] // the parts of one signature, named at the one call
+fn check_with(
+    jwk_json: &Value,
+    kid: &str,
+    alg: Algorithm,
+    header: &Value,
+    when: &str,
+    signed_at: chrono::DateTime<chrono::Utc>,
+    sig64: &str,
+    input: &[u8],
+) -> std::result::Result<(), Rejection> {
+    let bad = |why: &str| Rejection::Malformed(why.to_string());
     if jwk_json
         .get("alg")
         .is_some_and(|a| a != header["alg"].as_str().unwrap_or(""))
@@ -412,14 +477,8 @@ pub fn verify(bundle: &Value, jwks: &Value) -> std::result::Result<Verified, Rej
     let jwk: Jwk = serde_json::from_value(jwk_json.clone())
         .map_err(|e| bad(&format!("key {kid} is not a JWK: {e}")))?;
     let key = DecodingKey::from_jwk(&jwk).map_err(|e| bad(&format!("key {kid}: {e}")))?;
-    let input = signing_input(header64, bundle);
-    match crypto::verify(sig64, &input, &key, alg) {
-        Ok(true) => Ok(Verified {
-            kid: kid.to_string(),
-            algorithm: header["alg"].as_str().unwrap_or_default().to_string(),
-            signed_at: when.to_string(),
-            signer: OrganisationId::from_reference(&sig["who"]),
-        }),
+    match crypto::verify(sig64, input, &key, alg) {
+        Ok(true) => Ok(()),
         _ => Err(Rejection::BadSignature),
     }
 }

@@ -235,6 +235,11 @@ impl Authority {
         format!("{}/auth/token", self.base)
     }
 
+    /// The authorization endpoint (`{base}/auth/authorize`).
+    pub fn authorize_url(&self) -> String {
+        format!("{}/auth/authorize", self.base)
+    }
+
     /// The server's public keys (`{base}/auth/jwks`).
     pub fn jwks(&self) -> Value {
         keys::jwks_of(&self.public_jwk)
@@ -243,7 +248,6 @@ impl Authority {
     /// `GET {base}/.well-known/smart-configuration`.
     pub fn smart_configuration(&self, scopes_supported: &[String]) -> Value {
         json!({
-            "issuer": self.base,
             "jwks_uri": format!("{}/auth/jwks", self.base),
             "token_endpoint": self.token_url(),
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
@@ -324,6 +328,15 @@ impl Authority {
             .map_err(|_| bad("client_assertion is not a signed JWT (RS384 or ES384)"))?;
         if !matches!(header.alg, Algorithm::RS384 | Algorithm::ES384) {
             return Err(bad("client_assertion must be signed with RS384 or ES384"));
+        }
+        // SMART Backend Services: a `jku` "SHALL match the JWKS URL value
+        // that the client supplied … at registration". Clients here
+        // register their key set itself, never a URL, so no `jku` can
+        // match, and a key set named by the assertion is never fetched.
+        if header.jku.is_some() || header.x5u.is_some() {
+            return Err(bad(
+                "the client assertion names a key set (jku or x5u) that is not this client's registration: clients here register their keys, and assertions are checked against those only",
+            ));
         }
         let claims = unverified_claims(assertion)
             .ok_or_else(|| bad("client_assertion has no readable claims"))?;

@@ -92,6 +92,11 @@ pub enum Command {
         /// given: nowhere.
         #[arg(long = "subscription-endpoint-allow")]
         subscription_endpoint_allow: Vec<String>,
+        /// Let browser apps served from this web origin call the server
+        /// (CORS; repeatable, e.g. https://app.example.org; `*` for any);
+        /// none given: no cross-origin calls.
+        #[arg(long = "cors-origin", value_name = "ORIGIN")]
+        cors_origins: Vec<String>,
         /// When a search does not ask for `_total`, count at most this many
         /// matches: the total is exact up to it and left out beyond (0: only
         /// the totals a page shows by itself).
@@ -170,6 +175,7 @@ struct ServeArgs {
     insecure_open: bool,
     issuers: Vec<(String, String)>,
     subscription_allow: Vec<String>,
+    cors_origins: Vec<String>,
     count_up_to: i64,
     audit_retention: Option<u32>,
     max_connections: u64,
@@ -195,6 +201,7 @@ fn serve(a: ServeArgs) -> Result<(), Failure> {
         insecure_open: a.insecure_open,
         issuers: a.issuers,
         subscription_allow: a.subscription_allow,
+        cors_origins: a.cors_origins,
         count_up_to: a.count_up_to,
         audit_retention_days: a.audit_retention,
         max_connections: usize::try_from(a.max_connections).unwrap_or(usize::MAX),
@@ -227,6 +234,7 @@ pub fn main() -> ExitCode {
             token_issuers,
             token_issuer_jwks,
             subscription_endpoint_allow,
+            cors_origins,
             count_up_to,
             audit_retention,
             max_connections,
@@ -245,6 +253,7 @@ pub fn main() -> ExitCode {
                     insecure_open,
                     issuers: token_issuers.into_iter().zip(token_issuer_jwks).collect(),
                     subscription_allow: subscription_endpoint_allow,
+                    cors_origins,
                     count_up_to,
                     audit_retention,
                     max_connections,

@@ -25,6 +25,11 @@ pub enum Command {
         /// Where to write the signed passport (JSON); standard output by default.
         #[arg(short = 'o', long = "out")]
         out: Option<PathBuf>,
+        /// The key's id as the employer's published JWK Set names it;
+        /// default: the key's RFC 7638 thumbprint. (Verification finds the
+        /// key either way.)
+        #[arg(long)]
+        kid: Option<String>,
     },
     /// Verify a passport's signature against the employer's key set: exit 0
     /// when it stands and the content is unchanged, 1 with the reason
@@ -48,13 +53,21 @@ fn read_resource(path: &Path) -> Result<serde_json::Value, Failure> {
 
 pub(super) fn run(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Sign { file, key, out } => {
+        Command::Sign {
+            file,
+            key,
+            out,
+            kid,
+        } => {
             let passport = read_resource(&file)?;
             let pem = std::fs::read(&key)
                 .with_context(|| format!("reading {}", key.display()))
                 .map_err(Failure::input)?;
-            let key = SigningKey::from_pem(&pem)
+            let mut key = SigningKey::from_pem(&pem)
                 .map_err(|e| Failure::input(anyhow!("{}: {e}", key.display())))?;
+            if let Some(kid) = kid {
+                key = key.with_kid(kid);
+            }
             // Signing time to the second, in UTC, as FHIR instants are written.
             let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
             let signed = passport::sign(&passport, &key, &now).map_err(Failure::input)?;

@@ -168,7 +168,18 @@ pub fn paging_links(
     total: Option<i64>,
     page_len: usize,
 ) -> Value {
-    let mut links = vec![json!({"relation": "self", "url": page_link(state, path, used, paging)})];
+    let mut links = vec![
+        json!({"relation": "self", "url": page_link(state, path, used, paging)}),
+        json!({"relation": "first", "url": page_link(state, path, used, Paging { offset: 0, ..paging })}),
+    ];
+    // The last page, when the total is known (a page is never empty
+    // unless there is nothing at all).
+    if let (Some(t), true) = (total, paging.count > 0) {
+        let last = (t.max(1) - 1) / paging.count * paging.count;
+        if last <= crate::search::MAX_OFFSET {
+            links.push(json!({"relation": "last", "url": page_link(state, path, used, Paging { offset: last, ..paging })}));
+        }
+    }
     if let Some(next) = paging.next(total, page_len) {
         links.push(json!({"relation": "next", "url": page_link(state, path, used, Paging { offset: next, ..paging })}));
     }

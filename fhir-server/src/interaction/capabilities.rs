@@ -108,7 +108,7 @@ pub fn capability_statement(state: &AppState) -> Value {
                 // it is offered only with access control off.
                 "updateCreate": matches!(state.access, Access::Open),
                 "conditionalCreate": has(Code::Create),
-                "conditionalRead": "not-supported",
+                "conditionalRead": "full-support",
                 "conditionalUpdate": has(Code::ConditionalUpdate),
                 "conditionalDelete": if has(Code::ConditionalDelete) { "single" } else { "not-supported" },
                 "referencePolicy": ["literal", "logical"],
@@ -147,7 +147,12 @@ pub fn capability_statement(state: &AppState) -> Value {
         "mode": "server",
         "resource": resources,
         "interaction": interactions(true),
-        "searchParam": [{"name": "_id", "type": "token"}, {"name": "_lastUpdated", "type": "date"}],
+        "searchParam": [
+            {"name": "_id", "type": "token"},
+            {"name": "_lastUpdated", "type": "date"},
+            {"name": "_type", "type": "token", "documentation": "Narrows a search of all types to these; their shared parameters may then be used"}
+        ],
+        "compartment": ["http://hl7.org/fhir/CompartmentDefinition/patient"],
     });
     rest["security"] = security(state);
     let system_ops = operations(Level::System, None);
@@ -192,15 +197,18 @@ pub fn scopes_supported(state: &AppState) -> Vec<String> {
 fn security(state: &AppState) -> Value {
     match &state.access {
         Access::Enforced(a) => json!({
-            "cors": false,
+            "cors": !state.cors_origins.is_empty(),
             "service": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}],
                 "text": "SMART on FHIR Backend Services (client credentials, private_key_jwt)"}],
             "extension": [{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
-                "extension": [{"url": "token", "valueUri": a.token_url()}]}],
+                "extension": [
+                    {"url": "token", "valueUri": a.token_url()},
+                    {"url": "authorize", "valueUri": a.authorize_url()}
+                ]}],
             "description": "Bearer tokens from the token endpoint (SMART Backend Services) are required; scopes are enforced per interaction, CAF consent on every read, and every access is audited (AuditEvent)."
         }),
         Access::Open => json!({
-            "cors": false,
+            "cors": !state.cors_origins.is_empty(),
             "description": "ACCESS CONTROL IS OFF (carer-fhir serve --insecure-open): every request may read and write everything. For local trials only."
         }),
     }

@@ -80,6 +80,8 @@ pub struct Failure {
     pub kind: FailureKind,
     /// The OperationOutcome.
     pub outcome: Value,
+    /// For 405: the methods the path does take (the `Allow` header).
+    pub allow: Option<String>,
 }
 
 impl Failure {
@@ -91,7 +93,17 @@ impl Failure {
             outcome: json!({"resourceType": "OperationOutcome", "issue": [{
                 "severity": "error", "code": code, "diagnostics": message.into()
             }]}),
+            allow: None,
         }
+    }
+
+    /// 405 `not-supported`: the path does not take this method; `allow`
+    /// lists those it does (`GET, HEAD, PUT`), sent as `Allow`
+    /// (RFC 9110 §15.5.6).
+    pub fn method_not_allowed(message: impl Into<String>, allow: String) -> Failure {
+        let mut f = Failure::new(FailureKind::MethodNotAllowed, "not-supported", message);
+        f.allow = Some(allow);
+        f
     }
 
     /// The same failure located at `path` (a FHIRPath expression).
@@ -126,7 +138,11 @@ impl Failure {
 
     /// A failure with a validator's (or another) OperationOutcome.
     pub fn with_outcome(kind: FailureKind, outcome: Value) -> Failure {
-        Failure { kind, outcome }
+        Failure {
+            kind,
+            outcome,
+            allow: None,
+        }
     }
 
     /// 500: our failure. The cause is logged; the client is told only that

@@ -100,6 +100,9 @@ pub enum PathShape {
     InstanceOperation,
     /// `[base]/[type]/[id]/_history/[vid]`
     Version,
+    /// `[base]/Patient/[id]/[type]` or `[base]/Patient/[id]/*`: a search
+    /// in the Patient's compartment.
+    Compartment,
 }
 
 /// The interactions, as the routing table names them.
@@ -137,6 +140,8 @@ pub enum Code {
     Delete,
     /// `history-instance`
     HistoryInstance,
+    /// a compartment search (`search-type` on the type searched)
+    SearchCompartment,
     /// an operation (`$name`)
     Operation,
 }
@@ -211,7 +216,12 @@ pub const ROUTES: &[Route] = &[
     route(PathShape::InstanceOperation, Method::Get, Code::Operation),
     route(PathShape::InstanceOperation, Method::Post, Code::Operation),
     route(PathShape::Version, Method::Get, Code::VRead),
+    route(PathShape::Compartment, Method::Get, Code::SearchCompartment),
 ];
+
+/// The compartment a compartment search may search in: the Patient's, the
+/// one this server keeps for every resource.
+pub const COMPARTMENT: &str = "Patient";
 
 /// A request's path, taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -226,6 +236,8 @@ pub struct Target {
     pub version: Option<String>,
     /// The operation's name without `$`.
     pub operation: Option<String>,
+    /// For a compartment search: the type searched, or `*` for all.
+    pub within: Option<String>,
 }
 
 impl Target {
@@ -243,6 +255,7 @@ impl Target {
             id: None,
             version: None,
             operation: None,
+            within: None,
         };
         t.shape = match seg.as_slice() {
             [] => PathShape::Base,
@@ -278,6 +291,13 @@ impl Target {
                                 t.version = Some(vid.to_string());
                                 PathShape::Version
                             }
+                            [within] if *rt == COMPARTMENT => {
+                                if *within != "*" {
+                                    state.check_type(within)?;
+                                }
+                                t.within = Some(within.to_string());
+                                PathShape::Compartment
+                            }
                             _ => return Err(no_endpoint(path)),
                         }
                     }
@@ -296,6 +316,22 @@ impl Target {
     pub fn id(&self) -> &str {
         self.id.as_deref().unwrap_or("")
     }
+}
+
+/// The methods a path of `shape` takes, as an `Allow` header lists them
+/// (from [`ROUTES`]; `HEAD` wherever `GET` is).
+pub fn allowed(shape: PathShape) -> String {
+    let mut methods: Vec<&str> = Vec::new();
+    for r in ROUTES.iter().filter(|r| r.shape == shape) {
+        let name = r.method.name();
+        if !methods.contains(&name) {
+            methods.push(name);
+            if r.method == Method::Get {
+                methods.push("HEAD");
+            }
+        }
+    }
+    methods.join(", ")
 }
 
 fn no_endpoint(path: &[String]) -> Failure {
@@ -368,14 +404,13 @@ impl Interaction {
             .iter()
             .find(|r| r.shape == target.shape && r.method == req.method)
         else {
-            return Err(Failure::new(
-                FailureKind::MethodNotAllowed,
-                "not-supported",
+            return Err(Failure::method_not_allowed(
                 format!(
                     "{} /{} is not a FHIR interaction this server supports",
                     req.method.name(),
                     req.path.join("/")
                 ),
+                allowed(target.shape),
             ));
         };
         Ok(match route.code {
@@ -404,7 +439,7 @@ impl Interaction {
                     }
                 }
             }
-            Code::SearchSystem | Code::SearchType => {
+            Code::SearchSystem | Code::SearchType | Code::SearchCompartment => {
                 Interaction::Search(search::Search::parse(&target, &req)?)
             }
             Code::HistorySystem | Code::HistoryType | Code::HistoryInstance => {

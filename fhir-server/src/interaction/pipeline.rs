@@ -736,12 +736,11 @@ fn nothing_to_update(rtype: &str, id: &str, if_match: Option<i64>) -> Failure {
             "conflict",
             format!("If-Match names version {v} of {rtype}/{id}, which is not its current version"),
         ),
-        None => Failure::new(
-            FailureKind::MethodNotAllowed,
-            "not-supported",
+        None => Failure::method_not_allowed(
             format!(
                 "{rtype}/{id} does not exist, and this server does not create resources by update while access control is on: create with POST [base]/{rtype}"
             ),
+            super::allowed(super::PathShape::Instance),
         ),
     }
 }

@@ -44,6 +44,9 @@ pub struct Read {
     pub shaping: Shaping,
     /// The version `If-None-Match` names.
     pub if_none_match: Option<String>,
+    /// `If-Modified-Since`, when it is a valid HTTP date (RFC 9110
+    /// §13.1.3: ignored otherwise, and when `If-None-Match` is given).
+    pub if_modified_since: Option<chrono::DateTime<chrono::Utc>>,
     /// The emergency card number the read quotes (`?card=NUMBER`): what
     /// lets an emergency responder read a contingency plan and the
     /// contacts it names (`access::emergency`); ignored for anyone else.
@@ -66,6 +69,12 @@ impl Read {
                     .trim_matches('"')
                     .to_string()
             }),
+            if_modified_since: req
+                .headers
+                .if_modified_since
+                .as_deref()
+                .and_then(|d| chrono::DateTime::parse_from_rfc2822(d.trim()).ok())
+                .map(|d| d.with_timezone(&chrono::Utc)),
             card: req
                 .query
                 .iter()
@@ -111,7 +120,15 @@ impl Read {
             }
         }
         let mut answer = Answer::stored(&s);
-        if self.if_none_match.as_deref() == Some(s.version.to_string().as_str()) {
+        let unchanged = match (&self.if_none_match, self.if_modified_since) {
+            (Some(v), _) => *v == s.version.to_string(),
+            // HTTP dates are to the second: changed within the second
+            // named is not "modified since".
+            (None, Some(since)) => chrono::DateTime::parse_from_rfc3339(&s.last_updated)
+                .is_ok_and(|t| t.timestamp() <= since.timestamp()),
+            (None, None) => false,
+        };
+        if unchanged {
             answer.status = StatusCode::NOT_MODIFIED;
             answer.body = Content::Empty;
             return Ok(answer);

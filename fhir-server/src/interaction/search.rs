@@ -26,8 +26,13 @@ const ITERATE_ROUNDS: usize = 3;
 /// A search, parsed.
 #[derive(Debug, Clone)]
 pub struct Search {
-    /// The type searched (None: all types).
+    /// The type searched (None: all types, or those of `types`).
     pub resource_type: Option<String>,
+    /// A search of all types narrowed by `_type` to these (two or more: a
+    /// `_type` of one makes a search of that type).
+    pub types: Vec<String>,
+    /// A compartment search: the Patient whose compartment is searched.
+    pub compartment: Option<String>,
     /// The parameters (query string and form body together).
     pub params: Vec<(String, String)>,
     /// `Prefer: handling=strict`.
@@ -59,8 +64,35 @@ impl Search {
                 params.extend(query_pairs(text)?);
             }
         }
+        let (mut resource_type, compartment) = match target.shape {
+            PathShape::Compartment => (
+                target.within.clone().filter(|w| w != "*"),
+                target.id.clone(),
+            ),
+            _ => (target.resource_type.clone(), None),
+        };
+        let mut types = Vec::new();
+        if resource_type.is_none() {
+            types = params
+                .iter()
+                .filter(|(k, _)| k == "_type")
+                .flat_map(|(_, v)| v.split(','))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect();
+            types.dedup();
+            if let [only] = types.as_slice() {
+                // One type: a search of that type, with all its parameters.
+                resource_type = Some(only.clone());
+                types.clear();
+                params.retain(|(k, _)| k != "_type");
+            }
+        }
         Ok(Search {
-            resource_type: target.resource_type.clone(),
+            resource_type,
+            types,
+            compartment,
             params,
             strict: Prefer::parse(req.headers.prefer.as_deref()).strict,
         })
@@ -77,11 +109,27 @@ impl Search {
         caller: &Caller,
         clearance: &Clearance,
     ) -> Result<Answer, Failure> {
+        for t in self.types.iter().chain(&self.resource_type) {
+            svc.state.check_type(t).map_err(|_| {
+                Failure::invalid(format!("_type: {t:?} is not a FHIR R4 resource type"))
+            })?;
+        }
+        if self.types.iter().any(|t| t == "AuditEvent") {
+            return Err(Failure::new(
+                FailureKind::Invalid,
+                "not-supported",
+                "AuditEvents are kept in the audit log: search them on their own (AuditEvent?… or _type=AuditEvent)",
+            ));
+        }
         let (mut q, shape) = svc.state.search.params.query(
             self.resource_type.as_deref(),
             &self.params,
             self.strict,
         )?;
+        if let Some(patient) = &self.compartment {
+            q.conditions
+                .push(crate::store::Condition::Compartment(patient.clone()));
+        }
         access::check_query(caller, &q, &shape)?;
         // Parsing leaves `UpTo` only where `_total` is absent; the bound is
         // the server's (`serve --count-up-to`).
@@ -92,14 +140,16 @@ impl Search {
             q.conditions.push(super::read::restriction(svc, t, r)?);
         }
         q.visibility = clearance.visibility.clone();
-        let (bundle, patients) = searchset(
-            svc,
-            caller,
-            self.resource_type.as_deref().unwrap_or(""),
-            &q,
-            &shape,
-        )
-        .await?;
+        // The paging links lead back to the same search.
+        let path = match &self.compartment {
+            Some(p) => format!(
+                "{}/{p}/{}",
+                super::COMPARTMENT,
+                self.resource_type.as_deref().unwrap_or("*")
+            ),
+            None => self.resource_type.clone().unwrap_or_default(),
+        };
+        let (bundle, patients) = searchset(svc, caller, &path, &q, &shape).await?;
         let mut answer = Answer::ok(bundle);
         answer.patients = patients;
         Ok(answer)

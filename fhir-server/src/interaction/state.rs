@@ -49,6 +49,9 @@ pub struct AppState {
     /// How many matches a search that does not ask for `_total` counts
     /// (see [`crate::store::Total`]; default [`crate::store::COUNT_UP_TO`]).
     pub count_up_to: i64,
+    /// The web origins whose browser apps may call this server (CORS);
+    /// empty: none (`serve --cors-origin`).
+    pub cors_origins: Vec<String>,
     /// Woken when a commit raises subscription events (the delivery
     /// worker waits on it).
     pub notify: Arc<tokio::sync::Notify>,
@@ -100,6 +103,7 @@ impl AppState {
             access,
             subscriptions: crate::subscription::Config::default(),
             count_up_to: crate::store::COUNT_UP_TO,
+            cors_origins: Vec::new(),
             notify: Arc::new(tokio::sync::Notify::new()),
             hooks: Arc::new(crate::write_hooks()),
             auditor: std::sync::OnceLock::new(),

@@ -617,12 +617,27 @@ impl SearchParams {
         strict: bool,
     ) -> Result<(Query, Shape), SearchError> {
         let paging = Paging::parse(params)?;
+        // `_type` narrows a search of all types to some; their parameters
+        // may then be used where all of them have it, meaning the same.
+        let types: Vec<String> = match resource_type {
+            Some(_) => Vec::new(),
+            None => params
+                .iter()
+                .filter(|(k, _)| k == "_type")
+                .flat_map(|(_, v)| v.split(','))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string)
+                .collect(),
+        };
         let mut q = Query {
             resource_type: resource_type.map(str::to_string),
+            types: types.clone(),
             count: paging.count,
             offset: paging.offset,
             ..Query::default()
         };
+        let sort_type = resource_type.or(types.first().map(String::as_str));
         let mut shape = Shape::default();
         for (k, v) in params {
             let keep = (k.clone(), v.clone());
@@ -638,12 +653,13 @@ impl SearchParams {
                             "_id" => SortKey::Id,
                             "_lastUpdated" => SortKey::LastUpdated,
                             _ => {
-                                let p = resource_type.and_then(|t| self.get(t, name)).ok_or_else(
-                                    || SearchError::UnknownParameter {
-                                        resource_type: resource_type.unwrap_or("every type").into(),
-                                        code: name.into(),
-                                    },
-                                )?;
+                                let p =
+                                    sort_type.and_then(|t| self.get(t, name)).ok_or_else(|| {
+                                        SearchError::UnknownParameter {
+                                            resource_type: sort_type.unwrap_or("every type").into(),
+                                            code: name.into(),
+                                        }
+                                    })?;
                                 let Some(table) = p.kind.tables().first() else {
                                     return Err(SearchError::Unsupported {
                                         param: "_sort".into(),
@@ -693,8 +709,9 @@ impl SearchParams {
                     }
                 }
                 "_format" | "_pretty" => continue,
+                "_type" if resource_type.is_none() => {}
                 _ => {
-                    match self.criterion(resource_type, k, v) {
+                    match self.criterion(resource_type, &types, k, v) {
                         Ok(c) => q.conditions.push(c),
                         Err(SearchError::UnknownParameter { .. }) if !strict => continue,
                         Err(e) => return Err(e),
@@ -717,16 +734,31 @@ impl SearchParams {
         Ok((q, shape))
     }
 
-    /// One criterion of a search of `resource_type` (None: all types, which
-    /// take `_id` and `_lastUpdated` only).
+    /// One criterion of a search of `resource_type` (None: all types, or
+    /// the `types` of `_type`, which take the parameters they all have,
+    /// meaning the same on each; all types take `_id` and `_lastUpdated`
+    /// only).
     fn criterion(
         &self,
         resource_type: Option<&str>,
+        types: &[String],
         key: &str,
         value: &str,
     ) -> Result<Condition, SearchError> {
         match resource_type {
             Some(rt) => self.condition(rt, key, value),
+            None if !types.is_empty() => {
+                let first = self.condition(&types[0], key, value)?;
+                for t in &types[1..] {
+                    if self.condition(t, key, value)? != first {
+                        return Err(SearchError::Unsupported {
+                            param: key.into(),
+                            what: "a parameter that means different things on the types of _type",
+                        });
+                    }
+                }
+                Ok(first)
+            }
             None if key == "_id" || key == "_lastUpdated" => self.condition("Resource", key, value),
             None => Err(SearchError::UnknownParameter {
                 resource_type: "a search of all types (which takes _id and _lastUpdated)".into(),

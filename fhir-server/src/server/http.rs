@@ -35,24 +35,51 @@ pub fn negotiate(headers: &HeaderMap, query: &[(String, String)]) -> Result<Form
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(Format::Json);
     };
-    let mut any = false;
-    for part in accept.split(',') {
-        let mime = part.split(';').next().unwrap_or("").trim();
-        if let Some(f) = fhir_format(mime) {
-            return Ok(f);
+    // RFC 9110 §12.5.1: the acceptable range of the highest quality wins
+    // (the first of equals); q=0 means "not this". FHIR's `fhirVersion`
+    // parameter (http §3.1.0.1.5): a version other than R4's is not
+    // acceptable here.
+    let mut best: Option<(Format, f32)> = None;
+    let mut other_version = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        let mut version_ok = true;
+        for param in parts {
+            let (k, v) = param.split_once('=').unwrap_or((param, ""));
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                "q" => q = v.parse().unwrap_or(0.0),
+                "fhirversion" if !(v == "4.0" || v.starts_with("4.0.")) => {
+                    version_ok = false;
+                    other_version = Some(v.to_string());
+                }
+                _ => {}
+            }
         }
-        if matches!(mime, "*/*" | "application/*" | "") {
-            any = true;
+        let format = match mime.as_str() {
+            "*/*" | "application/*" | "" => Some(Format::Json),
+            m => fhir_format(m),
+        };
+        if let Some(f) = format.filter(|_| version_ok && q > 0.0) {
+            if best.is_none_or(|(_, bq)| q > bq) {
+                best = Some((f, q));
+            }
         }
     }
-    if any {
-        Ok(Format::Json)
-    } else {
-        Err(Failure::new(
+    match (best, other_version) {
+        (Some((f, _)), _) => Ok(f),
+        (None, Some(v)) => Err(Failure::new(
+            FailureKind::NotAcceptable,
+            "not-supported",
+            format!("Accept asks for FHIR version {v}; this server speaks FHIR R4 (fhirVersion=4.0) only"),
+        )),
+        (None, None) => Err(Failure::new(
             FailureKind::NotAcceptable,
             "not-supported",
             format!("Accept: {accept} names no format this server writes (application/fhir+json, application/fhir+xml)"),
-        ))
+        )),
     }
 }
 
@@ -78,10 +105,9 @@ pub fn request(
         ));
     }
     let method = Method::parse(method.as_str()).ok_or_else(|| {
-        Failure::new(
-            FailureKind::MethodNotAllowed,
-            "not-supported",
+        Failure::method_not_allowed(
             format!("{method} is not a method of FHIR's RESTful API"),
+            "GET, HEAD, POST, PUT, PATCH, DELETE".into(),
         )
     })?;
     let text = |name: header::HeaderName| {
@@ -204,6 +230,13 @@ pub fn failure(f: Failure, fmt: Format) -> Response {
         .or_else(|_| body_text(&body, Format::Json))
         .unwrap_or(None);
     let mut response = with_body(status, text);
+    if let Some(allow) = f
+        .allow
+        .as_deref()
+        .and_then(|a| HeaderValue::from_str(a).ok())
+    {
+        response.headers_mut().insert(header::ALLOW, allow);
+    }
     if status == StatusCode::SERVICE_UNAVAILABLE {
         // RFC 9110 §10.2.3: when to come back.
         response
@@ -224,6 +257,77 @@ pub fn failure(f: Failure, fmt: Format) -> Response {
     response
 }
 
+/// The conventions every FHIR answer follows, applied last: `Vary` (the
+/// answer depends on `Accept`), `Preference-Applied` for the `Prefer`
+/// preferences honoured (RFC 7240 §3), and `_pretty=true` (JSON indented;
+/// FHIR http §3.1.0.1.7).
+pub async fn finish(
+    mut response: Response,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+    query: &[(String, String)],
+) -> Response {
+    response
+        .headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Accept"));
+    if let Some(applied) = preferences_applied(&response, method, headers) {
+        if let Ok(v) = HeaderValue::from_str(&applied) {
+            response
+                .headers_mut()
+                .insert(header::HeaderName::from_static("preference-applied"), v);
+        }
+    }
+    let pretty = query.iter().any(|(k, v)| k == "_pretty" && v == "true");
+    let json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/fhir+json"));
+    if !(pretty && json) {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return Response::from_parts(parts, axum::body::Body::empty());
+    };
+    let text = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok());
+    let mut response = Response::from_parts(
+        parts,
+        axum::body::Body::from(text.map_or(bytes, Bytes::from)),
+    );
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    response
+}
+
+/// The preferences of the request's `Prefer` this answer honours: the
+/// `return=` of a successful write, the `handling=` of a search, and
+/// `respond-async` when the answer is 202 Accepted.
+fn preferences_applied(
+    response: &Response,
+    method: &axum::http::Method,
+    headers: &HeaderMap,
+) -> Option<String> {
+    let prefer = headers.get("prefer").and_then(|v| v.to_str().ok())?;
+    let status = response.status();
+    let mut applied: Vec<&str> = Vec::new();
+    for p in prefer.split([',', ';']).map(str::trim) {
+        let honoured = match p {
+            "return=minimal" | "return=representation" | "return=OperationOutcome" => {
+                status.is_success() && *method != axum::http::Method::GET
+            }
+            "handling=strict" | "handling=lenient" => *method == axum::http::Method::GET,
+            "respond-async" => status == StatusCode::ACCEPTED,
+            _ => false,
+        };
+        if honoured && !applied.contains(&p) {
+            applied.push(p);
+        }
+    }
+    (!applied.is_empty()).then(|| applied.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +346,56 @@ mod tests {
             h.keys().all(|k| k.as_str() != "bad name"),
             "a name HTTP does not allow is left out: {h:?}"
         );
+    }
+
+    fn accept(value: &str) -> Result<Format, Failure> {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        negotiate(&h, &[])
+    }
+
+    #[test]
+    fn accept_is_read_by_quality_then_order_and_by_fhir_version() {
+        assert_eq!(
+            accept("application/fhir+xml;q=0.5, application/fhir+json").unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            accept("application/fhir+json;q=0.2, application/fhir+xml;q=0.9").unwrap(),
+            Format::Xml
+        );
+        assert_eq!(
+            accept("application/fhir+xml, application/fhir+json").unwrap(),
+            Format::Xml
+        );
+        assert_eq!(accept("text/html, */*;q=0.1").unwrap(), Format::Json);
+        assert_eq!(
+            accept("application/fhir+xml;q=0, */*").unwrap(),
+            Format::Json
+        );
+        assert_eq!(
+            accept("application/fhir+json; fhirVersion=4.0").unwrap(),
+            Format::Json
+        );
+        let f = accept("application/fhir+json; fhirVersion=5.0").unwrap_err();
+        assert_eq!(f.kind, FailureKind::NotAcceptable);
+        assert!(f.message().contains("5.0"), "{}", f.message());
+        assert_eq!(
+            accept("application/fhir+json;fhirVersion=3.0, application/fhir+xml;fhirVersion=4.0")
+                .unwrap(),
+            Format::Xml
+        );
+        assert_eq!(
+            accept("text/html").unwrap_err().kind,
+            FailureKind::NotAcceptable
+        );
+    }
+
+    #[test]
+    fn a_405_names_the_methods_the_path_takes() {
+        let f = Failure::method_not_allowed("no", "GET, HEAD".into());
+        let r = failure(f, Format::Json);
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(r.headers()[header::ALLOW], "GET, HEAD");
     }
 }

@@ -43,8 +43,10 @@ pub const REQUEST_BUDGET: std::time::Duration = std::time::Duration::from_secs(3
 
 /// The routes of the FHIR API over `state`.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let cors = cors(&state.cors_origins);
+    let router = Router::new()
         .route("/auth/token", axum::routing::post(token))
+        .route("/auth/authorize", axum::routing::get(authorize).post(authorize))
         .route("/auth/jwks", axum::routing::get(jwks))
         .route("/.well-known/smart-configuration", axum::routing::get(smart_configuration))
         .fallback(handle)
@@ -66,7 +68,87 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(Service::new(state))
+        // Compressed when the client says it takes gzip, deflate or zstd
+        // (the CapabilityStatement is half a megabyte of JSON).
+        .layer(tower_http::compression::CompressionLayer::new())
+        .with_state(Service::new(state));
+    match cors {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+/// CORS for the browser apps of `origins` (`*`: any): preflights
+/// answered, and the headers a FHIR client reads exposed. None when no
+/// origin is allowed (the default: browsers then refuse cross-origin
+/// calls).
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o.trim_end_matches('/')).ok()),
+        )
+    };
+    let name = HeaderName::from_static;
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::ACCEPT,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+                header::IF_MODIFIED_SINCE,
+                name("if-none-exist"),
+                name("prefer"),
+                name("x-request-id"),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LOCATION,
+                header::CONTENT_LOCATION,
+                header::LAST_MODIFIED,
+                header::RETRY_AFTER,
+                name("x-progress"),
+                name("x-request-id"),
+                name("preference-applied"),
+            ])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// The OAuth authorization endpoint the CapabilityStatement names (the
+/// SMART `oauth-uris` extension requires one). Person sign-in (SMART App
+/// Launch) is not offered yet, so every request is refused as RFC 6749
+/// §4.1.2.1 says when the redirect URI cannot be trusted: to the caller,
+/// not by redirect.
+async fn authorize() -> Response {
+    use axum::response::IntoResponse;
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(serde_json::json!({
+            "error": "unsupported_response_type",
+            "error_description": "this server does not offer person sign-in yet; systems get tokens from the token endpoint (SMART Backend Services, client_credentials)"
+        })),
+    )
+        .into_response()
 }
 
 /// Every request: extract, convert, apply, answer.
@@ -125,10 +207,11 @@ async fn handle(
         }
     })
     .await;
-    match result {
+    let response = match result {
         Ok(answer) => http::answer(answer, fmt, &svc.state.base),
         Err(f) => http::failure(f, fmt),
-    }
+    };
+    http::finish(response, &method, &headers, &query).await
 }
 
 /// Audits a request refused at the edge (logged, not answered, when the
@@ -339,6 +422,9 @@ pub struct Config {
     pub issuers: Vec<(String, String)>,
     /// Endpoint prefixes subscription notifications may go to.
     pub subscription_allow: Vec<String>,
+    /// Web origins whose browser apps may call the server (CORS); none
+    /// by default.
+    pub cors_origins: Vec<String>,
     /// How many matches a search without `_total` counts
     /// ([`crate::store::Total`]).
     pub count_up_to: i64,
@@ -407,6 +493,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     };
     let mut state = AppState::new(store, registry, &base, access);
     state.count_up_to = config.count_up_to;
+    state.cors_origins = config.cors_origins.clone();
     state.subscriptions = crate::subscription::Config {
         allow: config.subscription_allow.clone(),
         ..crate::subscription::Config::default()

@@ -273,6 +273,10 @@ pub enum Prefix {
 /// A condition on resources, in terms of the index.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition {
+    /// In the compartment of `Patient/{id}`: the resource is that
+    /// Patient's data, as the Patient CompartmentDefinition decides at
+    /// each write ([compartment search](https://hl7.org/fhir/R4/compartmentdefinition.html#search)).
+    Compartment(String),
     /// Any of these (comma-separated values).
     Any(Vec<Condition>),
     /// All of these (a scope's restriction).
@@ -464,6 +468,8 @@ impl Total {
 pub struct Query {
     /// The resource type (None: all types, for system search).
     pub resource_type: Option<String>,
+    /// With no `resource_type`: the types searched (`_type`; empty: all).
+    pub types: Vec<String>,
     /// All must hold.
     pub conditions: Vec<Condition>,
     /// Sort keys and whether each is descending.

@@ -196,7 +196,67 @@ on_both_stores!(
     tokens_are_refused_by_kind,
     the_emergency_responder_sees_the_plan_and_its_contacts_only,
     every_access_is_audited_and_audits_are_protected,
+    the_capability_statement_passes_its_own_validation,
 );
+
+/// The CapabilityStatement with access control on (SMART's `oauth-uris`
+/// extension, which requires `token` and `authorize`) is valid by the
+/// server's own `$validate`, and the discovery document claims no OpenID
+/// issuer it does not have.
+async fn the_capability_statement_passes_its_own_validation(db: Db, name: &str) {
+    let Some(s) = start(db, name).await else {
+        return;
+    };
+    let org = s
+        .register(
+            "validator",
+            "A81001",
+            Role::GpPractice,
+            "system/*.rs",
+            jsonwebtoken::Algorithm::ES384,
+        )
+        .await;
+    let (status, _, cap) = s.call(None, "GET", "metadata", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let uris = &cap["rest"][0]["security"]["extension"][0]["extension"];
+    for url in ["token", "authorize"] {
+        assert!(
+            uris.as_array().unwrap().iter().any(|e| e["url"] == url),
+            "oauth-uris has {url}: {uris}"
+        );
+    }
+    let (status, _, oo) = s
+        .call(
+            Some(&org),
+            "POST",
+            "CapabilityStatement/$validate",
+            Some(cap),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{oo}");
+    let errors: Vec<&Value> = oo["issue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| matches!(i["severity"].as_str(), Some("error" | "fatal")))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the server's own CapabilityStatement: {errors:?}"
+    );
+    let (_, _, smart) = s
+        .call(None, "GET", ".well-known/smart-configuration", None)
+        .await;
+    let oidc = smart["capabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "sso-openid-connect");
+    assert!(
+        smart.get("issuer").is_none() || oidc,
+        "issuer is for OpenID Connect servers: {smart}"
+    );
+}
 
 /// What the Observation about Mary looks like to one organisation on one
 /// path: visible (exactly one, whole) or hidden (no trace of it).
@@ -528,6 +588,9 @@ async fn tokens_are_refused_by_kind(db: Db, name: &str) {
     let other_key = keys::generate(jsonwebtoken::Algorithm::ES384).unwrap();
     let mut unknown_kid = es();
     unknown_kid.kid = Some("no-such-kid".into());
+    // Signed with the registered key, but naming a key set elsewhere.
+    let mut foreign_jku = es();
+    foreign_jku.jku = Some("https://attacker.example/jwks.json".into());
     let b64 = |v: &Value| {
         use base64::Engine as _;
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string())
@@ -578,6 +641,16 @@ async fn tokens_are_refused_by_kind(db: Db, name: &str) {
             sign(
                 claims(&url, now + 60, "k1"),
                 unknown_kid,
+                &gp.key.private_pem,
+            ),
+            "system/Patient.rs",
+            "invalid_client",
+        ),
+        (
+            "a jku that is not the registration",
+            sign(
+                claims(&url, now + 60, "j1"),
+                foreign_jku,
                 &gp.key.private_pem,
             ),
             "system/Patient.rs",

@@ -107,6 +107,11 @@ fn needs(i: &Interaction, out: &mut Vec<(Option<String>, Perms)>) {
         Interaction::Capabilities | Interaction::Batch(_) => {}
         Interaction::Read(r) => out.push((t(&r.resource_type), perms("r"))),
         Interaction::VRead(r) => out.push((t(&r.resource_type), perms("r"))),
+        Interaction::Search(s) if !s.types.is_empty() => {
+            for t in &s.types {
+                out.push((Some(t.clone()), perms("s")));
+            }
+        }
         Interaction::Search(s) => out.push((s.resource_type.clone(), perms("s"))),
         Interaction::History(h) => out.push((h.resource_type.clone(), perms("r"))),
         Interaction::Create(c) => {

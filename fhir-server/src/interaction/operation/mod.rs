@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::access::Clearance;
 use super::request::read_resource;
-use super::{Answer, Failure, FailureKind, Level, Method, PathShape, Request, Service, Target};
+use super::{Answer, Failure, Level, Method, PathShape, Request, Service, Target};
 
 /// What an operation's handler returns.
 pub type Reply<'a> = Pin<Box<dyn Future<Output = Result<Answer, Failure>> + Send + 'a>>;
@@ -131,10 +131,9 @@ impl Invocation {
                 ))
             })?;
         if req.method == Method::Get && operation.affects_state {
-            return Err(Failure::new(
-                FailureKind::MethodNotAllowed,
-                "not-supported",
+            return Err(Failure::method_not_allowed(
                 format!("${name} changes data: invoke it with POST"),
+                "POST".into(),
             ));
         }
         let body = match (&req.method, &req.body) {

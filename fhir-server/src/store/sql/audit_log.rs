@@ -770,6 +770,12 @@ fn condition(sql: &mut Sql, c: &Condition) -> Result<(), StoreError> {
             return Err(unsupported(&format!("chaining ({param}.…)")))
         }
         Condition::Has { .. } => return Err(unsupported("_has")),
+        // The Patients the event is about: its compartment.
+        Condition::Compartment(patient) => {
+            sql.push("EXISTS (SELECT 1 FROM audit_people p JOIN audit_terms t ON t.tid = p.tid WHERE t.param = '@owner' AND t.value = ")
+                .bind(patient);
+            sql.push(" AND p.seq = a.seq)");
+        }
         Condition::TokenText { param, .. } => return Err(unsupported(&format!("{param}:text"))),
         Condition::Str { param, .. }
         | Condition::Uri { param, .. }

@@ -313,6 +313,12 @@ impl Conditions<'_> {
                 }
                 sql.push(")");
             }
+            Condition::Compartment(patient) => {
+                sql.push(alias)
+                    .push(".rid IN (SELECT rid FROM compartments WHERE patient_id = ")
+                    .bind(patient)
+                    .push(")");
+            }
             Condition::Missing {
                 param,
                 tables,
@@ -391,6 +397,12 @@ pub(super) fn from_where(sql: &mut Sql, query: &Query, form: Form) {
     sql.push(" FROM resources r WHERE r.deleted = 0");
     if let Some(t) = &query.resource_type {
         sql.push(" AND r.res_type = ").bind(t);
+    } else if !query.types.is_empty() {
+        sql.push(" AND r.res_type IN (");
+        for (n, t) in query.types.iter().enumerate() {
+            sql.push(if n > 0 { ", " } else { "" }).bind(t);
+        }
+        sql.push(")");
     }
     let rtype = query.resource_type.as_deref().unwrap_or("Resource");
     let mut conds = Conditions {
@@ -717,6 +729,7 @@ fn counts_from_index(c: &Condition) -> bool {
         | Condition::LastUpdated(..)
         | Condition::Chain { .. }
         | Condition::Has { .. }
+        | Condition::Compartment(_)
         | Condition::Missing { .. } => false,
     }
 }
