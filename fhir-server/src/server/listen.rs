@@ -121,7 +121,7 @@ pub async fn serve(
         let mut io = TimeoutStream::new(tcp);
         io.set_write_timeout(Some(limits.write));
         // `TimeoutStream` is read and written pinned; hyper takes it boxed.
-        let io = TokioIo::new(Box::pin(io));
+        let io = TokioIo::new(super::parse_errors::OutcomeOnParseError::new(Box::pin(io)));
         let service = TowerToHyperService::new(app.clone());
         let watcher = graceful.watcher();
         let builder = builder.clone();

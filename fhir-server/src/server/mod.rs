@@ -9,6 +9,7 @@
 
 pub mod http;
 pub mod listen;
+pub mod parse_errors;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -177,6 +177,42 @@ async fn http_semantics_follow_rfc_9110(db: Db, name: &str) {
         a["rest"][0]["resource"][0]["conditionalRead"],
         "full-support"
     );
+    // What hyper refuses before any handler runs is an OperationOutcome
+    // too: a target over 64 KiB, too many headers, a malformed request.
+    let addr = base.trim_start_matches("http://").to_string();
+    let many: String = (0..200).map(|n| format!("x-h{n}: {n}\r\n")).collect();
+    for (request, status) in [
+        (
+            format!(
+                "GET /Patient?name={} HTTP/1.1\r\nhost: x\r\n\r\n",
+                "a".repeat(70_000)
+            ),
+            "414",
+        ),
+        (
+            format!("GET /metadata HTTP/1.1\r\nhost: x\r\n{many}\r\n"),
+            "431",
+        ),
+        ("GET /metadata HTTP/9.9 nonsense\r\n\r\n".to_string(), "400"),
+    ] {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            tcp.read_to_end(&mut answer),
+        )
+        .await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let oo: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        assert_eq!(oo["resourceType"], "OperationOutcome", "{status}: {answer}");
+    }
     // If-Modified-Since: unchanged since a later date is 304; an earlier
     // date or one that is not a date reads as usual.
     let id = create(
