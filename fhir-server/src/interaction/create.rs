@@ -48,6 +48,25 @@ impl Create {
             .as_deref()
             .map(|q| Criteria::parse_query(state, rtype, q, "If-None-Exist"))
             .transpose()?;
+        // Search criteria in the URL of a create (`POST Patient?identifier=…`,
+        // as some clients send a conditional create) are taken as
+        // `If-None-Exist`: ignored, they would make the duplicate the
+        // client meant to avoid.
+        let in_url: Vec<(String, String)> = req
+            .query
+            .iter()
+            .filter(|(k, _)| !crate::search::RESULT_PARAMETERS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        let if_none_exist = match (if_none_exist, in_url.is_empty()) {
+            (criteria, true) => criteria,
+            (None, false) => Some(Criteria::parse(state, rtype, &in_url, "the create's URL")?),
+            (Some(_), false) => {
+                return Err(Failure::invalid(
+                    "a create has search criteria both in If-None-Exist and in its URL: give them once, in If-None-Exist",
+                ))
+            }
+        };
         Ok(Create {
             resource_type: rtype.to_string(),
             id: new_id(),

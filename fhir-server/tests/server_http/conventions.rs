@@ -302,6 +302,24 @@ async fn reads_and_searches_follow_fhir_conventions(db: Db, name: &str) {
         1,
         "three Patients, pages of two: one on the last"
     );
+    // Criteria in a create's URL make it conditional, as If-None-Exist.
+    let body = patient("9000000068", "Cond", "Url", "1980-01-01");
+    let url = format!("{base}/Patient?identifier=https://fhir.nhs.uk/Id/nhs-number%7C9000000068");
+    let (s, _, first) = send(&c, reqwest::Method::POST, &url, &[], Some(&body)).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _, again) = send(&c, reqwest::Method::POST, &url, &[], Some(&body)).await;
+    assert_eq!(s, StatusCode::OK, "the match, not a second Patient");
+    let id = |b: &[u8]| serde_json::from_slice::<Value>(b).unwrap()["id"].clone();
+    assert_eq!(id(&first), id(&again));
+    let (s, _, _) = send(
+        &c,
+        reqwest::Method::POST,
+        &url,
+        &[("if-none-exist", "family=x")],
+        Some(&body),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "criteria in both places");
 }
 
 /// search §3.1.1.3 `_type`, and compartment search (§3.1.1.2).
