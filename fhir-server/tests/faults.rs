@@ -83,10 +83,40 @@ struct Namespace {
 impl Namespace {
     fn with_tmpfs(at: &Path, mb: u32) -> Option<Namespace> {
         std::fs::create_dir_all(at).unwrap();
-        let script = format!(
-            "mount -t tmpfs -o size={mb}m tmpfs '{}' && echo ready && exec sleep 900",
+        Namespace::mounting(&format!(
+            "mount -t tmpfs -o size={mb}m tmpfs '{}'",
             at.display()
-        );
+        ))
+    }
+
+    /// An ext4 image of `mb` megabytes, loop-mounted at `at` with
+    /// `errors=remount-ro` (as a data disk usually is).
+    fn with_ext4(image: &Path, at: &Path, mb: u32) -> Option<Namespace> {
+        std::fs::create_dir_all(at).unwrap();
+        let made = Command::new("sh")
+            .args([
+                "-c",
+                &format!(
+                    "truncate -s {mb}M '{0}' && mkfs.ext4 -q '{0}'",
+                    image.display()
+                ),
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !made {
+            eprintln!("skipped: no mkfs.ext4 here");
+            return None;
+        }
+        Namespace::mounting(&format!(
+            "mount -o loop,errors=remount-ro '{}' '{}'",
+            image.display(),
+            at.display()
+        ))
+    }
+
+    /// A namespace in which `mount` (a shell command) has been run.
+    fn mounting(mount: &str) -> Option<Namespace> {
+        let script = format!("{mount} && echo ready && exec sleep 900");
         let root = unsafe_is_root();
         let mut command = Command::new("unshare");
         command.args(if root { vec!["-m"] } else { vec!["-r", "-m"] });
@@ -228,6 +258,90 @@ fn a_full_disk_is_answered_503_and_every_acknowledged_write_is_kept_on_sqlite() 
     all_readable(&c, &server.base, &acknowledged);
     let (s, _, _) = post(&c, &format!("{}/Patient", server.base), &patient(0, 1)).unwrap();
     assert_eq!(s, 201, "a write after the restart");
+}
+
+/// The issue's storage failure: the filesystem under SQLite has an error
+/// and goes read-only (as ext4 with `errors=remount-ro` does) while
+/// creates keep coming. Every create the server acknowledged must be in
+/// the database once the disk is repaired; the rest are answered 503.
+#[test]
+fn a_filesystem_gone_read_only_loses_no_acknowledged_write_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = dir.path().join("disk");
+    let image = dir.path().join("disk.ext4");
+    let Some(ns) = Namespace::with_ext4(&image, &fs, 64) else {
+        return;
+    };
+    let db = format!("sqlite:{}", fs.join("db.sqlite").display());
+    let wrapper = ns.enter();
+    let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
+    let server = serve_via(&wrapper, &db, dir.path(), true, &[]);
+    let url = format!("{}/Patient", server.base);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (acknowledged, refused) = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (url, stop) = (&url, &stop);
+                s.spawn(move || {
+                    let c = client();
+                    let (mut ack, mut refused) = (Vec::new(), 0);
+                    let mut n = w * 100_000;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        n += 1;
+                        match post(&c, url, &patient(n, 1)) {
+                            Some((201, _, body)) => {
+                                ack.push(body["id"].as_str().unwrap().to_string())
+                            }
+                            Some((s, h, body)) => {
+                                assert_outage(s, &h, &body, "a create on a failed disk");
+                                refused += 1;
+                            }
+                            None => {}
+                        }
+                    }
+                    (ack, refused)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(2));
+        // The disk fails under the writes.
+        let out = ns.sh(&format!(
+            "echo 1 > /sys/fs/ext4/$(basename $(findmnt -no SOURCE '{}'))/trigger_fs_error",
+            fs.display()
+        ));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::thread::sleep(Duration::from_secs(2));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writers.into_iter().fold((Vec::new(), 0), |(mut a, r), h| {
+            let (ack, refused) = h.join().unwrap();
+            a.extend(ack);
+            (a, r + refused)
+        })
+    });
+    assert!(refused > 0, "no create was refused after the disk failed");
+    server.stop();
+    // Repaired as an operator would: unmounted, checked, mounted again.
+    let out = ns.sh(&format!(
+        "umount '{0}' && e2fsck -fy '{1}' >/dev/null; mount -o loop '{1}' '{0}'",
+        fs.display(),
+        image.display()
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = serve_via(&wrapper, &db, dir.path(), true, &[]);
+    let c = client();
+    all_readable(&c, &server.base, &acknowledged);
+    eprintln!(
+        "read-only disk: {} creates acknowledged, all kept; {refused} refused 503",
+        acknowledged.len()
+    );
 }
 
 #[test]
