@@ -407,11 +407,32 @@ struct OwnPostgres {
     bin: std::path::PathBuf,
     data: std::path::PathBuf,
     port: u16,
-    _dir: tempfile::TempDir,
+    /// The command that runs others where the data directory is mounted
+    /// (empty: here).
+    wrapper: Vec<String>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl OwnPostgres {
     fn start() -> Option<OwnPostgres> {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        if unsafe_is_root() {
+            Command::new("chown")
+                .args(["postgres", &dir.path().display().to_string()])
+                .status()
+                .unwrap();
+        }
+        OwnPostgres::start_at(data, Vec::new(), Some(dir))
+    }
+
+    /// A PostgreSQL whose data directory is `data`, its commands run
+    /// through `wrapper` (a mount namespace's `nsenter`).
+    fn start_at(
+        data: std::path::PathBuf,
+        wrapper: Vec<String>,
+        dir: Option<tempfile::TempDir>,
+    ) -> Option<OwnPostgres> {
         let Some(bin) = std::env::var_os("CARER_FHIR_PG_BIN").map(std::path::PathBuf::from) else {
             assert!(
                 std::env::var_os("CARER_FHIR_REQUIRE_POSTGRES").is_none(),
@@ -420,7 +441,6 @@ impl OwnPostgres {
             eprintln!("skipped: set CARER_FHIR_PG_BIN (scripts/postgres does)");
             return None;
         };
-        let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -428,16 +448,11 @@ impl OwnPostgres {
             .port();
         let pg = OwnPostgres {
             bin,
-            data: dir.path().join("data"),
+            data,
             port,
+            wrapper,
             _dir: dir,
         };
-        if unsafe_is_root() {
-            Command::new("chown")
-                .args(["postgres", &pg._dir.path().display().to_string()])
-                .status()
-                .unwrap();
-        }
         pg.run(&format!(
             "'{}/initdb' -D '{}' -U postgres --auth=trust -E UTF8 >/dev/null",
             pg.bin.display(),
@@ -452,16 +467,22 @@ impl OwnPostgres {
         Some(pg)
     }
 
-    fn run(&self, script: &str) {
-        let status = if unsafe_is_root() {
-            Command::new("su")
-                .args(["postgres", "-s", "/bin/sh", "-c", script])
-                .status()
+    /// Runs `script` as the postgres user (when root) where the data is.
+    fn try_run(&self, script: &str) -> bool {
+        let mut args: Vec<String> = self.wrapper.clone();
+        if unsafe_is_root() {
+            args.extend(["su", "postgres", "-s", "/bin/sh", "-c", script].map(String::from));
         } else {
-            Command::new("sh").args(["-c", script]).status()
+            args.extend(["sh", "-c", script].map(String::from));
         }
-        .unwrap();
-        assert!(status.success(), "{script}");
+        Command::new(&args[0])
+            .args(&args[1..])
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    fn run(&self, script: &str) {
+        assert!(self.try_run(script), "{script}");
     }
 
     fn up(&self) {
@@ -483,6 +504,15 @@ impl OwnPostgres {
         ));
     }
 
+    /// Whether the server is running.
+    fn running(&self) -> bool {
+        self.try_run(&format!(
+            "'{}/pg_ctl' -D '{}' status >/dev/null",
+            self.bin.display(),
+            self.data.display()
+        ))
+    }
+
     fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/faults", self.port)
     }
@@ -490,17 +520,102 @@ impl OwnPostgres {
 
 impl Drop for OwnPostgres {
     fn drop(&mut self) {
-        let _ = Command::new("sh")
-            .args([
-                "-c",
-                &format!(
-                    "su postgres -s /bin/sh -c \"'{0}/pg_ctl' -D '{1}' -m immediate stop\" >/dev/null 2>&1 || '{0}/pg_ctl' -D '{1}' -m immediate stop >/dev/null 2>&1",
-                    self.bin.display(),
-                    self.data.display()
-                ),
-            ])
-            .status();
+        let _ = self.try_run(&format!(
+            "'{}/pg_ctl' -D '{}' -m immediate stop >/dev/null 2>&1",
+            self.bin.display(),
+            self.data.display()
+        ));
     }
+}
+
+/// PostgreSQL's data directory fills up while creates keep coming: every
+/// acknowledged create is kept, the rest are 503, and writes resume once
+/// there is space (PostgreSQL restarted by its operator if it stopped).
+#[test]
+fn a_full_disk_under_postgresql_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = dir.path().join("fs");
+    let Some(ns) = Namespace::with_tmpfs(&fs, 160) else {
+        return;
+    };
+    if unsafe_is_root() {
+        // The postgres user reaches its data through the test's folder.
+        Command::new("chmod")
+            .args(["755", &dir.path().display().to_string()])
+            .status()
+            .unwrap();
+        ns.sh(&format!("chown postgres '{}'", fs.display()));
+    }
+    let Some(pg) = OwnPostgres::start_at(fs.join("pgdata"), ns.enter(), None) else {
+        return;
+    };
+    let server = serve(&pg.url(), dir.path(), &[]);
+    let url = format!("{}/Patient", server.base);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (mut acknowledged, refused) = std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let (url, stop) = (&url, &stop);
+                s.spawn(move || {
+                    let c = client();
+                    let (mut ack, mut refused) = (Vec::new(), 0);
+                    let mut n = w * 100_000;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        n += 1;
+                        match post(&c, url, &patient(n, 8)) {
+                            Some((201, _, body)) => {
+                                ack.push(body["id"].as_str().unwrap().to_string())
+                            }
+                            Some((s, h, body)) => {
+                                assert_outage(s, &h, &body, "a create on a full disk");
+                                refused += 1;
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            None => {}
+                        }
+                    }
+                    (ack, refused)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(2));
+        ns.sh(&format!(
+            "dd if=/dev/zero of='{}/filler' bs=64k 2>/dev/null; true",
+            fs.display()
+        ));
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writers.into_iter().fold((Vec::new(), 0), |(mut a, r), h| {
+            let (ack, refused) = h.join().unwrap();
+            a.extend(ack);
+            (a, r + refused)
+        })
+    });
+    assert!(refused > 0, "no create was refused on a full disk");
+    ns.sh(&format!("rm -f '{}/filler'", fs.display()));
+    let stopped = !pg.running();
+    if stopped {
+        pg.up();
+    }
+    let c = client();
+    let started = Instant::now();
+    loop {
+        if let Some((201, _, body)) = post(&c, &url, &patient(0, 1)) {
+            acknowledged.push(body["id"].as_str().unwrap().to_string());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "writes did not resume"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    all_readable(&c, &server.base, &acknowledged);
+    eprintln!(
+        "PostgreSQL disk full: {} creates acknowledged, all kept; {refused} refused 503; PostgreSQL {}",
+        acknowledged.len(),
+        if stopped { "had stopped and was restarted" } else { "stayed up" }
+    );
 }
 
 #[test]

@@ -418,7 +418,7 @@ pub fn verify(bundle: &Value, jwks: &Value) -> std::result::Result<Verified, Rej
             Some(k) => vec![*k],
             None => keys
                 .iter()
-                .filter(|k| k.get("kid").is_none())
+                .filter(|k| k.get("kid").is_none_or(Value::is_null))
                 .copied()
                 .collect(),
         },

@@ -41,8 +41,10 @@ impl Batch {
     pub async fn apply(self, svc: &Service, caller: &Caller) -> Result<Answer, Failure> {
         let mut out = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
+            let mut reads = false;
             let result = match entry {
                 Ok(request) => {
+                    reads = request.method == Method::Get;
                     let nested = request.method == Method::Post && request.path.is_empty();
                     if nested {
                         Err(Failure::invalid(
@@ -58,9 +60,12 @@ impl Batch {
             };
             // What the entries answer is held until the whole batch is:
             // stored text read counts against the request's budget
-            // (searches count their own).
+            // (searches count their own). A write's answer is never
+            // refused after it committed (its body was counted as sent).
             let result = result.and_then(|answer| match &answer.body {
-                Content::Stored(text) => super::budget::charge(text.len()).map(|()| answer),
+                Content::Stored(text) if reads => {
+                    super::budget::charge(text.len()).map(|()| answer)
+                }
                 _ => Ok(answer),
             });
             out.push(match result {

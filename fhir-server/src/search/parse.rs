@@ -652,6 +652,12 @@ impl SearchParams {
                         let sort_key = match name {
                             "_id" => SortKey::Id,
                             "_lastUpdated" => SortKey::LastUpdated,
+                            _ if types.len() > 1 => {
+                                return Err(SearchError::Unsupported {
+                                    param: "_sort".into(),
+                                    what: "sorting a search of several types by a search parameter (sort by _id or _lastUpdated)",
+                                })
+                            }
                             _ => {
                                 let p =
                                     sort_type.and_then(|t| self.get(t, name)).ok_or_else(|| {

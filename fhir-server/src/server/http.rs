@@ -267,9 +267,12 @@ pub async fn finish(
     headers: &HeaderMap,
     query: &[(String, String)],
 ) -> Response {
-    response
-        .headers_mut()
-        .append(header::VARY, HeaderValue::from_static("Accept"));
+    // What a caller may see depends on its token, so no shared cache may
+    // answer another caller with it.
+    response.headers_mut().append(
+        header::VARY,
+        HeaderValue::from_static("Accept, Authorization"),
+    );
     if let Some(applied) = preferences_applied(&response, method, headers) {
         if let Ok(v) = HeaderValue::from_str(&applied) {
             response

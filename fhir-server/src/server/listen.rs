@@ -148,7 +148,17 @@ async fn refuse(mut tcp: TcpStream, within: Duration) {
     tracing::warn!("connection refused: the connection limit is reached");
     let write = async {
         tcp.write_all(&refusal()).await?;
-        tcp.shutdown().await
+        tcp.shutdown().await?;
+        // What the client sent is read and dropped for a moment: closing
+        // with it unread would reset the connection, and the client could
+        // lose the answer.
+        let mut sink = [0u8; 4096];
+        let drain = async {
+            use tokio::io::AsyncReadExt;
+            while tcp.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), drain).await;
+        Ok::<(), std::io::Error>(())
     };
     let _ = tokio::time::timeout(within, write).await;
 }

@@ -160,7 +160,19 @@ async fn handle(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    let body = read_body(&headers, body).await;
+    // A body must arrive within the request's budget: a client trickling
+    // one byte now and then cannot hold a connection for ever.
+    let body = match tokio::time::timeout(REQUEST_BUDGET, read_body(&headers, body)).await {
+        Ok(body) => body,
+        Err(_) => Err(Failure::new(
+            FailureKind::Timeout,
+            "timeout",
+            format!(
+                "the request's body did not arrive within {} s",
+                REQUEST_BUDGET.as_secs()
+            ),
+        )),
+    };
     let query =
         crate::interaction::request::query_pairs(uri.query().unwrap_or("")).unwrap_or_default();
     let caller = match authenticate(&svc, &headers).await {

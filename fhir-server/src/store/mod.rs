@@ -106,10 +106,15 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         let text = e.to_string();
         let kind = match &e {
-            sqlx::Error::Database(db) => db.code().and_then(|c| Outage::of_code(&c)),
+            sqlx::Error::Database(db) => {
+                let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
+                db.code().and_then(|c| Outage::of_code(&c, sqlite))
+            }
+            // No connection free within the pool's wait: load, or a
+            // server that refuses connections (sqlx retries until then).
+            sqlx::Error::PoolTimedOut => Some(Outage::Busy),
             sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => Some(Outage::Down),
             _ => None,
@@ -136,10 +141,12 @@ enum Outage {
 
 impl Outage {
     /// The kind of a database's error code: SQLite's (extended) result
-    /// code as a number, PostgreSQL's SQLSTATE.
-    fn of_code(code: &str) -> Option<Outage> {
-        if let Ok(n) = code.parse::<i64>() {
-            // SQLite: the primary code is the low byte.
+    /// code as a number (`sqlite`), else PostgreSQL's SQLSTATE (which may
+    /// be all digits too: `40001`).
+    fn of_code(code: &str, sqlite: bool) -> Option<Outage> {
+        if sqlite {
+            let n = code.parse::<i64>().ok()?;
+            // The primary code is the low byte.
             return match n & 0xff {
                 5 | 6 => Some(Outage::Busy),                     // BUSY, LOCKED
                 7 | 8 | 10 | 13 | 14 | 15 => Some(Outage::Down), // NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL

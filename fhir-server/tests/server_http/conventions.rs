@@ -359,6 +359,19 @@ async fn type_and_compartment_narrow_a_search(db: Db, name: &str) {
     );
     let (_, r) = get_json(&c, &format!("{base}/?_type=Patient,Flag&_id={a},{fb}")).await;
     assert_eq!(ids(&r).len(), 2);
+    // A parameter the types share, held in each type's index.
+    let (_, r) = get_json(&c, &format!("{base}/?_type=Flag,Observation&patient={a}")).await;
+    assert_eq!(
+        ids(&r),
+        vec![fa.clone()],
+        "patient= across Flag and Observation"
+    );
+    let (_, r) = get_json(
+        &c,
+        &format!("{base}/?_type=Flag,Observation&patient:missing=true"),
+    )
+    .await;
+    assert!(ids(&r).is_empty(), "every Flag has a patient: {r}");
     let (s, oo) = get_json(&c, &format!("{base}/?_type=Unicorn")).await;
     assert_eq!(
         (s, oo["resourceType"].as_str()),

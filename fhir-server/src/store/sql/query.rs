@@ -395,24 +395,40 @@ pub(super) fn range_sql(
 /// The `FROM … WHERE …` of a query on current resources, alias `r`.
 pub(super) fn from_where(sql: &mut Sql, query: &Query, form: Form) {
     sql.push(" FROM resources r WHERE r.deleted = 0");
-    if let Some(t) = &query.resource_type {
-        sql.push(" AND r.res_type = ").bind(t);
-    } else if !query.types.is_empty() {
-        sql.push(" AND r.res_type IN (");
-        for (n, t) in query.types.iter().enumerate() {
-            sql.push(if n > 0 { ", " } else { "" }).bind(t);
-        }
-        sql.push(")");
-    }
-    let rtype = query.resource_type.as_deref().unwrap_or("Resource");
     let mut conds = Conditions {
         depth: 0,
         visibility: query.visibility.as_ref(),
         form,
     };
-    for c in &query.conditions {
-        sql.push(" AND ");
-        conds.condition(sql, c, rtype, "r");
+    match (&query.resource_type, query.types.as_slice()) {
+        (Some(t), _) => {
+            sql.push(" AND r.res_type = ").bind(t);
+            for c in &query.conditions {
+                sql.push(" AND ");
+                conds.condition(sql, c, t, "r");
+            }
+        }
+        (None, []) => {
+            for c in &query.conditions {
+                sql.push(" AND ");
+                conds.condition(sql, c, "Resource", "r");
+            }
+        }
+        // `_type`: each type with the conditions as that type's index
+        // holds them (a parameter's index rows are keyed by its type).
+        (None, types) => {
+            sql.push(" AND (");
+            for (n, t) in types.iter().enumerate() {
+                sql.push(if n > 0 { " OR (" } else { "(" });
+                sql.push("r.res_type = ").bind(t);
+                for c in &query.conditions {
+                    sql.push(" AND ");
+                    conds.condition(sql, c, t, "r");
+                }
+                sql.push(")");
+            }
+            sql.push(")");
+        }
     }
     if let Some(v) = &query.visibility {
         sql.push(" AND ");

@@ -43,19 +43,20 @@ impl SqlStore {
             Dialect::Sqlite => Some(self.writers.clone().lock_owned().await),
             Dialect::Postgres => None,
         };
-        let mut conn = self.write_pool.acquire().await?;
+        let conn = self.write_pool.acquire().await?;
         let begin = match self.dialect {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
             Dialect::Postgres => "BEGIN",
         };
-        if let Err(e) = sqlx::query(begin).execute(&mut *conn).await {
-            discard(conn).await;
-            return Err(e.into());
-        }
-        Ok(WriteTx {
+        // The connection is in the WriteTx before BEGIN is sent: if this
+        // future is dropped while BEGIN runs (a request abandoned), Drop
+        // still rolls back or closes it.
+        let mut tx = WriteTx {
             conn: Some(conn),
             turn,
-        })
+        };
+        sqlx::query(begin).execute(&mut *tx).await?;
+        Ok(tx)
     }
 }
 
@@ -67,9 +68,11 @@ impl WriteTx {
     /// # Errors
     /// When the database does not commit.
     pub async fn commit(mut self) -> Result<(), StoreError> {
-        let mut conn = self.conn.take().expect("an open transaction");
+        // COMMIT runs with the connection still held here, so that a
+        // commit abandoned half-way is cleaned up by Drop.
+        let done = sqlx::query("COMMIT").execute(&mut *self).await;
+        let conn = self.conn.take().expect("an open transaction");
         let turn = self.turn.take();
-        let done = sqlx::query("COMMIT").execute(&mut *conn).await;
         if let Err(e) = done {
             close(conn).await;
             drop(turn);

@@ -375,7 +375,10 @@ impl Writer for SqlWriter {
     }
 
     async fn prefetch(&mut self, keys: &[(String, String)]) -> Result<(), StoreError> {
-        let mut by_type: HashMap<&str, Vec<&str>> = HashMap::new();
+        // In a fixed order (types, then ids): on PostgreSQL the rows are
+        // locked as read, and two transactions locking in one order do not
+        // deadlock.
+        let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
         for (t, id) in keys {
             let key = (t.clone(), id.clone());
             if !self.pending.holds(t, id) && !self.known.contains_key(&key) {
@@ -383,7 +386,8 @@ impl Writer for SqlWriter {
                 by_type.entry(t).or_default().push(id);
             }
         }
-        for (t, ids) in by_type {
+        for (t, mut ids) in by_type {
+            ids.sort_unstable();
             for chunk in ids.chunks(ROWS_PER_INSERT) {
                 let mut sql = Sql::new(self.dialect);
                 sql.push("SELECT ")
@@ -397,7 +401,7 @@ impl Writer for SqlWriter {
                     }
                     sql.bind(*id);
                 }
-                sql.push(")");
+                sql.push(") ORDER BY r.res_id");
                 lock_rows(&mut sql);
                 for row in sql.query().fetch_all(&mut *self.tx).await? {
                     let current = current_from(&row)?;
