@@ -42,8 +42,12 @@ impl Batch {
         let mut out = Vec::with_capacity(self.entries.len());
         for entry in self.entries {
             let mut reads = false;
-            let result = match entry {
-                Ok(request) => {
+            let result = match (entry, super::budget::check()) {
+                (Err(f), _) => Err(f),
+                // A batch over its memory budget already: the rest of its
+                // entries are refused before they run, each answered so.
+                (Ok(_), Err(refused)) => Err(refused),
+                (Ok(request), Ok(())) => {
                     reads = request.method == Method::Get;
                     let nested = request.method == Method::Post && request.path.is_empty();
                     if nested {
@@ -56,7 +60,6 @@ impl Batch {
                         Box::pin(svc.handle(caller, request)).await
                     }
                 }
-                Err(f) => Err(f),
             };
             // What the entries answer is held until the whole batch is:
             // stored text read counts against the request's budget

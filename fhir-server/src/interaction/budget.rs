@@ -40,6 +40,33 @@ tokio::task_local! {
     static CHARGED: AtomicUsize;
 }
 
+/// Charged to a request that went over its budget: nothing more fits.
+const SPENT: usize = usize::MAX / 2;
+
+/// The refusal of a request over its budget.
+fn too_costly() -> Failure {
+    Failure::new(
+        FailureKind::Invalid,
+        "too-costly",
+        format!(
+            "this request would answer more than the {} MB of resources one request may; ask for less (a smaller _count, fewer entries in a batch, fewer includes) or page through",
+            PER_REQUEST / (1024 * 1024)
+        ),
+    )
+}
+
+/// Whether the current request has gone over its budget already (its
+/// remaining work is refused at once).
+///
+/// # Errors
+/// 400 `too-costly` when it has.
+pub fn check() -> Result<(), Failure> {
+    match CHARGED.try_with(|c| c.load(Ordering::Relaxed)) {
+        Ok(charged) if charged >= SPENT => Err(too_costly()),
+        _ => Ok(()),
+    }
+}
+
 /// Runs `f` as one request with its own budget; what it charged is given
 /// back when it ends (also when it fails or is abandoned).
 pub async fn scope<F: Future>(f: F) -> F::Output {
@@ -47,7 +74,14 @@ pub async fn scope<F: Future>(f: F) -> F::Output {
     impl Drop for GiveBack {
         fn drop(&mut self) {
             let charged = CHARGED.try_with(|c| c.load(Ordering::Relaxed)).unwrap_or(0);
-            HELD.fetch_sub(charged, Ordering::Relaxed);
+            // A spent request's mark was never in the pool: what it held
+            // before is what is given back.
+            let held = if charged >= SPENT {
+                charged - SPENT
+            } else {
+                charged
+            };
+            HELD.fetch_sub(held, Ordering::Relaxed);
         }
     }
     CHARGED
@@ -68,15 +102,15 @@ pub fn charge(bytes: usize) -> Result<(), Failure> {
     let Ok(before) = CHARGED.try_with(|c| c.load(Ordering::Relaxed)) else {
         return Ok(());
     };
+    if before >= SPENT {
+        return Err(too_costly());
+    }
     if before.saturating_add(bytes) > PER_REQUEST {
-        return Err(Failure::new(
-            FailureKind::Invalid,
-            "too-costly",
-            format!(
-                "this request would answer more than the {} MB of resources one request may; ask for less (a smaller _count, fewer entries in a batch, fewer includes) or page through",
-                PER_REQUEST / (1024 * 1024)
-            ),
-        ));
+        // Marked spent (the mark is not in the server's pool), so that
+        // what is left of the request (a batch's next entries) is refused
+        // before it does the work.
+        let _ = CHARGED.try_with(|c| c.fetch_add(SPENT, Ordering::Relaxed));
+        return Err(too_costly());
     }
     let held = HELD
         .fetch_add(bytes, Ordering::Relaxed)
@@ -137,7 +171,11 @@ mod tests {
             charge(PER_REQUEST / 2)?;
             assert!(HELD.load(Ordering::Relaxed) >= before + PER_REQUEST / 2);
             charge(PER_REQUEST / 2)?;
-            charge(1)
+            assert!(check().is_ok());
+            let over = charge(1);
+            assert!(check().is_err(), "spent: what is left is refused");
+            assert!(charge(0).is_err());
+            over
         })
         .await;
         let f = r.unwrap_err();
