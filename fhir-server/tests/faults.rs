@@ -73,6 +73,49 @@ fn all_readable(c: &reqwest::blocking::Client, base: &str, acknowledged: &[Strin
     }
 }
 
+/// Creates from four clients at once for 2 s, then `fault`, then 3 s
+/// more: the ids acknowledged (201) and how many were refused, each
+/// refusal checked to be an outage's answer (`what` names it).
+fn creates_during(url: &str, kb: usize, what: &str, fault: impl FnOnce()) -> (Vec<String>, usize) {
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        let writers: Vec<_> = (0..4)
+            .map(|w| {
+                let stop = &stop;
+                s.spawn(move || {
+                    let c = client();
+                    let (mut ack, mut refused) = (Vec::new(), 0);
+                    let mut n = w * 100_000;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        n += 1;
+                        match post(&c, url, &patient(n, kb)) {
+                            Some((201, _, body)) => {
+                                ack.push(body["id"].as_str().unwrap().to_string())
+                            }
+                            Some((s, h, body)) => {
+                                assert_outage(s, &h, &body, what);
+                                refused += 1;
+                                std::thread::sleep(Duration::from_millis(20));
+                            }
+                            None => {}
+                        }
+                    }
+                    (ack, refused)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs(2));
+        fault();
+        std::thread::sleep(Duration::from_secs(3));
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        writers.into_iter().fold((Vec::new(), 0), |(mut a, r), h| {
+            let (ack, refused) = h.join().unwrap();
+            a.extend(ack);
+            (a, r + refused)
+        })
+    })
+}
+
 /// A process that holds a private mount namespace open, with a tmpfs of
 /// `mb` megabytes at `at` in it (None when this machine does not allow
 /// one: no privilege to mount).
@@ -277,33 +320,7 @@ fn a_filesystem_gone_read_only_loses_no_acknowledged_write_on_sqlite() {
     let wrapper: Vec<&str> = wrapper.iter().map(String::as_str).collect();
     let server = serve_via(&wrapper, &db, dir.path(), true, &[]);
     let url = format!("{}/Patient", server.base);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (acknowledged, refused) = std::thread::scope(|s| {
-        let writers: Vec<_> = (0..4)
-            .map(|w| {
-                let (url, stop) = (&url, &stop);
-                s.spawn(move || {
-                    let c = client();
-                    let (mut ack, mut refused) = (Vec::new(), 0);
-                    let mut n = w * 100_000;
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        n += 1;
-                        match post(&c, url, &patient(n, 1)) {
-                            Some((201, _, body)) => {
-                                ack.push(body["id"].as_str().unwrap().to_string())
-                            }
-                            Some((s, h, body)) => {
-                                assert_outage(s, &h, &body, "a create on a failed disk");
-                                refused += 1;
-                            }
-                            None => {}
-                        }
-                    }
-                    (ack, refused)
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_secs(2));
+    let (acknowledged, refused) = creates_during(&url, 1, "a create on a failed disk", || {
         // The disk fails under the writes.
         let out = ns.sh(&format!(
             "echo 1 > /sys/fs/ext4/$(basename $(findmnt -no SOURCE '{}'))/trigger_fs_error",
@@ -314,13 +331,6 @@ fn a_filesystem_gone_read_only_loses_no_acknowledged_write_on_sqlite() {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        std::thread::sleep(Duration::from_secs(2));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        writers.into_iter().fold((Vec::new(), 0), |(mut a, r), h| {
-            let (ack, refused) = h.join().unwrap();
-            a.extend(ack);
-            (a, r + refused)
-        })
     });
     assert!(refused > 0, "no create was refused after the disk failed");
     server.stop();
@@ -551,45 +561,11 @@ fn a_full_disk_under_postgresql_loses_no_acknowledged_write() {
     };
     let server = serve(&pg.url(), dir.path(), &[]);
     let url = format!("{}/Patient", server.base);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let (mut acknowledged, refused) = std::thread::scope(|s| {
-        let writers: Vec<_> = (0..4)
-            .map(|w| {
-                let (url, stop) = (&url, &stop);
-                s.spawn(move || {
-                    let c = client();
-                    let (mut ack, mut refused) = (Vec::new(), 0);
-                    let mut n = w * 100_000;
-                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                        n += 1;
-                        match post(&c, url, &patient(n, 8)) {
-                            Some((201, _, body)) => {
-                                ack.push(body["id"].as_str().unwrap().to_string())
-                            }
-                            Some((s, h, body)) => {
-                                assert_outage(s, &h, &body, "a create on a full disk");
-                                refused += 1;
-                                std::thread::sleep(Duration::from_millis(20));
-                            }
-                            None => {}
-                        }
-                    }
-                    (ack, refused)
-                })
-            })
-            .collect();
-        std::thread::sleep(Duration::from_secs(2));
+    let (mut acknowledged, refused) = creates_during(&url, 8, "a create on a full disk", || {
         ns.sh(&format!(
             "dd if=/dev/zero of='{}/filler' bs=64k 2>/dev/null; true",
             fs.display()
         ));
-        std::thread::sleep(Duration::from_secs(3));
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        writers.into_iter().fold((Vec::new(), 0), |(mut a, r), h| {
-            let (ack, refused) = h.join().unwrap();
-            a.extend(ack);
-            (a, r + refused)
-        })
     });
     assert!(refused > 0, "no create was refused on a full disk");
     ns.sh(&format!("rm -f '{}/filler'", fs.display()));

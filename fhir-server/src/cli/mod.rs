@@ -93,7 +93,7 @@ pub enum Command {
         #[arg(long = "subscription-endpoint-allow")]
         subscription_endpoint_allow: Vec<String>,
         /// Let browser apps served from this web origin call the server
-        /// (CORS; repeatable, e.g. https://app.example.org; `*` for any);
+        /// (CORS; repeatable, e.g. `https://app.example.org`; `*` for any);
         /// none given: no cross-origin calls.
         #[arg(long = "cors-origin", value_name = "ORIGIN")]
         cors_origins: Vec<String>,

@@ -73,15 +73,7 @@ impl Search {
         };
         let mut types = Vec::new();
         if resource_type.is_none() {
-            types = params
-                .iter()
-                .filter(|(k, _)| k == "_type")
-                .flat_map(|(_, v)| v.split(','))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect();
-            types.dedup();
+            types = crate::search::types_of(&params);
             if let [only] = types.as_slice() {
                 // One type: a search of that type, with all its parameters.
                 resource_type = Some(only.clone());

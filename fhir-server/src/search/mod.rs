@@ -20,6 +20,7 @@ use fhir_core::package::Registry;
 use serde_json::Value;
 
 use crate::store::{IndexEntry, Table};
+pub use parse::types_of;
 pub use parse::{
     Include, Paging, SearchError, Shape, DEFAULT_COUNT, MAX_CHAIN, MAX_COUNT, MAX_CRITERIA,
     MAX_OFFSET, MAX_VALUES, RESULT_PARAMETERS,

@@ -47,6 +47,33 @@ pub const RESULT_PARAMETERS: &[&str] = &[
     "_pretty",
 ];
 
+/// The types `_type` names (every `_type` parameter, comma-separated
+/// values), each once, in order.
+///
+/// ```
+/// use fhir_server::search::types_of;
+/// let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+/// assert_eq!(
+///     types_of(&[p("_type", "Flag, Patient"), p("_id", "1"), p("_type", "Flag,")]),
+///     ["Flag", "Patient"]
+/// );
+/// ```
+pub fn types_of(params: &[(String, String)]) -> Vec<String> {
+    let mut types: Vec<String> = Vec::new();
+    for t in params
+        .iter()
+        .filter(|(k, _)| k == "_type")
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        if !types.iter().any(|s| s == t) {
+            types.push(t.to_string());
+        }
+    }
+    types
+}
+
 /// A search request could not be understood.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -621,14 +648,7 @@ impl SearchParams {
         // may then be used where all of them have it, meaning the same.
         let types: Vec<String> = match resource_type {
             Some(_) => Vec::new(),
-            None => params
-                .iter()
-                .filter(|(k, _)| k == "_type")
-                .flat_map(|(_, v)| v.split(','))
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .map(str::to_string)
-                .collect(),
+            None => types_of(params),
         };
         let mut q = Query {
             resource_type: resource_type.map(str::to_string),
