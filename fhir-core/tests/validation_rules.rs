@@ -1201,6 +1201,26 @@ fn period_invariant_without_a_profile() {
     assert_errors_at(&validate(&enc, &[], &[]), 1, "Encounter.period");
 }
 
+/// An invariant whose expression evaluates to nothing does not hold (as
+/// the reference validator reads it: an empty result is not true). A
+/// Period whose start and end have different precisions cannot be
+/// ordered (FHIRPath §6.2 comparison: empty), so per-1 fails; two
+/// comparable ends in order pass.
+#[test]
+fn an_invariant_that_evaluates_to_nothing_fails() {
+    let enc = |period: Value| {
+        json!({"resourceType": "Encounter", "status": "finished",
+               "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"},
+               "period": period})
+    };
+    let mixed = enc(json!({"start": "2024-05-01T10:00:00Z", "end": "2024-05-01"}));
+    assert_errors_at(&validate(&mixed, &[], &[]), 1, "Encounter.period");
+    let ordered = enc(json!({"start": "2024-05-01T10:00:00Z", "end": "2024-05-01T11:00:00Z"}));
+    assert!(errors(&validate(&ordered, &[], &[])).is_empty());
+    let open = enc(json!({"start": "2024-05-01T10:00:00Z"}));
+    assert!(errors(&validate(&open, &[], &[])).is_empty());
+}
+
 #[test]
 fn period_invariant_under_a_profile_that_constrains_inside_it() {
     let p = [profile(

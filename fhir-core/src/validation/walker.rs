@@ -1212,7 +1212,14 @@ impl<'v> Walk<'v> {
                 continue;
             };
             let result = compiled.evaluate_on(vec![focus.clone()], Some(resource.clone()), &ctx);
+            // An invariant holds when it evaluates to true or to anything
+            // that is not a lone false; an empty result does not hold
+            // (FHIRPath's boolean conversion of nothing, as the reference
+            // validator applies it: per-1 on a Period whose ends differ in
+            // precision, which FHIRPath cannot order, fails). A failure to
+            // evaluate is not the instance's fault and is not reported.
             let passed = match result {
+                Ok(r) if r.is_empty() => false,
                 Ok(r) => !(r.len() == 1 && matches!(r[0].to_system(), Some(Item::Boolean(false)))),
                 Err(_) => true,
             };
