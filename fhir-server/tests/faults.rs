@@ -538,6 +538,80 @@ impl Drop for OwnPostgres {
     }
 }
 
+/// PostgreSQL's data directory is on an ext4 disk that fails and goes
+/// read-only while creates keep coming (PostgreSQL stops: it cannot write
+/// its WAL). Every create acknowledged before is there once the disk is
+/// repaired and PostgreSQL started again; the rest were 503.
+#[test]
+fn a_disk_gone_read_only_under_postgresql_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = dir.path().join("disk");
+    let image = dir.path().join("disk.ext4");
+    let Some(ns) = Namespace::with_ext4(&image, &fs, 192) else {
+        return;
+    };
+    if unsafe_is_root() {
+        Command::new("chmod")
+            .args(["755", &dir.path().display().to_string()])
+            .status()
+            .unwrap();
+        ns.sh(&format!("chown postgres '{}'", fs.display()));
+    }
+    let Some(pg) = OwnPostgres::start_at(fs.join("pgdata"), ns.enter(), None) else {
+        return;
+    };
+    let server = serve(&pg.url(), dir.path(), &[]);
+    let url = format!("{}/Patient", server.base);
+    let (mut acknowledged, refused) = creates_during(&url, 1, "a create on a failed disk", || {
+        let out = ns.sh(&format!(
+            "echo 1 > /sys/fs/ext4/$(basename $(findmnt -no SOURCE '{}'))/trigger_fs_error",
+            fs.display()
+        ));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    });
+    assert!(refused > 0, "no create was refused after the disk failed");
+    // Repaired as an operator would: PostgreSQL stopped, the disk
+    // unmounted, checked, mounted again, PostgreSQL started.
+    let _ = pg.try_run(&format!(
+        "'{}/pg_ctl' -D '{}' -m immediate stop >/dev/null 2>&1",
+        pg.bin.display(),
+        pg.data.display()
+    ));
+    let out = ns.sh(&format!(
+        "umount '{0}' && e2fsck -fy '{1}' >/dev/null; mount -o loop '{1}' '{0}'",
+        fs.display(),
+        image.display()
+    ));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    pg.up();
+    let c = client();
+    let started = Instant::now();
+    loop {
+        if let Some((201, _, body)) = post(&c, &url, &patient(0, 1)) {
+            acknowledged.push(body["id"].as_str().unwrap().to_string());
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "writes did not resume"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    all_readable(&c, &server.base, &acknowledged);
+    eprintln!(
+        "PostgreSQL read-only disk: {} creates acknowledged, all kept; {refused} refused 503",
+        acknowledged.len()
+    );
+}
+
 /// PostgreSQL's data directory fills up while creates keep coming: every
 /// acknowledged create is kept, the rest are 503, and writes resume once
 /// there is space (PostgreSQL restarted by its operator if it stopped).
@@ -804,9 +878,20 @@ fn rss_mb(pid: u32) -> (u64, u64) {
 }
 
 #[test]
-fn a_batch_of_heavy_searches_is_held_to_a_memory_budget() {
+fn a_batch_of_heavy_searches_is_held_to_a_memory_budget_on_sqlite() {
+    heavy_batch(false);
+}
+
+#[test]
+fn a_batch_of_heavy_searches_is_held_to_a_memory_budget_on_postgresql() {
+    heavy_batch(true);
+}
+
+fn heavy_batch(pg: bool) {
     let dir = tempfile::tempdir().unwrap();
-    let db = database(false, "heavy", dir.path()).unwrap();
+    let Some(db) = database(pg, "heavy", dir.path()) else {
+        return;
+    };
     let server = serve(&db, dir.path(), &[]);
     let c = client();
     // 1,200 Patients of about 4 KB: a page of 1,000 is about 4 MB of text.
@@ -849,7 +934,8 @@ fn a_batch_of_heavy_searches_is_held_to_a_memory_budget() {
     std::thread::sleep(Duration::from_secs(5));
     let (after, _) = rss_mb(server.child.id());
     eprintln!(
-        "heavy batch: {answered} searches answered, {too_costly} refused too-costly; RSS idle {idle} MB, peak {peak} MB, 5 s after {after} MB"
+        "heavy batch ({}): {answered} searches answered, {too_costly} refused too-costly; RSS idle {idle} MB, peak {peak} MB, 5 s after {after} MB",
+        if pg { "PostgreSQL" } else { "SQLite" }
     );
     assert!(peak < 1024, "peak RSS {peak} MB");
     // A small read is answered as before.

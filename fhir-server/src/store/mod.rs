@@ -106,6 +106,21 @@ impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         let text = e.to_string();
         let kind = match &e {
+            // PostgreSQL ending the session (FATAL) or the whole server
+            // (PANIC, as when it cannot write its WAL) is an outage,
+            // whatever the SQLSTATE.
+            sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some_and(|pg| {
+                        matches!(
+                            pg.severity(),
+                            sqlx::postgres::PgSeverity::Panic | sqlx::postgres::PgSeverity::Fatal
+                        )
+                    }) =>
+            {
+                Some(Outage::Down)
+            }
             sqlx::Error::Database(db) => {
                 let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some();
                 db.code().and_then(|c| Outage::of_code(&c, sqlite))
@@ -157,7 +172,10 @@ impl Outage {
             "40001" | "40P01" | "55P03" => Some(Outage::Busy),
             // Connection exceptions, insufficient resources (disk full),
             // operator intervention (shutting down, not yet accepting),
-            // system errors (I/O).
+            // system errors (I/O). And 42501: this server's own SQL never
+            // asks for what its role may not do, and PostgreSQL reports a
+            // data file it cannot write (a read-only disk) so.
+            "42501" => Some(Outage::Down),
             _ if ["08", "53", "57", "58"].iter().any(|c| code.starts_with(c)) => Some(Outage::Down),
             _ => None,
         }

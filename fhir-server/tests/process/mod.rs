@@ -110,8 +110,15 @@ pub fn serve_via(wrapper: &[&str], db: &str, dir: &Path, open: bool, extra: &[&s
             break;
         }
     }
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in stderr.lines() {});
+    // Keep draining the log so the server never blocks on a full pipe;
+    // its errors go to the test's output (shown when a test fails).
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if line.contains(" ERROR ") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     Server {
         child,
         base: format!(
