@@ -2,10 +2,11 @@
 for each of the heaviest legal requests, and the latency of small reads
 made while it runs.
 
-    bench/heavy.py target/release/carer-fhir SCRATCH_DIR
+    bench/heavy.py target/release/carer-fhir SCRATCH_DIR [DATABASE_URL]
 
-Starts `carer-fhir serve --insecure-open` on a new SQLite file in
-SCRATCH_DIR (emptied first) on 127.0.0.1, loads 1,200 Patients of about
+Starts `carer-fhir serve --insecure-open` on 127.0.0.1, on a new SQLite
+file in SCRATCH_DIR (emptied first) or on DATABASE_URL (a new, empty
+PostgreSQL database), loads 1,200 Patients of about
 4 KB, then, each while one client reads a small Patient over and over:
 a batch of 2,000 searches of `_count=1000` (refused past the request's
 memory budget), and two transactions of 7,000 Patients (about 30 MB
@@ -16,6 +17,7 @@ peak RSS (VmHWM) and the RSS 5 s after, beside the idle RSS. Linux only
 import json, os, subprocess, sys, threading, time, urllib.request, statistics, uuid
 
 BIN, WORK = sys.argv[1], sys.argv[2]
+DATABASE = sys.argv[3] if len(sys.argv) > 3 else f"sqlite:{WORK}/db.sqlite"
 os.makedirs(WORK, exist_ok=True)
 for f in os.listdir(WORK):
     if f.startswith("db.sqlite") or f == "log":
@@ -25,7 +27,7 @@ with socket.socket() as probe:
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
 srv = subprocess.Popen([BIN, "serve", "--bind", f"127.0.0.1:{port}", "--insecure-open",
-                        "--database", f"sqlite:{WORK}/db.sqlite"], stderr=open(f"{WORK}/log", "w"))
+                        "--database", DATABASE], stderr=open(f"{WORK}/log", "w"))
 base = f"http://127.0.0.1:{port}"
 for _ in range(200):
     try:
