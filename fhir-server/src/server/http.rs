@@ -264,6 +264,7 @@ pub fn failure(f: Failure, fmt: Format) -> Response {
 pub async fn finish(
     mut response: Response,
     method: &axum::http::Method,
+    path: &str,
     headers: &HeaderMap,
     query: &[(String, String)],
 ) -> Response {
@@ -273,7 +274,8 @@ pub async fn finish(
         header::VARY,
         HeaderValue::from_static("Accept, Authorization"),
     );
-    if let Some(applied) = preferences_applied(&response, method, headers) {
+    let search = *method == axum::http::Method::GET || path.ends_with("/_search");
+    if let Some(applied) = preferences_applied(&response, method, search, headers) {
         if let Ok(v) = HeaderValue::from_str(&applied) {
             response
                 .headers_mut()
@@ -286,7 +288,12 @@ pub async fn finish(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| t.starts_with("application/fhir+json"));
-    if !(pretty && json) {
+    // Indented only when small enough to read again here, outside the
+    // request's memory budget.
+    let small = axum::body::HttpBody::size_hint(response.body())
+        .exact()
+        .is_some_and(|n| n <= PRETTY_MAX);
+    if !(pretty && json && small) {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -304,12 +311,18 @@ pub async fn finish(
     response
 }
 
+/// The largest answer `_pretty=true` indents (a larger one goes out as it
+/// is).
+const PRETTY_MAX: u64 = 8 * 1024 * 1024;
+
 /// The preferences of the request's `Prefer` this answer honours: the
-/// `return=` of a successful write, the `handling=` of a search, and
-/// `respond-async` when the answer is 202 Accepted.
+/// `return=` of a successful write, the `handling=` of a search (by GET
+/// or `POST _search`), and `respond-async` when the answer is 202
+/// Accepted.
 fn preferences_applied(
     response: &Response,
     method: &axum::http::Method,
+    search: bool,
     headers: &HeaderMap,
 ) -> Option<String> {
     let prefer = headers.get("prefer").and_then(|v| v.to_str().ok())?;
@@ -318,9 +331,16 @@ fn preferences_applied(
     for p in prefer.split([',', ';']).map(str::trim) {
         let honoured = match p {
             "return=minimal" | "return=representation" | "return=OperationOutcome" => {
-                status.is_success() && *method != axum::http::Method::GET
+                status.is_success()
+                    && !search
+                    && matches!(
+                        *method,
+                        axum::http::Method::POST
+                            | axum::http::Method::PUT
+                            | axum::http::Method::PATCH
+                    )
             }
-            "handling=strict" | "handling=lenient" => *method == axum::http::Method::GET,
+            "handling=strict" | "handling=lenient" => search,
             "respond-async" => status == StatusCode::ACCEPTED,
             _ => false,
         };

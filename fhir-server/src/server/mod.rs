@@ -224,7 +224,7 @@ async fn handle(
         Ok(answer) => http::answer(answer, fmt, &svc.state.base),
         Err(f) => http::failure(f, fmt),
     };
-    http::finish(response, &method, &headers, &query).await
+    http::finish(response, &method, uri.path(), &headers, &query).await
 }
 
 /// Audits a request refused at the edge (logged, not answered, when the

@@ -320,6 +320,17 @@ async fn reads_and_searches_follow_fhir_conventions(db: Db, name: &str) {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "criteria in both places");
+    // A search by POST honours handling=, and a return= means nothing there.
+    let r = c
+        .post(format!("{base}/Patient/_search"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("prefer", "handling=strict, return=minimal")
+        .body("family=pref")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header(r.headers(), "preference-applied"), "handling=strict");
 }
 
 /// search §3.1.1.3 `_type`, and compartment search (§3.1.1.2).
