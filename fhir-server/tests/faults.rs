@@ -116,6 +116,21 @@ fn creates_during(url: &str, kb: usize, what: &str, fault: impl FnOnce()) -> (Ve
     })
 }
 
+/// Creates until one is acknowledged (within 30 s): its id.
+fn writes_resume(c: &reqwest::blocking::Client, url: &str) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some((201, _, body)) = post(c, url, &patient(0, 1)) {
+            return body["id"].as_str().unwrap().to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "writes did not resume"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// A process that holds a private mount namespace open, with a tmpfs of
 /// `mb` megabytes at `at` in it (None when this machine does not allow
 /// one: no privilege to mount).
@@ -198,6 +213,49 @@ impl Namespace {
             w.extend(["-U".into(), "--preserve-credentials".into()]);
         }
         w
+    }
+
+    /// Makes the ext4 filesystem at `at` fail as a disk error does: the
+    /// kernel's error injection, after which `errors=remount-ro` holds.
+    fn fail_ext4(&self, at: &Path) {
+        let out = self.sh(&format!(
+            "echo 1 > /sys/fs/ext4/$(basename $(findmnt -no SOURCE '{}'))/trigger_fs_error",
+            at.display()
+        ));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Repairs the failed filesystem as an operator would: unmounted,
+    /// checked, mounted again.
+    fn repair_ext4(&self, image: &Path, at: &Path) {
+        let out = self.sh(&format!(
+            "umount '{0}' && e2fsck -fy '{1}' >/dev/null; mount -o loop '{1}' '{0}'",
+            at.display(),
+            image.display()
+        ));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A PostgreSQL of its own with its data directory on the filesystem
+    /// mounted at `at` (in `dir`, the test's folder).
+    fn postgres(&self, dir: &Path, at: &Path) -> Option<OwnPostgres> {
+        if unsafe_is_root() {
+            // The postgres user reaches its data through the test's folder.
+            Command::new("chmod")
+                .args(["755", &dir.display().to_string()])
+                .status()
+                .unwrap();
+            self.sh(&format!("chown postgres '{}'", at.display()));
+        }
+        OwnPostgres::start_at(at.join("pgdata"), self.enter(), None)
     }
 
     /// Runs `sh -c script` in the namespace.
@@ -322,29 +380,12 @@ fn a_filesystem_gone_read_only_loses_no_acknowledged_write_on_sqlite() {
     let url = format!("{}/Patient", server.base);
     let (acknowledged, refused) = creates_during(&url, 1, "a create on a failed disk", || {
         // The disk fails under the writes.
-        let out = ns.sh(&format!(
-            "echo 1 > /sys/fs/ext4/$(basename $(findmnt -no SOURCE '{}'))/trigger_fs_error",
-            fs.display()
-        ));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ns.fail_ext4(&fs);
     });
     assert!(refused > 0, "no create was refused after the disk failed");
     server.stop();
     // Repaired as an operator would: unmounted, checked, mounted again.
-    let out = ns.sh(&format!(
-        "umount '{0}' && e2fsck -fy '{1}' >/dev/null; mount -o loop '{1}' '{0}'",
-        fs.display(),
-        image.display()
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ns.repair_ext4(&image, &fs);
     let server = serve_via(&wrapper, &db, dir.path(), true, &[]);
     let c = client();
     all_readable(&c, &server.base, &acknowledged);
@@ -550,28 +591,13 @@ fn a_disk_gone_read_only_under_postgresql_loses_no_acknowledged_write() {
     let Some(ns) = Namespace::with_ext4(&image, &fs, 192) else {
         return;
     };
-    if unsafe_is_root() {
-        Command::new("chmod")
-            .args(["755", &dir.path().display().to_string()])
-            .status()
-            .unwrap();
-        ns.sh(&format!("chown postgres '{}'", fs.display()));
-    }
-    let Some(pg) = OwnPostgres::start_at(fs.join("pgdata"), ns.enter(), None) else {
+    let Some(pg) = ns.postgres(dir.path(), &fs) else {
         return;
     };
     let server = serve(&pg.url(), dir.path(), &[]);
     let url = format!("{}/Patient", server.base);
     let (mut acknowledged, refused) = creates_during(&url, 1, "a create on a failed disk", || {
-        let out = ns.sh(&format!(
-            "echo 1 > /sys/fs/ext4/$(basename $(findmnt -no SOURCE '{}'))/trigger_fs_error",
-            fs.display()
-        ));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ns.fail_ext4(&fs);
     });
     assert!(refused > 0, "no create was refused after the disk failed");
     // Repaired as an operator would: PostgreSQL stopped, the disk
@@ -581,30 +607,10 @@ fn a_disk_gone_read_only_under_postgresql_loses_no_acknowledged_write() {
         pg.bin.display(),
         pg.data.display()
     ));
-    let out = ns.sh(&format!(
-        "umount '{0}' && e2fsck -fy '{1}' >/dev/null; mount -o loop '{1}' '{0}'",
-        fs.display(),
-        image.display()
-    ));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ns.repair_ext4(&image, &fs);
     pg.up();
     let c = client();
-    let started = Instant::now();
-    loop {
-        if let Some((201, _, body)) = post(&c, &url, &patient(0, 1)) {
-            acknowledged.push(body["id"].as_str().unwrap().to_string());
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "writes did not resume"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    acknowledged.push(writes_resume(&c, &url));
     all_readable(&c, &server.base, &acknowledged);
     eprintln!(
         "PostgreSQL read-only disk: {} creates acknowledged, all kept; {refused} refused 503",
@@ -622,15 +628,7 @@ fn a_full_disk_under_postgresql_loses_no_acknowledged_write() {
     let Some(ns) = Namespace::with_tmpfs(&fs, 160) else {
         return;
     };
-    if unsafe_is_root() {
-        // The postgres user reaches its data through the test's folder.
-        Command::new("chmod")
-            .args(["755", &dir.path().display().to_string()])
-            .status()
-            .unwrap();
-        ns.sh(&format!("chown postgres '{}'", fs.display()));
-    }
-    let Some(pg) = OwnPostgres::start_at(fs.join("pgdata"), ns.enter(), None) else {
+    let Some(pg) = ns.postgres(dir.path(), &fs) else {
         return;
     };
     let server = serve(&pg.url(), dir.path(), &[]);
@@ -648,18 +646,7 @@ fn a_full_disk_under_postgresql_loses_no_acknowledged_write() {
         pg.up();
     }
     let c = client();
-    let started = Instant::now();
-    loop {
-        if let Some((201, _, body)) = post(&c, &url, &patient(0, 1)) {
-            acknowledged.push(body["id"].as_str().unwrap().to_string());
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "writes did not resume"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    acknowledged.push(writes_resume(&c, &url));
     all_readable(&c, &server.base, &acknowledged);
     eprintln!(
         "PostgreSQL disk full: {} creates acknowledged, all kept; {refused} refused 503; PostgreSQL {}",

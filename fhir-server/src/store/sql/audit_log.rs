@@ -958,7 +958,7 @@ impl SqlStore {
         sql.push("COMMIT;");
         // Not kept prepared: its text varies with the batch, and would push
         // the statements that repeat out of the connection's cache.
-        let _turn = self.writers.clone().lock_owned().await;
+        let _turn = self.writers_turn().await;
         let mut conn = self.write_pool.acquire().await?;
         if let Err(e) = sql.query().persistent(false).execute(&mut *conn).await {
             // Whatever ran of it may have left its transaction open, or
@@ -1150,11 +1150,7 @@ impl SqlStore {
         let below = oldest.unwrap_or(i64::MAX);
         let mut from = 0;
         while from <= last_term {
-            let _turn = if self.dialect == Dialect::Sqlite {
-                Some(self.writers.clone().lock_owned().await)
-            } else {
-                None
-            };
+            let _turn = self.writers_turn().await;
             let mut sql = Sql::new(self.dialect);
             sql.push(
                 "DELETE FROM audit_keys WHERE tid IN (SELECT tid FROM audit_terms WHERE tid >= ",

@@ -30,6 +30,15 @@ pub struct WriteTx {
 }
 
 impl SqlStore {
+    /// SQLite's writers' turn (this process's writers queue here rather
+    /// than in SQLite's busy handler); none on PostgreSQL.
+    pub(super) async fn writers_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.dialect {
+            Dialect::Sqlite => Some(self.writers.clone().lock_owned().await),
+            Dialect::Postgres => None,
+        }
+    }
+
     /// A write transaction: SQLite's writers' turn taken, then its write
     /// lock at once (`BEGIN IMMEDIATE`), so that a writer of another
     /// process queues (busy timeout) instead of one failing when it
@@ -39,10 +48,7 @@ impl SqlStore {
     /// When no connection can be had or `BEGIN` fails (the connection is
     /// closed then).
     pub(super) async fn write_tx(&self) -> Result<WriteTx, StoreError> {
-        let turn = match self.dialect {
-            Dialect::Sqlite => Some(self.writers.clone().lock_owned().await),
-            Dialect::Postgres => None,
-        };
+        let turn = self.writers_turn().await;
         let conn = self.write_pool.acquire().await?;
         let begin = match self.dialect {
             Dialect::Sqlite => "BEGIN IMMEDIATE",
