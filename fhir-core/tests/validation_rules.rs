@@ -809,6 +809,61 @@ fn documents_resolve_and_reach_every_entry() {
 }
 
 #[test]
+fn document_entries_reached_by_urls_and_stylesheets() {
+    // documents.html: every entry is reached from the Composition; an
+    // Attachment's url names a Binary as a reference does, and a
+    // relative stylesheet link names a resource in the document.
+    let doc = |binary_url: &str, stylesheet: &str| {
+        json!({"resourceType": "Bundle", "type": "document",
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9"},
+        "timestamp": "2024-01-01T00:00:00Z",
+        "link": [{"relation": "stylesheet", "url": stylesheet}],
+        "entry": [
+          {"fullUrl": "http://example.org/fhir/Composition/c1",
+           "resource": {"resourceType": "Composition", "id": "c1", "status": "final", "type": {"text": "note"},
+                        "date": "2024-01-01", "title": "Note",
+                        "author": [{"display": "Dr Who"}],
+                        "section": [{"title": "Scan", "entry": [{"reference": "DocumentReference/d1"}]}]}},
+          {"fullUrl": "http://example.org/fhir/DocumentReference/d1",
+           "resource": {"resourceType": "DocumentReference", "id": "d1", "status": "current",
+                        "content": [{"attachment": {"contentType": "image/png", "url": binary_url}}]}},
+          {"fullUrl": "http://example.org/fhir/Binary/b1",
+           "resource": {"resourceType": "Binary", "id": "b1", "contentType": "image/png"}},
+          {"fullUrl": "http://example.org/fhir/Binary/css",
+           "resource": {"resourceType": "Binary", "id": "css", "contentType": "text/css"}}
+        ]})
+    };
+    assert_valid(&validate(&doc("Binary/b1", "Binary/css"), &[], &[]));
+    // The stylesheet names no entry: the link is an error, and the entry
+    // nothing else reaches is one too.
+    let e = errors(&validate(&doc("Binary/b1", "Binary/nothing"), &[], &[]));
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e.iter().any(|e| e.starts_with("Bundle.link[0].url")),
+        "{e:#?}"
+    );
+    // The attachment points elsewhere: the Binary is reached by nothing.
+    let e = errors(&validate(
+        &doc("https://example.org/scan.png", "Binary/css"),
+        &[],
+        &[],
+    ));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].starts_with("Bundle.entry[2]"), "{e:#?}");
+}
+
+#[test]
+fn narrative_fragment_links_name_something_in_the_resource() {
+    let pat = |href: &str| {
+        json!({"resourceType": "Patient", "id": "p1", "text": {"status": "generated",
+               "div": format!("<div xmlns=\"http://www.w3.org/1999/xhtml\"><p id=\"here\">Ann</p><a href=\"{href}\">see</a></div>")}})
+    };
+    assert_valid(&validate(&pat("#here"), &[], &[]));
+    assert_valid(&validate(&pat("#p1"), &[], &[]));
+    assert_errors_at(&validate(&pat("#nowhere"), &[], &[]), 1, "Patient.text.div");
+}
+
+#[test]
 fn narrative_links_must_be_followable() {
     let pat = |href: &str| {
         json!({"resourceType": "Patient", "text": {"status": "generated",

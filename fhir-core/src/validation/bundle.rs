@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::issue::{Issue, Severity};
 use super::Validator;
+use crate::fhirpath::{capitalise_type, TypeInfo};
 
 /// Where issues go, with their severity.
 struct Report<'a> {
@@ -167,13 +168,16 @@ pub(super) fn check(v: &Validator, bundle: &Value, issues: &mut Vec<Issue>) {
     let mut report = Report { issues };
     let index = Index::new(entries);
     links(ty, bundle, &mut report);
+    if ty == "document" {
+        stylesheets(bundle, entries, &mut report);
+    }
     full_urls(v, ty, entries, &mut report);
     if ty == "searchset" {
         search_set(v, bundle, entries, &mut report);
     }
     references(v, ty, entries, &index, &mut report);
     if ty == "document" || ty == "message" {
-        interlinked(v, ty, entries, &index, &mut report);
+        interlinked(v, ty, bundle, entries, &index, &mut report);
     }
 }
 
@@ -219,6 +223,44 @@ fn links(ty: &str, bundle: &Value, report: &mut Report) {
             report.error(
                 path,
                 format!("The link relationship type '{rel}' can only occur once"),
+            );
+        }
+    }
+}
+
+/// The stylesheets a Bundle links to, with each link's index
+/// (`relation` `stylesheet`).
+fn stylesheet_links(bundle: &Value) -> impl Iterator<Item = (usize, &str)> {
+    bundle
+        .get("link")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+        .filter(|(_, l)| string(l, "relation") == Some("stylesheet"))
+        .filter_map(|(i, l)| string(l, "url").map(|url| (i, url)))
+}
+
+/// The entry a relative stylesheet URL names: the resource whose
+/// `Type/id` it is.
+fn stylesheet_entry(entries: &[Value], url: &str) -> Option<usize> {
+    entries
+        .iter()
+        .position(|e| match (resource_type(e), resource_id(e)) {
+            (Some(ty), Some(id)) => url == format!("{ty}/{id}"),
+            _ => false,
+        })
+}
+
+/// A document's stylesheets (`documents.html`, "Presenting Documents"):
+/// one named by a relative URL is a resource in the document
+/// (`Binary/[id]`), so the URL must resolve in the Bundle.
+fn stylesheets(bundle: &Value, entries: &[Value], report: &mut Report) {
+    for (i, url) in stylesheet_links(bundle) {
+        if !url.contains(':') && stylesheet_entry(entries, url).is_none() {
+            report.error(
+                format!("Bundle.link[{i}].url"),
+                "The stylesheet reference could not be resolved in this bundle".into(),
             );
         }
     }
@@ -438,6 +480,73 @@ fn collect_references(v: &Value, path: &str, out: &mut Vec<(String, String)>) {
         }
         _ => {}
     }
+}
+
+/// The `uri` and `url` values inside a resource, with their paths: they
+/// name entries as references do (an `Attachment.url` naming a Binary in
+/// the Bundle, a `narrativeLink` extension's `valueUrl`), and the
+/// reference validator follows them when it links a document's or a
+/// message's entries (`BundleValidator.findReferences`). Canonicals,
+/// `system`s and endpoints' addresses name no entry.
+fn collect_uris(
+    v: &Validator,
+    value: &Value,
+    ty: &str,
+    path: &str,
+    out: &mut Vec<(String, String)>,
+) {
+    const NOT_LINKS: &[&str] = &[
+        "MessageHeader.source.endpoint",
+        "MessageHeader.destination.endpoint",
+        "Endpoint.address",
+    ];
+    let Some(obj) = value.as_object() else {
+        return;
+    };
+    let ty = string(value, "resourceType").unwrap_or(ty);
+    let Some(info) = v.model.get(ty) else {
+        return;
+    };
+    for (key, x) in obj {
+        let Some(element_ty) = element_type(info, key) else {
+            continue;
+        };
+        let link = matches!(element_ty, "uri" | "url")
+            && key != "system"
+            && !NOT_LINKS.contains(&format!("{ty}.{key}").as_str());
+        let items: Vec<(String, &Value)> = match x {
+            Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (format!("{path}.{key}[{i}]"), x))
+                .collect(),
+            _ => vec![(format!("{path}.{key}"), x)],
+        };
+        for (here, x) in items {
+            match x.as_str() {
+                Some(u) if link && !u.starts_with('#') => out.push((here, u.to_string())),
+                Some(_) => {}
+                // A nested Bundle resolves its own references.
+                None if string(x, "resourceType") == Some("Bundle") => {}
+                None => collect_uris(v, x, element_ty, &here, out),
+            }
+        }
+    }
+}
+
+/// The type of the element a JSON property of a `ty` holds (`valueUrl`
+/// of an Extension holds a `url`).
+fn element_type<'m>(info: &'m TypeInfo, key: &str) -> Option<&'m str> {
+    if let Some(e) = info.element(key).filter(|e| !e.choice) {
+        return e.types.first().map(String::as_str);
+    }
+    info.elements().filter(|e| e.choice).find_map(|e| {
+        let suffix = key.strip_prefix(e.name.as_str())?;
+        e.types
+            .iter()
+            .map(String::as_str)
+            .find(|t| capitalise_type(t) == suffix)
+    })
 }
 
 /// References from each entry (`bundle.html#references`): a relative
@@ -672,9 +781,17 @@ fn anchor_references(first: &Value, path: &str, document: bool) -> Vec<(String, 
 
 /// Documents and messages (`documents.html`, `messaging.html`): the first
 /// entry is the Composition or MessageHeader; its references resolve in
-/// the Bundle; every entry is reachable from it by following references
-/// (a document's unreachable entries are errors, a message's warnings).
-fn interlinked(v: &Validator, ty: &str, entries: &[Value], index: &Index, report: &mut Report) {
+/// the Bundle; every entry is reachable from it, or from a stylesheet the
+/// Bundle links to, by following references (a document's unreachable
+/// entries are errors, a message's warnings).
+fn interlinked(
+    v: &Validator,
+    ty: &str,
+    bundle: &Value,
+    entries: &[Value],
+    index: &Index,
+    report: &mut Report,
+) {
     let document = ty == "document";
     let (anchor, what) = if document {
         ("Composition", "document")
@@ -730,7 +847,9 @@ fn interlinked(v: &Validator, ty: &str, entries: &[Value], index: &Index, report
             continue;
         };
         let mut found = Vec::new();
-        collect_references(resource, &format!("Bundle.entry[{i}].resource"), &mut found);
+        let at = format!("Bundle.entry[{i}].resource");
+        collect_references(resource, &at, &mut found);
+        collect_uris(v, resource, "", &at, &mut found);
         let mut seen = HashSet::new();
         for (path, reference) in found {
             if !seen.insert(reference.clone()) {
@@ -756,16 +875,24 @@ fn interlinked(v: &Validator, ty: &str, entries: &[Value], index: &Index, report
             neighbours[t].push(i);
         }
     }
+    // The walk starts from the first entry and from the stylesheets the
+    // Bundle links to (`documents.html#content`: a document includes its
+    // stylesheet).
     let mut visited = vec![false; entries.len()];
-    if let Some(&start) = with_resource.first() {
-        let mut queue = VecDeque::from([start]);
-        visited[start] = true;
-        while let Some(i) = queue.pop_front() {
-            for &n in &neighbours[i] {
-                if !visited[n] {
-                    visited[n] = true;
-                    queue.push_back(n);
-                }
+    let mut queue: VecDeque<usize> = with_resource
+        .first()
+        .copied()
+        .into_iter()
+        .chain(stylesheet_links(bundle).filter_map(|(_, url)| stylesheet_entry(entries, url)))
+        .collect();
+    for &i in &queue {
+        visited[i] = true;
+    }
+    while let Some(i) = queue.pop_front() {
+        for &n in &neighbours[i] {
+            if !visited[n] {
+                visited[n] = true;
+                queue.push_back(n);
             }
         }
     }

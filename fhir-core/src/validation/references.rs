@@ -225,12 +225,22 @@ impl<'v> Walk<'v> {
             [] => {}
             [one] => match self.validator.profile(one) {
                 Some(p) => self.resource(v, &p, path),
-                None => self.issue(
-                    Severity::Error,
-                    "not-found",
-                    path,
-                    format!("Profile '{one}' for this {rt} is not loaded"),
-                ),
+                // The reference validator reports both the element's
+                // unknown type profile and the resource it cannot check.
+                None => {
+                    self.issue(
+                        Severity::Error,
+                        "structure",
+                        path,
+                        format!("Unknown profile {one}"),
+                    );
+                    self.issue(
+                        Severity::Error,
+                        "not-found",
+                        path,
+                        format!("Profile '{one}' for this {rt} is not loaded"),
+                    );
+                }
             },
             several => {
                 let context: Vec<&Value> = self.resources.clone();

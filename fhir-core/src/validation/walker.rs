@@ -366,9 +366,6 @@ impl<'v> Walk<'v> {
             if let Some(Some(s)) = in_slice.get(i) {
                 let before = self.issues.len();
                 self.item(*v, *e, profile, *s, ty, &p);
-                if let Some((external, at)) = self.validator.profile_element(profile, *s) {
-                    self.item(*v, *e, &external, at, ty, &p);
-                }
                 self.keep_new_issues(before);
             }
         }
@@ -449,7 +446,14 @@ impl<'v> Walk<'v> {
             } else {
                 self.complex(obj, v, profile, k, ty, path);
                 self.type_constraints(v, ed, profile, k, ty, path);
-                self.type_profiles(v, ed, ty, path);
+                // A type profile that names one of its elements
+                // (`elementdefinition-profile-element`, as a section
+                // library's `Composition.section:codeA`) constrains the
+                // value as that element, not as the profile's root.
+                match self.validator.profile_element(profile, k) {
+                    Some((external, at)) => self.item(Some(v), None, &external, at, ty, path),
+                    None => self.type_profiles(v, ed, ty, path),
+                }
             }
         }
         if profile.plans[k].may_fix {
@@ -1019,7 +1023,9 @@ impl<'v> Walk<'v> {
     /// Narrative hyperlinks (R4 `narrative.html#xhtml`: the narrative is
     /// for display, and links in it must be usable from it): an `a` with an
     /// `href` links somewhere, and not to a URN (`urn:`, `cid:`), which no
-    /// browser can follow.
+    /// browser can follow; a link to a fragment (`#x`) names something in
+    /// the resource or, failing that, in the Bundle (the document) that
+    /// holds it (the reference validator's `checkReferences`).
     fn hyperlinks(&mut self, root: &roxmltree::Node, path: &str) {
         for a in root
             .descendants()
@@ -1030,6 +1036,7 @@ impl<'v> Walk<'v> {
             };
             let text: String = a
                 .descendants()
+                .filter(|n| n.is_text())
                 .filter_map(|n| n.text())
                 .collect::<String>()
                 .trim()
@@ -1041,6 +1048,17 @@ impl<'v> Walk<'v> {
                     path,
                     format!("Hyperlink for '{text}' is empty"),
                 );
+                continue;
+            }
+            if let Some(fragment) = href.strip_prefix('#').filter(|f| !f.is_empty()) {
+                if !self.anchor_exists(fragment) {
+                    self.issue(
+                        Severity::Error,
+                        "invalid",
+                        path,
+                        format!("Hyperlink '{href}' for '{text}' does not resolve"),
+                    );
+                }
                 continue;
             }
             let scheme = href.split_once(':').map(|(s, _)| s).filter(|s| {
@@ -1057,6 +1075,20 @@ impl<'v> Walk<'v> {
                 );
             }
         }
+    }
+
+    /// Whether a narrative's fragment names an element or resource id, or
+    /// an XHTML `id` (or `a` `name`), in the resource being walked, else
+    /// anywhere in the Bundle that holds it.
+    fn anchor_exists(&self, fragment: &str) -> bool {
+        let (resource, _) = self.resource_scope();
+        has_anchor(resource, fragment)
+            || self
+                .resources
+                .iter()
+                .rev()
+                .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("Bundle"))
+                .is_some_and(|bundle| has_anchor(bundle, fragment))
     }
 
     fn fixed_and_pattern(&mut self, v: Option<&Value>, ed: &Value, path: &str) {
@@ -1155,6 +1187,18 @@ impl<'v> Walk<'v> {
                         (Severity::Warning, format!("None of the codes provided ('{shown}') are in the value set '{vs_name}', and a code should come from this value set unless it has no suitable code"))
                     };
                     self.issue(sev, "code-invalid", path, msg);
+                    // A bare code names no system: the reference validator
+                    // infers one from the value set's code systems, and a
+                    // required code that none of them holds is a second
+                    // fault (`ValueSetValidator.systemForCodeInValueSet`).
+                    if strength == "required" && codings.iter().all(|(s, _)| s.is_empty()) {
+                        self.issue(
+                            Severity::Error,
+                            "code-invalid",
+                            path,
+                            format!("The System URI could not be determined for the code '{shown}' in the ValueSet '{vs_name}'"),
+                        );
+                    }
                 }
             }
         }
@@ -1304,6 +1348,25 @@ impl<'v> Walk<'v> {
                 ),
             }
         }
+    }
+}
+
+/// Whether `v` holds `fragment` as an `id`, or in a narrative as an
+/// XHTML `id` or an `a`'s `name`.
+fn has_anchor(v: &Value, fragment: &str) -> bool {
+    match v {
+        Value::Object(o) => o.iter().any(|(k, x)| match x {
+            Value::String(s) if k == "id" => s == fragment,
+            Value::String(s) if k == "div" => roxmltree::Document::parse(s).is_ok_and(|d| {
+                d.descendants().any(|n| {
+                    n.attribute("id") == Some(fragment)
+                        || (n.tag_name().name() == "a" && n.attribute("name") == Some(fragment))
+                })
+            }),
+            _ => has_anchor(x, fragment),
+        }),
+        Value::Array(a) => a.iter().any(|x| has_anchor(x, fragment)),
+        _ => false,
     }
 }
 
