@@ -1202,6 +1202,79 @@ fn decimal_answers_keep_their_places() {
 }
 
 #[test]
+fn open_choice_free_text_is_not_held_to_the_value_set() {
+    // questionnaire.html, open-choice: "a free-text entry in a string";
+    // the answerValueSet governs the codings only.
+    let vs = json!({"resourceType": "ValueSet", "url": "http://example.org/fhir/ValueSet/rel",
+                    "status": "active", "compose": {"include": [{"system": "http://example.org/cs",
+                    "concept": [{"code": "parent"}]}]}});
+    let q = [
+        questionnaire(json!([{"linkId": "relationship", "type": "open-choice",
+                              "answerValueSet": "http://example.org/fhir/ValueSet/rel"}])),
+        vs,
+    ];
+    let answer = |a: Value| response(json!([{"linkId": "relationship", "answer": [a]}]));
+    assert_valid(&validate(
+        &answer(json!({"valueString": "neighbour"})),
+        &q,
+        &[],
+    ));
+    assert!(validate(
+        &answer(json!({"valueCoding": {"system": "http://example.org/cs", "code": "friend"}})),
+        &q,
+        &[]
+    )
+    .has_errors());
+}
+
+#[test]
+fn response_items_follow_the_questionnaire() {
+    // questionnaireresponse.html: items in the questionnaire's order, with
+    // its text; a question nests items under its answers, not beside them;
+    // a disabled item has neither answers nor items.
+    let q = [questionnaire(json!([
+        {"linkId": "a", "text": "First", "type": "string"},
+        {"linkId": "b", "text": "Second", "type": "boolean"},
+        {"linkId": "c", "type": "group",
+         "enableWhen": [{"question": "b", "operator": "=", "answerBoolean": true}],
+         "item": [{"linkId": "c1", "type": "string"}]}
+    ]))];
+    let a = json!({"linkId": "a", "text": "First", "answer": [{"valueString": "x"}]});
+    let b = |yes: bool| json!({"linkId": "b", "answer": [{"valueBoolean": yes}]});
+    let c = json!({"linkId": "c", "item": [{"linkId": "c1", "answer": [{"valueString": "y"}]}]});
+    assert_valid(&validate(&response(json!([a, b(true), c])), &q, &[]));
+    // Out of order.
+    assert_errors_at(
+        &validate(&response(json!([b(true), a])), &q, &[]),
+        1,
+        "QuestionnaireResponse",
+    );
+    // Text that is not the questionnaire's.
+    let renamed = json!({"linkId": "a", "text": "Another", "answer": [{"valueString": "x"}]});
+    assert_errors_at(
+        &validate(&response(json!([renamed])), &q, &[]),
+        1,
+        "QuestionnaireResponse.item[0]",
+    );
+    // A disabled group that holds items, with no answer of its own.
+    assert_errors_at(
+        &validate(&response(json!([a, b(false), c])), &q, &[]),
+        1,
+        "QuestionnaireResponse.item[2]",
+    );
+    // Items beside a question's answers.
+    // (A question with no answer of its own, so that qrs-1, items beside
+    // answers, does not fire too.)
+    let beside =
+        json!({"linkId": "a", "item": [{"linkId": "c1", "answer": [{"valueString": "y"}]}]});
+    assert_errors_at(
+        &validate(&response(json!([beside])), &q, &[]),
+        1,
+        "QuestionnaireResponse.item[0]",
+    );
+}
+
+#[test]
 fn open_choice_takes_text_but_codings_from_its_options() {
     let q = [questionnaire(json!([{
         "linkId": "relationship", "type": "open-choice",

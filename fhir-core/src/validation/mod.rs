@@ -86,8 +86,8 @@ pub struct Options {
     /// as the reference validator's.
     pub reference_policy: ReferencePolicy,
     /// References to example servers (`example.org`, `acme.com`) need not
-    /// resolve. Default off; the reference validator's test harness turns
-    /// it on.
+    /// resolve, and extensions from them need no definition. Default off;
+    /// the reference validator's test harness turns it on.
     pub allow_examples: bool,
 }
 

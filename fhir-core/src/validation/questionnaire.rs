@@ -29,7 +29,14 @@ pub(super) fn check_response(v: &Validator, qr: &Value, issues: &mut Vec<Issue>)
         return;
     };
     let path = "QuestionnaireResponse";
-    let Some(found) = v.registry.resolve(canonical) else {
+    // `#id` names a Questionnaire contained in the response.
+    let found = match canonical.strip_prefix('#') {
+        Some(id) => array(qr, "contained")
+            .iter()
+            .find(|c| string(c, "id") == Some(id)),
+        None => v.registry.resolve(canonical).map(|q| &**q),
+    };
+    let Some(found) = found else {
         issues.push(issue(
             Severity::Warning,
             "not-found",
@@ -216,13 +223,41 @@ impl<'a> Check<'a, '_> {
             .push(issue(Severity::Error, code, path, message));
     }
 
-    /// Matches response items to questionnaire items at one level.
+    /// Matches response items to questionnaire items at one level. They
+    /// come in the questionnaire's order ("The questions are ordered and
+    /// grouped ... corresponding to the structure of the grouping of the
+    /// questionnaire"), and an item's text, when given, is the
+    /// questionnaire's.
     fn items(&mut self, q_items: &'a [Value], r_items: &'a [Value], path: &str) {
+        let mut last = 0;
         for (i, ri) in r_items.iter().enumerate() {
             let here = format!("{path}.item[{i}]");
             let link = string(ri, "linkId").unwrap_or("");
-            match q_items.iter().find(|q| string(q, "linkId") == Some(link)) {
-                Some(qi) => self.item(qi, ri, &here),
+            match q_items
+                .iter()
+                .position(|q| string(q, "linkId") == Some(link))
+            {
+                Some(index) => {
+                    if index < last {
+                        self.error(
+                            path,
+                            "structure",
+                            "Structural Error: items are out of order",
+                        );
+                    }
+                    last = index;
+                    let qi = &q_items[index];
+                    if string(ri, "text")
+                        .is_some_and(|t| !t.is_empty() && string(qi, "text") != Some(t))
+                    {
+                        self.error(
+                            &here,
+                            "invalid",
+                            format!("If text exists, it must match the questionnaire definition for linkId {link}"),
+                        );
+                    }
+                    self.item(qi, ri, &here)
+                }
                 None => self.error(
                     &here,
                     "structure",
@@ -268,17 +303,19 @@ impl<'a> Check<'a, '_> {
         let link = string(qi, "linkId").unwrap_or("");
         let ty = string(qi, "type").unwrap_or("");
         let answers = array(ri, "answer");
-        if !self.enabled(qi) {
-            if !answers.is_empty() || has_answers(array(ri, "item")) {
-                self.error(
-                    path,
-                    "business-rule",
-                    format!("Item has answer, even though it is not enabled (item id = '{link}')"),
-                );
-            }
-            return;
+        // A disabled item takes no answers and no nested items; what it has
+        // is still checked as for an enabled one (as the reference
+        // validator does), but it is not required (enableWhen makes
+        // `required` apply only while the item is enabled).
+        let enabled = self.enabled(qi);
+        if !enabled && (!answers.is_empty() || !array(ri, "item").is_empty()) {
+            self.error(
+                path,
+                "business-rule",
+                format!("Item has answer, even though it is not enabled (item id = '{link}')"),
+            );
         }
-        let required = qi.get("required") == Some(&Value::Bool(true));
+        let required = enabled && qi.get("required") == Some(&Value::Bool(true));
         match ty {
             "display" => {
                 if !answers.is_empty() {
@@ -286,6 +323,13 @@ impl<'a> Check<'a, '_> {
                         path,
                         "structure",
                         "Items of type 'display' cannot have answers",
+                    );
+                }
+                if !array(ri, "item").is_empty() {
+                    self.error(
+                        path,
+                        "structure",
+                        format!("Items of type 'display' cannot have items (linkId {link})"),
                     );
                 }
                 return;
@@ -377,8 +421,14 @@ impl<'a> Check<'a, '_> {
             // Questions may carry nested items under each answer.
             self.items(array(qi, "item"), array(answer, "item"), &here);
         }
+        // Only groups nest items directly (QuestionnaireResponse.item:
+        // "nesting must occur within each answer").
         if !array(ri, "item").is_empty() {
-            self.items(array(qi, "item"), array(ri, "item"), path);
+            self.error(
+                path,
+                "structure",
+                "Items not of type group should not have items outside answers (use answer.item not .item)",
+            );
         }
     }
 
@@ -421,7 +471,11 @@ impl<'a> Check<'a, '_> {
                 );
             }
         }
-        if let Some(vs) = string(qi, "answerValueSet") {
+        // A string answer to a choice or open-choice item is free text, not
+        // a code: the item's value set governs its codings only.
+        let free_text =
+            ty == "string" && matches!(string(qi, "type"), Some("choice" | "open-choice"));
+        if let Some(vs) = string(qi, "answerValueSet").filter(|_| !free_text) {
             self.value_set(vs, ty, value, path);
         }
         if ty == "decimal" {
@@ -485,14 +539,12 @@ impl<'a> Check<'a, '_> {
                 }
             }
             "string" => {
+                // The string is taken as a code of the value set (of any of
+                // its systems), as the reference validator takes it; a
+                // display is not a code.
                 let text = value.as_str().unwrap_or("");
                 if let super::terminology::Expansion::Codes(codes) = &*expansion {
-                    let known = codes.iter().any(|(s, c)| {
-                        c == text
-                            || super::terminology::display(self.v.registry, s, c)
-                                .is_some_and(|d| d.iter().any(|d| d == text))
-                    });
-                    if !known {
+                    if !codes.iter().any(|(_, c)| c == text) {
                         self.error(
                             path,
                             "code-invalid",
@@ -1008,12 +1060,6 @@ fn instant_order(a: &Value, b: &Value) -> Option<Ordering> {
         chrono::DateTime::parse_from_rfc3339(&format!("{y}-{m}-{d}T{zoned}")).ok()
     }
     Some(start(a.as_str()?)?.cmp(&start(b.as_str()?)?))
-}
-
-fn has_answers(items: &[Value]) -> bool {
-    items
-        .iter()
-        .any(|i| !array(i, "answer").is_empty() || has_answers(array(i, "item")))
 }
 
 /// Equality of two answer values: codings by system and code, others by

@@ -190,10 +190,13 @@ fn flatten(
 }
 
 /// The displays a loaded code system gives a code (the concept's display
-/// first, then its designations); `None` when the code system or the code
-/// is not known here.
+/// first, then its designations), or, for an external code system the
+/// specification lists in a value set ([`LISTED_IN`]), the display listed
+/// there; `None` when the code system or the code is not known here.
 pub fn display(registry: &Registry, system: &str, code: &str) -> Option<Vec<String>> {
-    let cs = registry.code_system(system)?;
+    let Some(cs) = registry.code_system(system) else {
+        return listed_display(registry, system, code);
+    };
     let concept = find_concept(cs.get("concept")?, code)?;
     let mut out: Vec<String> = concept
         .get("display")
@@ -212,6 +215,37 @@ pub fn display(registry: &Registry, system: &str, code: &str) -> Option<Vec<Stri
         }
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// External code systems that have no CodeSystem resource in the
+/// specification but whose codes the specification lists, with their
+/// displays, in one of its value sets: ISO 3166 part 1 ("Iso 3166 Part 1:
+/// 2 Letter Codes", with ISO's English short names). Its 3-letter and
+/// numeric codes are not listed, so this gives displays, never membership.
+const LISTED_IN: &[(&str, &str)] = &[(
+    "urn:iso:std:iso:3166",
+    "http://hl7.org/fhir/ValueSet/iso3166-1-2",
+)];
+
+/// The display the value set of [`LISTED_IN`] gives `code` of `system`.
+fn listed_display(registry: &Registry, system: &str, code: &str) -> Option<Vec<String>> {
+    let (_, url) = LISTED_IN.iter().find(|(s, _)| *s == system)?;
+    let includes = registry
+        .value_set(url)?
+        .pointer("/compose/include")?
+        .as_array()?;
+    includes
+        .iter()
+        .filter(|inc| inc.get("system").and_then(Value::as_str) == Some(system))
+        .flat_map(|inc| {
+            inc.get("concept")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .find(|c| c.get("code").and_then(Value::as_str) == Some(code))
+        .and_then(|c| c.get("display").and_then(Value::as_str))
+        .map(|d| vec![d.to_string()])
 }
 
 fn find_concept<'a>(concepts: &'a Value, code: &str) -> Option<&'a Value> {
