@@ -248,6 +248,91 @@ fn slicing_by_type_on_a_string_element() {
 }
 
 #[test]
+fn slicing_by_a_string_value_in_a_type_slice() {
+    // profiling.html, discriminator `value`: the path `value` names
+    // `value[x]`, which is sliced by type (implicitly), so the fixed string
+    // of its `valueString` slice tells the slices apart.
+    let p = [profile(
+        "TwoStrings",
+        "Patient",
+        "Patient",
+        json!([
+            {"id": "Patient.extension", "path": "Patient.extension",
+             "slicing": {"discriminator": [{"type": "value", "path": "url"}, {"type": "value", "path": "value"}],
+                         "rules": "closed"}},
+            {"id": "Patient.extension:a", "path": "Patient.extension", "sliceName": "a", "min": 1, "max": "1"},
+            {"id": "Patient.extension:a.url", "path": "Patient.extension.url", "fixedUri": "http://example.org/x"},
+            {"id": "Patient.extension:a.value[x]:valueString", "path": "Patient.extension.value[x]",
+             "sliceName": "valueString", "fixedString": "A"},
+            {"id": "Patient.extension:b", "path": "Patient.extension", "sliceName": "b", "min": 1, "max": "1"},
+            {"id": "Patient.extension:b.url", "path": "Patient.extension.url", "fixedUri": "http://example.org/x"},
+            {"id": "Patient.extension:b.value[x]:valueString", "path": "Patient.extension.value[x]",
+             "sliceName": "valueString", "fixedString": "B"}
+        ]),
+    )];
+    let u = url("TwoStrings");
+    let pat = |values: &[&str]| {
+        let ext: Vec<Value> = values
+            .iter()
+            .map(|v| json!({"url": "http://example.org/x", "valueString": v}))
+            .collect();
+        json!({"resourceType": "Patient", "extension": ext})
+    };
+    assert_valid(&validate_with(
+        &pat(&["A", "B"]),
+        &p,
+        &[&u],
+        Options {
+            allow_examples: true,
+            ..Options::default()
+        },
+    ));
+    // Two of slice a and none of b.
+    let e = errors(&validate_with(
+        &pat(&["A", "A"]),
+        &p,
+        &[&u],
+        Options {
+            allow_examples: true,
+            ..Options::default()
+        },
+    ));
+    assert_eq!(e.len(), 2, "{e:#?}");
+}
+
+#[test]
+fn constraints_inside_a_profiled_extension_keep_its_sub_extensions() {
+    // A profile that constrains a complex extension's sub-extension slices
+    // (`extension:proficiency.extension:level`) unfolds them from the
+    // extension's own definition, with their fixed URLs.
+    let p = [profile(
+        "Proficient",
+        "Patient",
+        "Patient",
+        json!([
+            {"id": "Patient.communication.extension", "path": "Patient.communication.extension",
+             "slicing": {"discriminator": [{"type": "value", "path": "url"}], "rules": "open"}},
+            {"id": "Patient.communication.extension:proficiency", "path": "Patient.communication.extension",
+             "sliceName": "proficiency", "max": "1",
+             "type": [{"code": "Extension", "profile": ["http://hl7.org/fhir/StructureDefinition/patient-proficiency"]}]},
+            {"id": "Patient.communication.extension:proficiency.extension:level",
+             "path": "Patient.communication.extension.extension", "sliceName": "level", "min": 1}
+        ]),
+    )];
+    let u = url("Proficient");
+    let pat = |sub: Value| {
+        json!({"resourceType": "Patient", "communication": [{"language": {"text": "en"}, "extension": [
+            {"url": "http://hl7.org/fhir/StructureDefinition/patient-proficiency", "extension": sub}]}]})
+    };
+    let level = json!({"url": "level", "valueCoding": {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-LanguageAbilityProficiency", "code": "P"}});
+    let kind = json!({"url": "type", "valueCoding": {
+        "system": "http://terminology.hl7.org/CodeSystem/v3-LanguageAbilityMode", "code": "ESP"}});
+    assert_valid(&validate(&pat(json!([level, kind.clone()])), &p, &[&u]));
+    assert!(validate(&pat(json!([kind])), &p, &[&u]).has_errors());
+}
+
+#[test]
 fn extension_value_type_named_restricts_the_extension() {
     let ext = json!({
         "resourceType": "StructureDefinition",

@@ -2,7 +2,10 @@
 //! evaluated as written, or that contradicts its own human text (FHIR
 //! technical errata). Each correction here is one the HL7 reference
 //! validator also applies before evaluating, so that instances are judged
-//! by the rule the specification means.
+//! by the rule the specification means. One binding is corrected the same
+//! way (`binding_strength`).
+
+use serde_json::Value;
 
 /// (key, published expression, corrected expression). An empty key
 /// matches any key with that expression.
@@ -71,6 +74,24 @@ pub(super) fn corrected<'e>(key: &str, expr: &'e str) -> &'e str {
         .iter()
         .find(|(k, published, _)| (k.is_empty() || *k == key) && *published == expr)
         .map_or(expr, |(_, _, fixed)| fixed)
+}
+
+/// The strength to check a binding at: its own, unless R4 published it
+/// stronger than it means. The core vital signs profiles bind
+/// `Observation.component.value[x]` to their units (`ucum-vitals-common`)
+/// as required, which applies the binding to every type a component's
+/// value may have; the reference validator reads it as extensible
+/// (`PackageHackerR5.fixLoadedResource`).
+pub(super) fn binding_strength<'s>(profile_url: &str, ed: &Value, strength: &'s str) -> &'s str {
+    let vitals_units = profile_url.starts_with("http://hl7.org/fhir/StructureDefinition/")
+        && ed.get("path").and_then(Value::as_str) == Some("Observation.component.value[x]")
+        && ed.pointer("/binding/valueSet").and_then(Value::as_str)
+            == Some("http://hl7.org/fhir/ValueSet/ucum-vitals-common|4.0.1");
+    if vitals_units && strength == "required" {
+        "extensible"
+    } else {
+        strength
+    }
 }
 
 #[cfg(test)]

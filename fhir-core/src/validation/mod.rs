@@ -36,6 +36,7 @@ mod slicing;
 pub mod snapshot;
 pub(crate) mod terminology;
 mod values;
+mod vitals;
 mod walker;
 
 use std::collections::HashMap;

@@ -285,6 +285,50 @@ impl<'v> Walk<'v> {
         if self.validator.options.reference_policy == ReferencePolicy::Ignore {
             return Target::Missing;
         }
+        self.fetched_target(reference)
+    }
+
+    /// Whether the resource a reference names conforms to `url`, the
+    /// reference resolved as a discriminator's `resolve()` resolves it
+    /// (`resolved`: the reference validator's `resolveReference` asks its
+    /// fetcher whatever the reference policy). A reference that resolves
+    /// to nothing conforms to nothing.
+    pub(super) fn target_conforms(&self, reference: &str, url: &str) -> bool {
+        match self.resolved(reference) {
+            Target::Local(r, enclosing) => self.conforms(r, &enclosing, url),
+            Target::External(r) => self.conforms(&r, &[], url),
+            Target::Missing => false,
+        }
+    }
+
+    /// The resource type of the resource a reference names, resolved as
+    /// for `target_conforms`.
+    pub(super) fn target_type(&self, reference: &str) -> Option<String> {
+        fn ty(r: &Value) -> Option<String> {
+            r.get("resourceType")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }
+        match self.resolved(reference) {
+            Target::Local(r, _) => ty(r),
+            Target::External(r) => ty(&r),
+            Target::Missing => None,
+        }
+    }
+
+    /// The target of a reference as a discriminator's `resolve()` finds
+    /// it: inside the instance, else through the resolver whatever the
+    /// reference policy.
+    fn resolved(&self, reference: &str) -> Target<'v> {
+        match self.target(reference) {
+            Target::Missing if !reference.starts_with('#') => self.fetched_target(reference),
+            found => found,
+        }
+    }
+
+    /// The target of a reference that leads out of the instance, fetched
+    /// through the resolver (once per validation).
+    fn fetched_target(&self, reference: &str) -> Target<'v> {
         let Some(resolver) = &self.validator.resolver else {
             return Target::Missing;
         };

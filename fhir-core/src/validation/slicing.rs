@@ -15,6 +15,15 @@
 //! - `profile`: the value at the path conforms to one of the criteria's
 //!   profiles.
 //!
+//! The criteria element is found as the reference validator finds it:
+//! through an element's type where the snapshot does not unfold it, and
+//! through the first slice of a child that is itself sliced. A `value` or
+//! `pattern` discriminator whose criteria element has no fixed value,
+//! pattern or required binding asserts nothing; a slice that no
+//! discriminator asserts anything of cannot be told apart, and the
+//! slicing cannot be evaluated (an error at each repetition, the slice
+//! cardinalities left unjudged).
+//!
 //! Whatever the type, a criteria element with `max = 0` means the path
 //! must be empty. Each value belongs to the first slice it matches; a
 //! value that also matches a later slice is an error, unless the later
@@ -37,13 +46,16 @@ use crate::fhirpath::{Context, Item, Node};
 pub(super) type Repetition<'v, 't> = (Option<&'v Value>, Option<&'v Value>, &'t str);
 
 /// A repetition being matched to slices: its value, its FHIRPath type,
-/// the resource it is in, and how to ask whether a resource conforms to a
-/// profile.
+/// the resource it is in, how to ask whether a resource conforms to a
+/// profile, whether the resource a reference names does, and that
+/// resource's type.
 struct Candidate<'a> {
     value: &'a Value,
     ty: &'a str,
     root: &'a Value,
     conforms: &'a dyn Fn(&Value, &str) -> bool,
+    target_conforms: &'a dyn Fn(&str, &str) -> bool,
+    target_type: &'a dyn Fn(&str) -> Option<String>,
 }
 
 /// One discriminator of a slicing: its type and path.
@@ -99,16 +111,47 @@ impl<'v> Walk<'v> {
         let root = self.resources.last().copied().unwrap_or(self.root);
         let context = self.resources.clone();
         let mut slice_of: Vec<Option<usize>> = vec![None; items.len()];
+        let mut unevaluable = false;
         if !discriminators.is_empty() {
             for &s in slices {
+                if !discriminators
+                    .iter()
+                    .any(|d| self.validator.discriminator_asserts(profile, s, d))
+                {
+                    unevaluable = true;
+                    let paths: Vec<&str> = discriminators.iter().map(|d| d.path.as_str()).collect();
+                    let paths = paths.join("|");
+                    for (i, (v, _, _)) in items.iter().enumerate() {
+                        if v.is_none() {
+                            continue;
+                        }
+                        let at = if walker::is_repeating(&profile.elements[k]) {
+                            format!("{path}[{i}]")
+                        } else {
+                            path.to_string()
+                        };
+                        self.issue(
+                            Severity::Error,
+                            "processing",
+                            &at,
+                            format!("Slicing cannot be evaluated: Could not match discriminator ({paths}) for slice {} in profile {} - the discriminator {paths} does not have fixed value, binding or existence assertions", profile.id(s), profile.url),
+                        );
+                    }
+                    continue;
+                }
                 for (i, (v, _, _)) in items.iter().enumerate() {
                     let Some(v) = v else { continue };
                     let conforms = |target: &Value, url: &str| self.conforms(target, &context, url);
+                    let target_conforms =
+                        |reference: &str, url: &str| self.target_conforms(reference, url);
+                    let target_type = |reference: &str| self.target_type(reference);
                     let candidate = Candidate {
                         value: v,
                         ty: node_types[i],
                         root,
                         conforms: &conforms,
+                        target_conforms: &target_conforms,
+                        target_type: &target_type,
                     };
                     let matches = discriminators.iter().all(|d| {
                         self.validator
@@ -142,6 +185,11 @@ impl<'v> Walk<'v> {
                     }
                 }
             }
+        }
+        // Slicing that cannot be evaluated leaves the slices' cardinality
+        // unjudged (the reference validator reports it only as a hint).
+        if unevaluable {
+            return slice_of;
         }
         for &s in slices {
             let name = name_and_slice(profile.id(s)).1.unwrap_or("");
@@ -198,41 +246,13 @@ impl Validator<'_> {
             ty,
             root,
             conforms,
+            target_conforms,
+            target_type,
         } = candidate;
         let (value, ty, root): (&Value, &str, &Value) = (value, ty, root);
-        // A slice whose content another profile's element defines
-        // (`elementdefinition-profile-element`) is discriminated by that
-        // element's constraints.
-        let external = self.profile_element(profile, slice);
-        let (profile, slice): (&Profile, usize) = match &external {
-            Some((p, i)) => (p.as_ref(), *i),
-            None => (profile, slice),
-        };
-        let slice_id = profile.id(slice).to_string();
-        let mut target = discriminator_target(profile, &slice_id, path);
-        // Snapshots need not unfold a slice typed by a profile (SUSHI's do
-        // not unfold `extension:x`): then the discriminating element is
-        // the type profile's own (`Extension.url` with its fixed URL).
-        let typed: Option<Arc<Profile>> = match target {
-            Some(_) => None,
-            None => profile.elements[slice]
-                .get("type")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .flat_map(|t| {
-                    t.get("profile")
-                        .and_then(Value::as_array)
-                        .into_iter()
-                        .flatten()
-                })
-                .filter_map(Value::as_str)
-                .find_map(|url| {
-                    let p = self.profile(url)?;
-                    let root = p.id(0).to_string();
-                    target = Some(discriminator_target(&p, &root, path)?);
-                    Some(p)
-                }),
+        let (typed, target) = match self.criteria(profile, slice, discriminator) {
+            Some((p, t)) => (p, Some(t)),
+            None => (None, None),
         };
         let profile: &Profile = typed.as_deref().unwrap_or(profile);
         let focus_ty = value
@@ -240,37 +260,8 @@ impl Validator<'_> {
             .and_then(Value::as_str)
             .and_then(|rt| self.model.type_name(rt))
             .unwrap_or(ty);
-        let actual: Vec<(Value, String)> = if path == "$this" {
-            vec![(value.clone(), focus_ty.to_string())]
-        } else {
-            let Some(expr) = self.expression(path) else {
-                return false;
-            };
-            let focus = vec![Item::Node(Node {
-                value: Some(value),
-                extension: None,
-                ty: focus_ty,
-            })];
-            let root = Item::Node(Node {
-                value: Some(root),
-                extension: None,
-                ty: self.resource_type_name(root),
-            });
-            let ctx = Context {
-                model: Some(&self.model),
-                registry: Some(self.registry),
-                ..Context::default()
-            };
-            match expr.evaluate_on(focus, Some(root), &ctx) {
-                Ok(items) => items
-                    .iter()
-                    .filter_map(|i| match i {
-                        Item::Node(n) => n.value.map(|v| (v.clone(), n.ty.to_string())),
-                        other => other.json().map(|v| (v.clone(), String::new())),
-                    })
-                    .collect(),
-                Err(_) => return false,
-            }
+        let Some(actual) = self.discriminator_values(path, value, focus_ty, root) else {
+            return false;
         };
         // A criteria element that is prohibited means the path is empty,
         // whatever the discriminator's type.
@@ -327,7 +318,18 @@ impl Validator<'_> {
             "type" => {
                 let Some(t) = target else { return true };
                 if path.ends_with("resolve()") {
-                    return self.resolved_types_match(&profile.elements[t], &actual);
+                    // The references are resolved where the walk resolves
+                    // them (contained, the enclosing Bundle, the resolver).
+                    let Some(references) =
+                        self.discriminator_values(before_resolve(path), value, focus_ty, root)
+                    else {
+                        return false;
+                    };
+                    let types: Vec<String> = references
+                        .iter()
+                        .filter_map(|(r, _)| target_type(r.get("reference")?.as_str()?))
+                        .collect();
+                    return self.resolved_types_match(&profile.elements[t], &types);
                 }
                 let criteria = &profile.elements[t];
                 let mut codes: Vec<String> = profile::type_codes(criteria)
@@ -349,22 +351,48 @@ impl Validator<'_> {
             }
             "profile" => {
                 let Some(t) = target else { return false };
+                // Through `resolve()` the profiles are the reference's
+                // target profiles (discriminator-type `profile`).
+                let through = path == "resolve()" || path.ends_with(".resolve()");
+                let key = if through { "targetProfile" } else { "profile" };
                 let urls: Vec<&str> = profile.elements[t]
                     .get("type")
                     .and_then(Value::as_array)
                     .into_iter()
                     .flatten()
                     .flat_map(|ty| {
-                        ty.get("profile")
+                        ty.get(key)
                             .and_then(Value::as_array)
                             .into_iter()
                             .flatten()
                             .filter_map(Value::as_str)
                     })
                     .collect();
-                // Nothing at the path conforms to nothing: a missing
-                // instance is in no profile slice.
-                let Some((target_value, _)) = actual.first() else {
+                // A criteria element that names no profile asks nothing
+                // of the value.
+                if urls.is_empty() {
+                    return true;
+                }
+                if through {
+                    // The reference is resolved where the walk resolves
+                    // references (contained, the enclosing Bundle, the
+                    // resolver), not only inside the resource at hand.
+                    let Some(references) =
+                        self.discriminator_values(before_resolve(path), value, focus_ty, root)
+                    else {
+                        return false;
+                    };
+                    let [(reference, _)] = references.as_slice() else {
+                        return false;
+                    };
+                    let Some(reference) = reference.get("reference").and_then(Value::as_str) else {
+                        return false;
+                    };
+                    return urls.iter().any(|u| target_conforms(reference, u));
+                }
+                // `conformsTo()` holds of exactly one value: nothing at the
+                // path (a missing instance) is in no profile slice.
+                let [(target_value, _)] = actual.as_slice() else {
                     return false;
                 };
                 urls.iter().any(|u| conforms(target_value, u))
@@ -373,9 +401,231 @@ impl Validator<'_> {
         }
     }
 
+    /// Whether a discriminator asserts anything of a slice (`asserts`; a
+    /// criteria element not found is taken to assert).
+    fn discriminator_asserts(&self, profile: &Profile, slice: usize, d: &Discriminator) -> bool {
+        let Some((typed, t)) = self.criteria(profile, slice, d) else {
+            return true;
+        };
+        asserts(&d.kind, &typed.as_deref().unwrap_or(profile).elements[t])
+    }
+
+    /// The criteria element of a slice for a discriminator, and the
+    /// profile it is in when that is not `profile`. As the reference
+    /// validator (`getCriteriaForDiscriminator`, then the first that
+    /// asserts in `sliceMatches`): the slice's own
+    /// (`discriminator_target`), unless it is missing or asserts nothing
+    /// and a profile the slice's type names has one that does (snapshots
+    /// need not unfold a slice typed by a profile: SUSHI's do not unfold
+    /// `extension:x`, whose discriminating element is then the type
+    /// profile's own `Extension.url` with its fixed URL).
+    fn criteria(
+        &self,
+        profile: &Profile,
+        slice: usize,
+        d: &Discriminator,
+    ) -> Option<(Option<Arc<Profile>>, usize)> {
+        // A slice whose content another profile's element defines
+        // (`elementdefinition-profile-element`) is discriminated by that
+        // element's constraints.
+        let external = self.profile_element(profile, slice);
+        let (home, slice): (&Profile, usize) = match &external {
+            Some((p, i)) => (p.as_ref(), *i),
+            None => (profile, slice),
+        };
+        let slice_id = home.id(slice).to_string();
+        let asserting = |found: &(Option<Arc<Profile>>, usize)| {
+            let p: &Profile = found.0.as_deref().unwrap_or(home);
+            asserts(&d.kind, &p.elements[found.1])
+        };
+        let found = match self.discriminator_target(home, &slice_id, &d.path) {
+            Some(own) if asserting(&own) => Some(own),
+            own => {
+                let urls: Vec<&str> = home.elements[slice]
+                    .get("type")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|t| {
+                        t.get("profile")
+                            .and_then(Value::as_array)
+                            .into_iter()
+                            .flatten()
+                    })
+                    .filter_map(Value::as_str)
+                    .collect();
+                // A type profile that is not loaded leaves the criteria
+                // unknown: the slice matches nothing.
+                if urls.iter().any(|u| self.profile(u).is_none()) {
+                    return None;
+                }
+                urls.iter()
+                    .find_map(|url| {
+                        let p = self.profile(url)?;
+                        let root = p.id(0).to_string();
+                        let (inner, at) = self.discriminator_target(&p, &root, &d.path)?;
+                        let typed = (Some(inner.unwrap_or(p)), at);
+                        asserting(&typed).then_some(typed)
+                    })
+                    .or(own)
+            }
+        };
+        let (typed, at) = found?;
+        Some((typed.or_else(|| external.map(|(p, _)| p)), at))
+    }
+
+    /// The element of a slice that a discriminator path points at, found
+    /// as the reference validator finds it
+    /// (`FHIRPathEngine.evaluateDefinition`): `code.coding` →
+    /// `…:slice.code.coding`; `value` may name `value[x]`; a child that is
+    /// itself sliced stands for its first slice (a choice sliced by type
+    /// for its type slice, where a fixed value of that type is); where the
+    /// snapshot does not unfold an element, its children are its type's
+    /// (the type's one profile, else its base definition);
+    /// `extension('url')` names the extension slice whose profile is
+    /// `url`. Returns the element, and the profile it is in when that is
+    /// not `profile`.
+    fn discriminator_target(
+        &self,
+        profile: &Profile,
+        slice_id: &str,
+        path: &str,
+    ) -> Option<(Option<Arc<Profile>>, usize)> {
+        let mut typed: Option<Arc<Profile>> = None;
+        let mut current = slice_id.to_string();
+        for seg in discriminator_segments(path) {
+            if seg == "$this" || seg == "resolve()" || seg.starts_with("ofType(") {
+                continue;
+            }
+            let p: &Profile = typed.as_deref().unwrap_or(profile);
+            let at = p.index_of(&current)?;
+            if p.children(at).is_empty() {
+                let ty = self.type_definition(&p.elements[at])?;
+                current = ty.id(0).to_string();
+                typed = Some(ty);
+            }
+            let p: &Profile = typed.as_deref().unwrap_or(profile);
+            if let Some(url) = seg
+                .strip_prefix("extension(")
+                .and_then(|s| s.strip_suffix(')'))
+            {
+                let url = url.trim_matches(|c| c == '\'' || c == '"');
+                let prefix = format!("{current}.extension:");
+                // The last such slice: a re-slice (`actionType/Single`) is
+                // more specific than the slice it refines.
+                let found = p.elements.iter().rev().find_map(|e| {
+                    let id = profile::id_of(e);
+                    let rest = id.strip_prefix(&prefix)?;
+                    if rest.contains('.') {
+                        return None;
+                    }
+                    let has = e
+                        .get("type")
+                        .and_then(Value::as_array)?
+                        .iter()
+                        .flat_map(|t| {
+                            t.get("profile")
+                                .and_then(Value::as_array)
+                                .into_iter()
+                                .flatten()
+                        })
+                        .any(|u| u.as_str() == Some(url));
+                    has.then(|| id.to_string())
+                });
+                current = found.unwrap_or_else(|| format!("{current}.extension"));
+                continue;
+            }
+            let next = format!("{current}.{seg}");
+            let next = if p.index_of(&next).is_some() {
+                next
+            } else {
+                format!("{current}.{seg}[x]")
+            };
+            // A child that is sliced stands for its first slice. A choice
+            // whose type slices (`value[x]:valueString`) are listed without
+            // a slicing entry of its own is sliced too: profiling.html
+            // §5.1.0.13, a choice is implicitly sliced by type.
+            let type_slice = || {
+                let prefix = format!("{next}:");
+                p.elements.iter().map(profile::id_of).find(|id| {
+                    id.strip_prefix(&prefix)
+                        .is_some_and(|rest| !rest.contains('.'))
+                })
+            };
+            current = match p.index_of(&next).and_then(|i| p.plans[i].slices.first()) {
+                Some(&first) => p.id(first).to_string(),
+                None if next.ends_with("[x]") => type_slice().map_or(next, str::to_string),
+                None => next,
+            };
+        }
+        let at = typed.as_deref().unwrap_or(profile).index_of(&current)?;
+        Some((typed, at))
+    }
+
+    /// The definition that gives an element its children when its profile
+    /// does not list them: its one type's profile, else that type's base
+    /// definition.
+    fn type_definition(&self, e: &Value) -> Option<Arc<Profile>> {
+        let [t] = e.get("type")?.as_array()?.as_slice() else {
+            return None;
+        };
+        match t
+            .get("profile")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+        {
+            Some([url]) => self.profile(url.as_str()?),
+            Some([_, _, ..]) => None,
+            _ => self.profile_for_type(t.get("code")?.as_str()?),
+        }
+    }
+
+    /// The values a discriminator path reaches from a repetition, with
+    /// their FHIRPath types (`None`: the path cannot be evaluated). They
+    /// are the instance's own values, not copies: whether a value conforms
+    /// to a profile is remembered by its address for the whole validation
+    /// (`references::Session`), and a copy's address is reused by the next.
+    fn discriminator_values<'a>(
+        &'a self,
+        path: &str,
+        value: &'a Value,
+        focus_ty: &'a str,
+        root: &'a Value,
+    ) -> Option<Vec<(&'a Value, String)>> {
+        if path == "$this" {
+            return Some(vec![(value, focus_ty.to_string())]);
+        }
+        let expr = self.expression(path)?;
+        let focus = vec![Item::Node(Node {
+            value: Some(value),
+            extension: None,
+            ty: focus_ty,
+        })];
+        let root = Item::Node(Node {
+            value: Some(root),
+            extension: None,
+            ty: self.resource_type_name(root),
+        });
+        let ctx = Context {
+            model: Some(&self.model),
+            registry: Some(self.registry),
+            ..Context::default()
+        };
+        let items = expr.evaluate_on(focus, Some(root), &ctx).ok()?;
+        Some(
+            items
+                .iter()
+                .filter_map(|i| match i {
+                    Item::Node(n) => n.value.map(|v| (v, n.ty.to_string())),
+                    _ => None,
+                })
+                .collect(),
+        )
+    }
+
     /// Whether resolved resources' types are among the targets a slice's
     /// reference allows.
-    fn resolved_types_match(&self, criteria: &Value, actual: &[(Value, String)]) -> bool {
+    fn resolved_types_match(&self, criteria: &Value, types: &[String]) -> bool {
         let targets: Vec<&str> = criteria
             .get("type")
             .and_then(Value::as_array)
@@ -394,12 +644,10 @@ impl Validator<'_> {
                     .and_then(|sd| sd.get("type").and_then(Value::as_str))
             })
             .collect();
-        !actual.is_empty()
-            && actual.iter().all(|(r, _)| {
-                r.get("resourceType")
-                    .and_then(Value::as_str)
-                    .is_some_and(|rt| targets.is_empty() || targets.contains(&rt))
-            })
+        !types.is_empty()
+            && types
+                .iter()
+                .all(|rt| targets.is_empty() || targets.contains(&rt.as_str()))
     }
 
     /// FHIRPath's `is` for a discriminator: a primitive type matches only
@@ -416,56 +664,34 @@ impl Validator<'_> {
     }
 }
 
-/// The element of a slice that a discriminator path points at:
-/// `code.coding` → `…:slice.code.coding`; `value` may name `value[x]`;
-/// `extension('url')` names the extension slice whose profile is `url`.
-fn discriminator_target(profile: &Profile, slice_id: &str, path: &str) -> Option<usize> {
-    if path == "$this" {
-        return profile.index_of(slice_id);
+/// Whether a criteria element asserts anything for a discriminator of
+/// this kind: a `value` or `pattern` discriminator whose criteria element
+/// is not prohibited and has no fixed value, pattern or required binding
+/// does not (`InstanceValidator.sliceMatches` leaves it out of the
+/// slice's expression, and a slice none of whose discriminators assert
+/// cannot be evaluated).
+fn asserts(kind: &str, ed: &Value) -> bool {
+    if kind != "value" && kind != "pattern" {
+        return true;
     }
-    let mut current = slice_id.to_string();
-    for seg in discriminator_segments(path) {
-        if seg == "$this" || seg == "resolve()" || seg.starts_with("ofType(") {
-            continue;
-        }
-        if let Some(url) = seg
-            .strip_prefix("extension(")
-            .and_then(|s| s.strip_suffix(')'))
-        {
-            let url = url.trim_matches(|c| c == '\'' || c == '"');
-            let prefix = format!("{current}.extension:");
-            // The last such slice: a re-slice (`actionType/Single`) is
-            // more specific than the slice it refines.
-            let found = profile.elements.iter().rev().find_map(|e| {
-                let id = profile::id_of(e);
-                let rest = id.strip_prefix(&prefix)?;
-                if rest.contains('.') {
-                    return None;
-                }
-                let has = e
-                    .get("type")
-                    .and_then(Value::as_array)?
-                    .iter()
-                    .flat_map(|t| {
-                        t.get("profile")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                    })
-                    .any(|p| p.as_str() == Some(url));
-                has.then(|| id.to_string())
-            });
-            current = found.unwrap_or_else(|| format!("{current}.extension"));
-            continue;
-        }
-        let next = format!("{current}.{seg}");
-        current = if profile.index_of(&next).is_some() {
-            next
-        } else {
-            format!("{current}.{seg}[x]")
-        };
+    ed.get("max").and_then(Value::as_str) == Some("0")
+        || ed.as_object().is_some_and(|o| {
+            o.keys()
+                .any(|k| k.starts_with("fixed") || k.starts_with("pattern"))
+        })
+        || (ed.pointer("/binding/strength") == Some(&json!("required"))
+            && ed.pointer("/binding/valueSet").is_some())
+}
+
+/// The path to the references a discriminator path resolves
+/// (`item.resolve()` → `item`, `resolve()` → `$this`).
+fn before_resolve(path: &str) -> &str {
+    let before = path.trim_end_matches("resolve()").trim_end_matches('.');
+    if before.is_empty() {
+        "$this"
+    } else {
+        before
     }
-    profile.index_of(&current)
 }
 
 /// A discriminator path split at its dots, but not inside a function's

@@ -76,11 +76,11 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
             // The parent may need unfolding before a choice renamed by its
             // type (`extension:x.valueCode`) can be found.
             if let Some((parent, _)) = id.rsplit_once('.') {
-                let parent_at =
-                    find(&elements, parent).or_else(|| insert_for(&mut elements, parent, registry));
+                let parent_at = find(&elements, parent)
+                    .or_else(|| insert_for(&mut elements, parent, registry, depth));
                 if let Some(p) = parent_at {
                     if subtree_end(&elements, p) == p + 1 {
-                        let _ = unfold(&mut elements, p, registry);
+                        let _ = unfold(&mut elements, p, registry, depth);
                     }
                 }
             }
@@ -88,7 +88,7 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         }
         let at = match find(&elements, &id) {
             Some(i) => i,
-            None => match insert_for(&mut elements, &id, registry) {
+            None => match insert_for(&mut elements, &id, registry, depth) {
                 Some(i) => i,
                 None => continue,
             },
@@ -388,14 +388,23 @@ pub fn path_of_id(id: &str) -> String {
 
 /// Makes room for a differential element the snapshot lacks; returns its
 /// index.
-fn insert_for(elements: &mut Vec<Value>, id: &str, registry: &Registry) -> Option<usize> {
+fn insert_for(
+    elements: &mut Vec<Value>,
+    id: &str,
+    registry: &Registry,
+    depth: usize,
+) -> Option<usize> {
     let (parent, last) = id.rsplit_once('.')?;
     if let Some((name, slice)) = last.split_once(':') {
         // A new slice: a copy of the sliced element (and its children),
         // placed after everything that element already has.
         let sliced_id = format!("{parent}.{name}");
-        let sliced_at =
-            find(elements, &sliced_id).or_else(|| insert_for(elements, &sliced_id, registry))?;
+        let sliced_at = find(elements, &sliced_id)
+            .or_else(|| insert_for(elements, &sliced_id, registry, depth))?;
+        // Unfolding a profiled type may have brought the slice with it.
+        if let Some(at) = find(elements, id) {
+            return Some(at);
+        }
         let end = subtree_end(elements, sliced_at);
         // Only the element and its own children: not its other slices.
         let own_children = format!("{sliced_id}.");
@@ -424,9 +433,10 @@ fn insert_for(elements: &mut Vec<Value>, id: &str, registry: &Registry) -> Optio
         return Some(at);
     }
     // A child inside a type the snapshot has not unfolded.
-    let parent_at = find(elements, parent).or_else(|| insert_for(elements, parent, registry))?;
+    let parent_at =
+        find(elements, parent).or_else(|| insert_for(elements, parent, registry, depth))?;
     if subtree_end(elements, parent_at) == parent_at + 1 {
-        unfold(elements, parent_at, registry)?;
+        unfold(elements, parent_at, registry, depth)?;
     }
     find(elements, id)
 }
@@ -448,8 +458,16 @@ fn subtree_end(elements: &[Value], at: usize) -> usize {
     end
 }
 
-/// Inserts the elements of the parent's type under it.
-fn unfold(elements: &mut Vec<Value>, parent_at: usize, registry: &Registry) -> Option<()> {
+/// Inserts the elements of the parent's type under it: those of the
+/// type's profile when the parent names one (a complex extension's
+/// sub-extensions with their fixed URLs), as the reference validator's
+/// snapshot generator walks into a profiled type; else the base type's.
+fn unfold(
+    elements: &mut Vec<Value>,
+    parent_at: usize,
+    registry: &Registry,
+    depth: usize,
+) -> Option<()> {
     let parent = &elements[parent_at];
     let parent_id = element_id(parent);
     let parent_path = parent
@@ -485,13 +503,30 @@ fn unfold(elements: &mut Vec<Value>, parent_at: usize, registry: &Registry) -> O
         return Some(());
     }
     let types = parent.get("type").and_then(Value::as_array)?;
-    let code = types.first()?.get("code")?.as_str()?;
-    let type_sd = registry
-        .structure_definition(&format!("http://hl7.org/fhir/StructureDefinition/{code}"))?;
-    let type_elements = type_sd.pointer("/snapshot/element")?.as_array()?;
-    let mut children: Vec<Value> = type_elements.iter().skip(1).cloned().collect();
+    let first = types.first()?;
+    let code = first.get("code")?.as_str()?;
+    let profiled = first
+        .get("profile")
+        .and_then(Value::as_array)
+        .and_then(|p| p.first())
+        .and_then(Value::as_str)
+        .filter(|_| types.len() == 1)
+        .and_then(|u| registry.structure_definition(u))
+        .and_then(|sd| {
+            let root = sd.get("type")?.as_str()?;
+            Some((root, snapshot_with_depth(sd, registry, depth + 1)?))
+        });
+    let (root, mut children): (&str, Vec<Value>) = match profiled {
+        Some((root, snapshot)) => (root, snapshot.into_iter().skip(1).collect()),
+        None => {
+            let type_sd = registry
+                .structure_definition(&format!("http://hl7.org/fhir/StructureDefinition/{code}"))?;
+            let type_elements = type_sd.pointer("/snapshot/element")?.as_array()?;
+            (code, type_elements.iter().skip(1).cloned().collect())
+        }
+    };
     for c in &mut children {
-        rebase(c, code, &parent_id, code, &parent_path);
+        rebase(c, root, &parent_id, root, &parent_path);
     }
     for (k, c) in children.into_iter().enumerate() {
         elements.insert(parent_at + 1 + k, c);

@@ -471,7 +471,7 @@ impl<'v> Walk<'v> {
             }
         }
         if profile.plans[k].bound {
-            self.binding(v, ed, ty, path);
+            self.binding(v, ed, &profile.url, ty, path);
         }
         self.constraints(v, ext, profile, k, ty, path);
     }
@@ -745,7 +745,10 @@ impl<'v> Walk<'v> {
     /// resolves, else against the base Extension.
     fn extension(&mut self, v: &'v Value, host: &context::Host, path: &str) {
         let url = v.get("url").and_then(Value::as_str).unwrap_or("");
-        let nested = host.def_path == "Extension";
+        // Inside an extension (its definition's `Extension.extension`, or
+        // an extension a profile unfolds), a sub-extension's URL may be
+        // relative to its parent's.
+        let nested = host.def_path == "Extension" || host.ty == "Extension";
         let profile = self.validator.profile(url);
         match profile {
             Some(p) => {
@@ -1127,9 +1130,10 @@ impl<'v> Walk<'v> {
         }
     }
 
-    fn binding(&mut self, v: Option<&Value>, ed: &Value, ty: &str, path: &str) {
+    fn binding(&mut self, v: Option<&Value>, ed: &Value, profile_url: &str, ty: &str, path: &str) {
         let Some(b) = ed.get("binding") else { return };
         let strength = b.get("strength").and_then(Value::as_str).unwrap_or("");
+        let strength = super::errata::binding_strength(profile_url, ed, strength);
         if strength != "required" && strength != "extensible" {
             return;
         }
@@ -1333,8 +1337,14 @@ impl<'v> Walk<'v> {
         }
     }
 
-    /// Validates the profiles a resource claims in `meta.profile`.
+    /// Validates the profiles a resource claims in `meta.profile`, and the
+    /// vital signs profile the specification requires of it
+    /// (`validation::vitals`).
     pub fn meta_profiles(&mut self, v: &'v Value, path: &str) {
+        let implied = super::vitals::implied_profile(v).and_then(|u| self.validator.profile(&u));
+        if let Some(p) = implied {
+            self.resource(v, &p, path);
+        }
         for url in v
             .pointer("/meta/profile")
             .and_then(Value::as_array)
