@@ -2,10 +2,11 @@
 //! compared with the reference (Java) validator's outcomes.
 //!
 //! The manifest format is fhir-test-cases' `validator/manifest.json`: each
-//! case names a file, supporting resources (`supporting`, `profiles`), an
-//! optional profile to validate against (`profile.source`, with its own
-//! reference outcome `profile.java`), and the reference outcome (`java`,
-//! under `outcomes/`). Paths are relative to the manifest's folder.
+//! case names a file, supporting resources (`supporting`, `supporting5`,
+//! `profiles`), an optional profile to validate against (`profile.source`,
+//! with its own reference outcome `profile.java`), and the reference
+//! outcome (`java`, under `outcomes/`). Paths are relative to the
+//! manifest's folder.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -238,7 +239,9 @@ pub fn run(
         };
         let mut registry = base.clone();
         // The profile run also loads the profile's own supporting files.
-        let supporting = ["supporting", "profiles"]
+        // `supporting5` names resources the reference harness reads as R5
+        // and loads all the same; those written in R4's shape load here.
+        let supporting = ["supporting", "supporting5", "profiles"]
             .iter()
             .flat_map(|k| {
                 case.get(*k)

@@ -22,9 +22,18 @@ static MODEL: LazyLock<Arc<ModelInfo>> =
     LazyLock::new(|| Arc::new(ModelInfo::from_registry(&BASE)));
 
 /// Validates `resource` with `supporting` conformance resources loaded,
-/// against its type, its claimed profiles and `profiles`.
+/// against its type, its claimed profiles and `profiles`. The test data
+/// uses example addresses (RFC 2606), so examples are allowed.
 fn validate(resource: &Value, supporting: &[Value], profiles: &[&str]) -> Outcome {
-    validate_with(resource, supporting, profiles, Options::default())
+    validate_with(
+        resource,
+        supporting,
+        profiles,
+        Options {
+            allow_examples: true,
+            ..Options::default()
+        },
+    )
 }
 
 fn validate_with(

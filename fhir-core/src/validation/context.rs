@@ -1,5 +1,6 @@
 //! Where an extension may be used: its definition's `context` (element
-//! paths and types, parent extensions, FHIRPath) and `contextInvariant`.
+//! paths and types, parent extensions, FHIRPath) and `contextInvariant`,
+//! and the FHIR versions the definition and each context are for.
 
 use serde_json::Value;
 
@@ -32,13 +33,14 @@ pub(super) fn check(
     root: &Value,
     conforms: &dyn Fn(&str) -> bool,
 ) -> Result<(), String> {
-    let contexts: Vec<(&str, &str)> = sd
+    let declared: Vec<(&Value, &str, &str)> = sd
         .get("context")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
         .filter_map(|c| {
             Some((
+                c,
                 c.get("type").and_then(Value::as_str)?,
                 c.get("expression").and_then(Value::as_str)?,
             ))
@@ -51,15 +53,32 @@ pub(super) fn check(
     if url.starts_with("http://hl7.org/fhir/StructureDefinition/structuredefinition-") {
         return Ok(());
     }
-    if !contexts.is_empty()
+    if let Some(Err((bound, version))) = version_range(sd).map(in_range) {
+        return Err(format!(
+            "The definition of the extension '{url}' specifies that the {bound} version it can be used with is {version}, but this context of use is version {R4_VERSION}"
+        ));
+    }
+    // Contexts limited to other FHIR versions do not apply here.
+    let restricted = declared.iter().any(|(c, _, _)| version_range(c).is_some());
+    let contexts: Vec<(&str, &str)> = declared
+        .iter()
+        .filter(|(c, _, _)| version_range(c).is_none_or(|r| in_range(r).is_ok()))
+        .map(|(_, t, e)| (*t, *e))
+        .collect();
+    if !declared.is_empty()
         && !contexts
             .iter()
             .any(|(t, e)| matches(v, t, e, host, root, conforms))
     {
         let names = names(v, host);
         let allowed: Vec<String> = contexts.iter().map(|(t, e)| format!("{e} ({t})")).collect();
+        let which = if restricted {
+            "this version"
+        } else {
+            "this extension"
+        };
         return Err(format!(
-            "The extension {url} is not allowed to be used at this point (this element is [{}]; allowed for this extension are {})",
+            "The extension {url} is not allowed to be used at this point (this element is [{}]; allowed for {which} are {})",
             names.join(", "),
             allowed.join(", ")
         ));
@@ -94,6 +113,57 @@ pub(super) fn check(
         }
     }
     Ok(())
+}
+
+/// The FHIR version this validator implements, and its major.minor.
+const R4_VERSION: &str = "4.0.1";
+const R4: (u32, u32) = (4, 0);
+
+/// The FHIR versions a definition or one of its contexts is for, from its
+/// `version-specific-use` extension (FHIR Extensions Pack: "the element
+/// carrying this extension is only a correct value for a particular range
+/// of FHIR versions"; `startFhirVersion`, `endFhirVersion`, either may be
+/// absent). `None` when it carries none.
+fn version_range(element: &Value) -> Option<(Option<&str>, Option<&str>)> {
+    const EXT: &str = "http://hl7.org/fhir/StructureDefinition/version-specific-use";
+    let ext = element
+        .get("extension")?
+        .as_array()?
+        .iter()
+        .find(|x| x.get("url").and_then(Value::as_str) == Some(EXT))?;
+    let part = |name: &str| {
+        ext.get("extension")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|x| x.get("url").and_then(Value::as_str) == Some(name))
+            .and_then(|x| x.get("valueCode"))
+            .and_then(Value::as_str)
+    };
+    Some((part("startFhirVersion"), part("endFhirVersion")))
+}
+
+/// Whether R4 lies in a version range, compared by major.minor as the
+/// reference validator compares; otherwise the bound it falls outside
+/// (`("earliest", "4.3")`).
+fn in_range<'a>(
+    (start, end): (Option<&'a str>, Option<&'a str>),
+) -> Result<(), (&'static str, &'a str)> {
+    if let Some(s) = start.filter(|s| major_minor(s).is_some_and(|v| R4 < v)) {
+        return Err(("earliest", s));
+    }
+    if let Some(e) = end.filter(|e| major_minor(e).is_some_and(|v| R4 > v)) {
+        return Err(("latest", e));
+    }
+    Ok(())
+}
+
+/// A version's major.minor (`4.0.1` is 4.0, `5` is 5.0).
+fn major_minor(v: &str) -> Option<(u32, u32)> {
+    let mut parts = v.split('.');
+    let major = parts.next()?.parse().ok()?;
+    let minor = parts.next().map_or(Some(0), |m| m.parse().ok())?;
+    Some((major, minor))
 }
 
 /// The names the host answers to: its definition path, its path in the

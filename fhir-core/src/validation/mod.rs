@@ -32,6 +32,7 @@ mod plain;
 mod profile;
 mod questionnaire;
 mod references;
+mod search_parameter;
 mod slicing;
 pub mod snapshot;
 pub(crate) mod terminology;
@@ -372,6 +373,10 @@ impl<'r> Validator<'r> {
             }
             "Questionnaire" => questionnaire::check_questionnaire(resource, &mut walk.issues),
             "Bundle" => bundle::check(self, resource, &mut walk.issues),
+            "SearchParameter" => search_parameter::check(self, resource, &mut walk.issues),
+            "CapabilityStatement" => {
+                search_parameter::check_capability_statement(self, resource, &mut walk.issues)
+            }
             _ => {}
         }
         Outcome {

@@ -566,6 +566,7 @@ impl<'v> Walk<'v> {
         }
         let policy = self.validator.options.reference_policy;
         let target = self.target(reference);
+        self.declared_type(v, ed, reference, &target, path);
         let (resource, context, local): (&Value, Vec<&Value>, bool);
         let held;
         match &target {
@@ -724,6 +725,65 @@ impl<'v> Walk<'v> {
                     of_type.join(", ")
                 ),
             ),
+        }
+    }
+
+    /// Reference.type (R4 Reference.type: "if both the type and a
+    /// reference is provided, the reference SHALL resolve to a resource of
+    /// the same type as that specified"): the type is one the element's
+    /// target profiles allow, and the target is of that type, as found or,
+    /// when it is not found, as its URL says (`Patient/1`).
+    fn declared_type(
+        &mut self,
+        v: &Value,
+        ed: &Value,
+        reference: &str,
+        target: &Target,
+        path: &str,
+    ) {
+        let Some(declared) = v.get("type").and_then(Value::as_str) else {
+            return;
+        };
+        let targets: Vec<&str> = type_entries(ed)
+            .filter(|t| t.get("code").and_then(Value::as_str) == Some("Reference"))
+            .flat_map(|t| strings(t, "targetProfile"))
+            .collect();
+        let allowed = targets.is_empty()
+            || targets.iter().any(|t| {
+                Validator::is_base_definition(t, "Resource")
+                    || Validator::is_base_definition(t, declared)
+                    || self.validator.profile_type(t) == Some(declared)
+            });
+        if !allowed {
+            self.issue(
+                Severity::Error,
+                "structure",
+                path,
+                format!(
+                    "The type '{declared}' is not a valid Target for this element (must be one of [{}])",
+                    targets.join(", ")
+                ),
+            );
+        }
+        let found = match target {
+            Target::Local(r, _) => r.get("resourceType").and_then(Value::as_str),
+            Target::External(r) => r.get("resourceType").and_then(Value::as_str),
+            Target::Missing => {
+                let plain = reference.split("/_history/").next().unwrap_or(reference);
+                let mut parts = plain.rsplit('/');
+                parts.next();
+                parts
+                    .next()
+                    .filter(|ty| self.validator.is_resource_type(ty))
+            }
+        };
+        if let Some(found) = found.filter(|f| *f != declared) {
+            self.issue(
+                Severity::Error,
+                "structure",
+                path,
+                format!("The reference's type is {declared}, but it refers to a {found}"),
+            );
         }
     }
 

@@ -64,6 +64,50 @@ fn is_primitive(ty: &str) -> bool {
     ty.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
+/// The FHIR type of an element typed with a FHIRPath system type, as its
+/// `structuredefinition-fhir-type` extension names it (`Extension.url` is
+/// a `uri`); any other type as it is.
+fn fhir_type<'a>(ed: &'a Value, ty: &'a str) -> &'a str {
+    const FHIR_TYPE: &str = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type";
+    if !ty.starts_with("http://hl7.org/fhirpath/") {
+        return ty;
+    }
+    ed.get("type")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|t| t.get("code").and_then(Value::as_str) == Some(ty))
+        .flat_map(|t| {
+            t.get("extension")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .find(|x| x.get("url").and_then(Value::as_str) == Some(FHIR_TYPE))
+        .and_then(|x| x.get("valueUrl").or_else(|| x.get("valueUri")))
+        .and_then(Value::as_str)
+        .unwrap_or(ty)
+}
+
+/// A URL at a domain reserved for examples (RFC 2606 `example.com`,
+/// `example.net`, `example.org`; `acme.com`, `acme.org`) or under an OID
+/// arc reserved for examples (`2.999`, IANA's example enterprise
+/// `1.3.6.1.4.1.32473`): the reference validator's list.
+fn is_example_url(url: &str) -> bool {
+    const DOMAINS: [&str; 5] = [
+        "example.org",
+        "acme.com",
+        "acme.org",
+        "example.com",
+        "example.net",
+    ];
+    DOMAINS
+        .iter()
+        .any(|d| url.ends_with(*d) || url.contains(&format!("{d}/")))
+        || url.starts_with("urn:oid:1.3.6.1.4.1.32473.")
+        || url.starts_with("urn:oid:2.999.")
+}
+
 pub(super) fn is_repeating(e: &Value) -> bool {
     e.get("max")
         .and_then(Value::as_str)
@@ -389,6 +433,7 @@ impl<'v> Walk<'v> {
         if is_primitive(ty) || ty.starts_with("http://hl7.org/fhirpath/") {
             if let Some(v) = v {
                 self.primitive(v, ty, path);
+                self.example_url(v, ed, ty, path);
             } else if let Some(e) = ext {
                 self.value_alternatives(e, profile, k, path);
             } else if ext.is_none() {
@@ -744,7 +789,24 @@ impl<'v> Walk<'v> {
     /// Validates an extension against its definition when the URL
     /// resolves, else against the base Extension.
     fn extension(&mut self, v: &'v Value, host: &context::Host, path: &str) {
-        let url = v.get("url").and_then(Value::as_str).unwrap_or("");
+        let mut url = v.get("url").and_then(Value::as_str).unwrap_or("");
+        // Extension.url is the definition's canonical URL, which each
+        // definition fixes (R4 Extension.url: "SHALL be a URI for the
+        // Structure Definition defining the extension"), so it carries no
+        // version: a versioned URL is an error, and the extension is
+        // checked against the definition the URL names without it.
+        if let Some((plain, _)) = url.split_once('|') {
+            if let Some(sd) = self.validator.registry.structure_definition(plain) {
+                let version = sd.get("version").and_then(Value::as_str).unwrap_or("");
+                let message = if url == format!("{plain}|{version}") {
+                    "The extension URL must not contain a version".to_string()
+                } else {
+                    format!("The extension URL must not contain a version. The extension was validated against version {version} of the extension")
+                };
+                self.issue(Severity::Error, "invalid", path, message);
+                url = plain;
+            }
+        }
         // Inside an extension (its definition's `Extension.extension`, or
         // an extension a profile unfolds), a sub-extension's URL may be
         // relative to its parent's.
@@ -784,6 +846,22 @@ impl<'v> Walk<'v> {
                     self.complex(obj, v, &base, 0, "Extension", path);
                 }
             }
+            // Without a URL the extension cannot be identified; what it
+            // holds is still checked against the base Extension (whose
+            // `url` is 1..1).
+            None if url.is_empty() => {
+                self.issue(
+                    Severity::Error,
+                    "invalid",
+                    path,
+                    "Extension.url is required in order to identify, use and validate the extension",
+                );
+                if let (Some(obj), Some(base)) =
+                    (v.as_object(), self.validator.profile_for_type("Extension"))
+                {
+                    self.complex(obj, v, &base, 0, "Extension", path);
+                }
+            }
             None if !url.contains(':') => self.issue(
                 Severity::Error,
                 "structure",
@@ -798,8 +876,7 @@ impl<'v> Walk<'v> {
                 .any(|d| url.starts_with(d.as_str())) => {}
             // Example URLs, when allowed, need no definition (the reference
             // validator's allowUnknownExtension).
-            None if self.validator.options.allow_examples
-                && (url.contains("example.org") || url.contains("acme.com")) => {}
+            None if self.validator.options.allow_examples && is_example_url(url) => {}
             None if self.validator.options.foreign_extensions
                 && !self.validator.knows_namespace(url) =>
             {
@@ -963,6 +1040,49 @@ impl<'v> Walk<'v> {
         if matches!(ty, "uri" | "url" | "canonical" | "uuid" | "oid") {
             self.urn(text, path);
         }
+    }
+
+    /// A uri, url or canonical at an example address (`is_example_url`) is
+    /// an error unless the options allow examples: an example stands for
+    /// an address it is not, so real data cannot use it (the reference
+    /// validator's `validateReference`, TYPE_SPECIFIC_CHECKS_DT_URL_EXAMPLE,
+    /// for a URL that does not resolve). A URL a loaded resource has
+    /// resolves. Not checked: a local `#` reference, a canonical
+    /// resource's own `url`, `Bundle.entry.fullUrl`, the value of an
+    /// extension unless it is a canonical, and a canonical when the
+    /// reference policy looks references up (their resolution decides).
+    fn example_url(&mut self, v: &Value, ed: &Value, ty: &str, path: &str) {
+        let options = &self.validator.options;
+        let Some(url) = v.as_str() else { return };
+        let ty = fhir_type(ed, ty);
+        if options.allow_examples
+            || !matches!(ty, "uri" | "url" | "canonical")
+            || url.starts_with('#')
+            || !is_example_url(url)
+        {
+            return;
+        }
+        let base = ed
+            .pointer("/base/path")
+            .or_else(|| ed.get("path"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let defining = base
+            .split_once('.')
+            .is_some_and(|(rt, rest)| rest == "url" && self.validator.is_resource_type(rt));
+        let exempt = defining
+            || base == "Bundle.entry.fullUrl"
+            || (ty == "canonical" && options.reference_policy != super::ReferencePolicy::Ignore)
+            || (ty != "canonical" && base == "Extension.value[x]");
+        if exempt || self.validator.registry.resolve(url).is_some() {
+            return;
+        }
+        self.issue(
+            Severity::Error,
+            "invalid",
+            path,
+            format!("Example URLs are not allowed in this context ({url})"),
+        );
     }
 
     /// `urn:uuid:` and `urn:oid:` URIs must hold a valid UUID (lowercase)

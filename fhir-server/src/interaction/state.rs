@@ -87,10 +87,12 @@ impl AppState {
             registry,
             // References are RESTful here; extensions from namespaces we
             // hold no definitions for (Synthea's, say) are kept with a
-            // warning, ours and UK Core's must be known.
+            // warning, ours and UK Core's must be known; example addresses
+            // (RFC 2606) are accepted, as before the example-URL rule.
             validator: Validator::with_model(registry, model.clone()).with_options(Options {
                 assume_valid_rest_references: true,
                 foreign_extensions: true,
+                allow_examples: true,
                 ..Options::default()
             }),
             search: Searcher {
