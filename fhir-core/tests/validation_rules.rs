@@ -1628,3 +1628,44 @@ fn slicing_by_profile() {
         "{e:#?}"
     );
 }
+
+// ---------------------------------------------------------------------
+// SearchParameter definitions (searchparameter.html: derivedFrom, base,
+// type, expression).
+
+fn search_parameter(base: &str, ty: &str, expression: &str) -> Value {
+    json!({"resourceType": "SearchParameter", "url": "http://example.org/fhir/SearchParameter/p",
+           "name": "p", "status": "draft", "description": "p", "code": "p",
+           "base": [base], "type": ty, "expression": expression,
+           "derivedFrom": "http://hl7.org/fhir/SearchParameter/individual-birthdate"})
+}
+
+#[test]
+fn a_derived_search_parameter_keeps_its_definitions_base_and_type() {
+    let options = || Options {
+        allow_examples: true,
+        ..Options::default()
+    };
+    assert_valid(&validate_with(
+        &search_parameter("Patient", "date", "Patient.birthDate"),
+        &[],
+        &[],
+        options(),
+    ));
+    // Another type than the parameter it derives from.
+    let e = errors(&validate_with(
+        &search_parameter("Patient", "string", "Patient.birthDate"),
+        &[],
+        &[],
+        options(),
+    ));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    // Another base, where its expression does not apply either.
+    let e = errors(&validate_with(
+        &search_parameter("Organization", "date", "Patient.birthDate"),
+        &[],
+        &[],
+        options(),
+    ));
+    assert!(!e.is_empty(), "{e:#?}");
+}
