@@ -149,7 +149,7 @@ fn applies_to(v: &Validator, source: &str, bases: &[&str]) -> Result<(), String>
             Item::Node(Node {
                 value: Some(value),
                 extension: None,
-                ty: *ty,
+                ty,
             })
         })
         .collect();
