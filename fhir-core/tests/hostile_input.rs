@@ -115,6 +115,33 @@ fn xhtml_nested_5000_deep_in_a_json_narrative_is_a_validation_error() {
 }
 
 #[test]
+fn a_fragment_link_beside_a_deep_narrative_in_a_bundle_is_answered() {
+    // A narrative link `#x` is looked up in every narrative of the Bundle:
+    // the other entry's 5,000-deep div must be read within the depth
+    // limit, not by recursion on the stack.
+    let deep = format!(
+        "<div xmlns=\"http://www.w3.org/1999/xhtml\">{}x{}</div>",
+        "<b>".repeat(5000),
+        "</b>".repeat(5000)
+    );
+    let linking = "<div xmlns=\"http://www.w3.org/1999/xhtml\"><a href=\"#x\">see</a></div>";
+    let bundle = json!({"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:6a1c2f0e-3b5d-4f7a-9c8e-1d2b3a4c5e6f", "resource": narrative(linking)},
+        {"fullUrl": "urn:uuid:9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", "resource": narrative(&deep)}
+    ]})
+    .to_string();
+    let outcome = on_small_stack(move || {
+        let value = format::parse(&bundle, Format::Json).unwrap();
+        Validator::new(registry()).validate(&value)
+    });
+    let errors = errors(&outcome);
+    assert!(
+        errors.iter().any(|e| e.contains("MAX_XHTML_DEPTH")),
+        "{errors:?}"
+    );
+}
+
+#[test]
 fn json_nested_past_the_limit_is_a_located_limit_error() {
     let text = format!(
         "{{\"resourceType\":\"Patient\",{}\"valueString\":\"v\"{}}}",

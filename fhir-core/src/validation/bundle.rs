@@ -169,7 +169,7 @@ pub(super) fn check(v: &Validator, bundle: &Value, issues: &mut Vec<Issue>) {
     let index = Index::new(entries);
     links(ty, bundle, &mut report);
     if ty == "document" {
-        stylesheets(bundle, entries, &mut report);
+        stylesheets(bundle, &index, &mut report);
     }
     full_urls(v, ty, entries, &mut report);
     if ty == "searchset" {
@@ -241,23 +241,24 @@ fn stylesheet_links(bundle: &Value) -> impl Iterator<Item = (usize, &str)> {
         .filter_map(|(i, l)| string(l, "url").map(|url| (i, url)))
 }
 
-/// The entry a relative stylesheet URL names: the resource whose
-/// `Type/id` it is.
-fn stylesheet_entry(entries: &[Value], url: &str) -> Option<usize> {
-    entries
-        .iter()
-        .position(|e| match (resource_type(e), resource_id(e)) {
-            (Some(ty), Some(id)) => url == format!("{ty}/{id}"),
-            _ => false,
-        })
+/// The entry a relative stylesheet URL names: the first resource whose
+/// `Type/id` it is (looked up, not searched for: a Bundle may have many
+/// links and many entries).
+fn stylesheet_entry(index: &Index, url: &str) -> Option<usize> {
+    let (ty, id) = url.split_once('/')?;
+    index
+        .by_type_id
+        .get(&(ty.to_string(), id.to_string()))?
+        .first()
+        .copied()
 }
 
 /// A document's stylesheets (`documents.html`, "Presenting Documents"):
 /// one named by a relative URL is a resource in the document
 /// (`Binary/[id]`), so the URL must resolve in the Bundle.
-fn stylesheets(bundle: &Value, entries: &[Value], report: &mut Report) {
+fn stylesheets(bundle: &Value, index: &Index, report: &mut Report) {
     for (i, url) in stylesheet_links(bundle) {
-        if !url.contains(':') && stylesheet_entry(entries, url).is_none() {
+        if !url.contains(':') && stylesheet_entry(index, url).is_none() {
             report.error(
                 format!("Bundle.link[{i}].url"),
                 "The stylesheet reference could not be resolved in this bundle".into(),
@@ -883,7 +884,7 @@ fn interlinked(
         .first()
         .copied()
         .into_iter()
-        .chain(stylesheet_links(bundle).filter_map(|(_, url)| stylesheet_entry(entries, url)))
+        .chain(stylesheet_links(bundle).filter_map(|(_, url)| stylesheet_entry(index, url)))
         .collect();
     for &i in &queue {
         visited[i] = true;

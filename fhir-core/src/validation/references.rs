@@ -31,6 +31,9 @@ type Outcomes = HashMap<(usize, String), Option<Vec<Issue>>>;
 /// fetched for references.
 #[derive(Default)]
 pub(super) struct Session {
+    /// A resource's or Bundle's address → the anchors its narrative
+    /// `#fragment` links may name (gathered on the first such link).
+    pub(super) anchors: RefCell<HashMap<usize, Rc<std::collections::HashSet<String>>>>,
     /// `(resource address, profile URL)` → its issues (`None` while the
     /// check is under way).
     conformance: RefCell<Outcomes>,
@@ -39,6 +42,11 @@ pub(super) struct Session {
     /// A Bundle's address → its entries indexed for resolving references
     /// (built on the first reference resolved in it).
     bundles: RefCell<HashMap<usize, Rc<super::bundle::Index>>>,
+    /// `(value address, profile URL, element index)` of the profile
+    /// elements (`elementdefinition-profile-element`) a value is being
+    /// checked against: one that leads back to itself is not followed
+    /// again.
+    pub(super) profile_elements: RefCell<std::collections::HashSet<(usize, String, usize)>>,
 }
 
 /// Where a reference's target was found.
@@ -748,12 +756,12 @@ impl<'v> Walk<'v> {
             .filter(|t| t.get("code").and_then(Value::as_str) == Some("Reference"))
             .flat_map(|t| strings(t, "targetProfile"))
             .collect();
-        let allowed = targets.is_empty()
-            || targets.iter().any(|t| {
-                Validator::is_base_definition(t, "Resource")
-                    || Validator::is_base_definition(t, declared)
-                    || self.validator.profile_type(t) == Some(declared)
-            });
+        // The same types a reference's URL may name (`reference_target`):
+        // a target profile that is not loaded, or `DomainResource`, limits
+        // nothing.
+        let allowed = self
+            .allowed_target_types(ed)
+            .is_none_or(|types| types.iter().any(|t| t == declared));
         if !allowed {
             self.issue(
                 Severity::Error,

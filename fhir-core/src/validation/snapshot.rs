@@ -42,21 +42,28 @@ const REPLACED: &[&str] = &[
 /// one generated from its differential over its base's snapshot.
 /// `None` when the base cannot be found.
 pub fn snapshot_elements(sd: &Value, registry: &Registry) -> Option<Vec<Value>> {
-    snapshot_with_depth(sd, registry, 0)
+    snapshot_with_depth(sd, registry, &[])
 }
 
-fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<Vec<Value>> {
+/// `within`: the URLs of the definitions whose snapshots are being made
+/// (the bases under way, and the profiles of types being unfolded), which
+/// bounds the depth and keeps a profile that names itself, directly or
+/// through others, from being unfolded into itself.
+fn snapshot_with_depth(sd: &Value, registry: &Registry, within: &[&str]) -> Option<Vec<Value>> {
     if let Some(s) = sd.pointer("/snapshot/element").and_then(Value::as_array) {
         if !s.is_empty() {
             return Some(s.clone());
         }
     }
-    if depth > 16 {
+    if within.len() > 16 {
         return None;
     }
+    let mut chain: Vec<&str> = within.to_vec();
+    chain.push(sd.get("url").and_then(Value::as_str).unwrap_or(""));
+    let within = chain.as_slice();
     let base_url = sd.get("baseDefinition")?.as_str()?;
     let base = registry.structure_definition(base_url)?;
-    let mut elements = snapshot_with_depth(base, registry, depth + 1)?;
+    let mut elements = snapshot_with_depth(base, registry, within)?;
     let ty = sd.get("type").and_then(Value::as_str).unwrap_or("");
     let base_ty = base.get("type").and_then(Value::as_str).unwrap_or(ty);
     if ty != base_ty {
@@ -77,10 +84,10 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
             // type (`extension:x.valueCode`) can be found.
             if let Some((parent, _)) = id.rsplit_once('.') {
                 let parent_at = find(&elements, parent)
-                    .or_else(|| insert_for(&mut elements, parent, registry, depth));
+                    .or_else(|| insert_for(&mut elements, parent, registry, within));
                 if let Some(p) = parent_at {
                     if subtree_end(&elements, p) == p + 1 {
-                        let _ = unfold(&mut elements, p, registry, depth);
+                        let _ = unfold(&mut elements, p, registry, within);
                     }
                 }
             }
@@ -88,7 +95,7 @@ fn snapshot_with_depth(sd: &Value, registry: &Registry, depth: usize) -> Option<
         }
         let at = match find(&elements, &id) {
             Some(i) => i,
-            None => match insert_for(&mut elements, &id, registry, depth) {
+            None => match insert_for(&mut elements, &id, registry, within) {
                 Some(i) => i,
                 None => continue,
             },
@@ -392,7 +399,7 @@ fn insert_for(
     elements: &mut Vec<Value>,
     id: &str,
     registry: &Registry,
-    depth: usize,
+    within: &[&str],
 ) -> Option<usize> {
     let (parent, last) = id.rsplit_once('.')?;
     if let Some((name, slice)) = last.split_once(':') {
@@ -400,7 +407,7 @@ fn insert_for(
         // placed after everything that element already has.
         let sliced_id = format!("{parent}.{name}");
         let sliced_at = find(elements, &sliced_id)
-            .or_else(|| insert_for(elements, &sliced_id, registry, depth))?;
+            .or_else(|| insert_for(elements, &sliced_id, registry, within))?;
         // Unfolding a profiled type may have brought the slice with it.
         if let Some(at) = find(elements, id) {
             return Some(at);
@@ -434,9 +441,9 @@ fn insert_for(
     }
     // A child inside a type the snapshot has not unfolded.
     let parent_at =
-        find(elements, parent).or_else(|| insert_for(elements, parent, registry, depth))?;
+        find(elements, parent).or_else(|| insert_for(elements, parent, registry, within))?;
     if subtree_end(elements, parent_at) == parent_at + 1 {
-        unfold(elements, parent_at, registry, depth)?;
+        unfold(elements, parent_at, registry, within)?;
     }
     find(elements, id)
 }
@@ -466,7 +473,7 @@ fn unfold(
     elements: &mut Vec<Value>,
     parent_at: usize,
     registry: &Registry,
-    depth: usize,
+    within: &[&str],
 ) -> Option<()> {
     let parent = &elements[parent_at];
     let parent_id = element_id(parent);
@@ -511,10 +518,16 @@ fn unfold(
         .and_then(|p| p.first())
         .and_then(Value::as_str)
         .filter(|_| types.len() == 1)
+        // A profile already being made is not unfolded into itself: its
+        // base type's elements stand in for it.
+        .filter(|u| {
+            let u = u.split('|').next().unwrap_or(u);
+            !within.contains(&u)
+        })
         .and_then(|u| registry.structure_definition(u))
         .and_then(|sd| {
             let root = sd.get("type")?.as_str()?;
-            Some((root, snapshot_with_depth(sd, registry, depth + 1)?))
+            Some((root, snapshot_with_depth(sd, registry, within)?))
         });
     let (root, mut children): (&str, Vec<Value>) = match profiled {
         Some((root, snapshot)) => (root, snapshot.into_iter().skip(1).collect()),

@@ -1,5 +1,7 @@
 //! Walking a resource's JSON against a profile's element definitions.
 
+use std::collections::HashSet;
+use std::rc::Rc;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
@@ -496,7 +498,21 @@ impl<'v> Walk<'v> {
                 // library's `Composition.section:codeA`) constrains the
                 // value as that element, not as the profile's root.
                 match self.validator.profile_element(profile, k) {
-                    Some((external, at)) => self.item(Some(v), None, &external, at, ty, path),
+                    Some((external, at)) => {
+                        // A profile element that leads back to itself
+                        // (directly or through others) for this value is
+                        // followed once, not until the stack overflows.
+                        let key = (v as *const Value as usize, external.url.clone(), at);
+                        if self
+                            .session
+                            .profile_elements
+                            .borrow_mut()
+                            .insert(key.clone())
+                        {
+                            self.item(Some(v), None, &external, at, ty, path);
+                            self.session.profile_elements.borrow_mut().remove(&key);
+                        }
+                    }
                     None => self.type_profiles(v, ed, ty, path),
                 }
             }
@@ -645,36 +661,10 @@ impl<'v> Walk<'v> {
         if !self.validator.is_resource_type(ty) {
             return;
         }
-        let mut allowed: Vec<String> = Vec::new();
-        for t in ed
-            .get("type")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if t.get("code").and_then(Value::as_str) != Some("Reference") {
-                continue;
-            }
-            let Some(targets) = t.get("targetProfile").and_then(Value::as_array) else {
-                return;
-            };
-            for target in targets.iter().filter_map(Value::as_str) {
-                let target_ty = self
-                    .validator
-                    .registry
-                    .structure_definition(target)
-                    .and_then(|sd| sd.get("type").and_then(Value::as_str))
-                    .map(str::to_string)
-                    .or_else(|| target.rsplit('/').next().map(str::to_string));
-                match target_ty.as_deref() {
-                    Some("Resource" | "DomainResource") => return,
-                    Some(t) if self.validator.is_resource_type(t) => allowed.push(t.to_string()),
-                    // `Resource`, or a profile not loaded: anything goes.
-                    _ => return,
-                }
-            }
-        }
-        if !allowed.is_empty() && !allowed.iter().any(|a| a == ty) {
+        let Some(allowed) = self.allowed_target_types(ed) else {
+            return;
+        };
+        if !allowed.iter().any(|a| a == ty) {
             self.issue(
                 Severity::Error,
                 "structure",
@@ -685,6 +675,41 @@ impl<'v> Walk<'v> {
                 ),
             );
         }
+    }
+
+    /// The resource types an element's Reference type lets it refer to,
+    /// from its `targetProfile`s; `None` when any type will do (no target
+    /// profiles, `Resource` or `DomainResource`, or a profile that is not
+    /// loaded and whose type cannot be told).
+    pub(super) fn allowed_target_types(&self, ed: &Value) -> Option<Vec<String>> {
+        let mut allowed: Vec<String> = Vec::new();
+        for t in ed
+            .get("type")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if t.get("code").and_then(Value::as_str) != Some("Reference") {
+                continue;
+            }
+            let targets = t.get("targetProfile").and_then(Value::as_array)?;
+            for target in targets.iter().filter_map(Value::as_str) {
+                let target_ty = self
+                    .validator
+                    .registry
+                    .structure_definition(target)
+                    .and_then(|sd| sd.get("type").and_then(Value::as_str))
+                    .map(str::to_string)
+                    .or_else(|| target.rsplit('/').next().map(str::to_string));
+                match target_ty.as_deref() {
+                    Some("Resource" | "DomainResource") => return None,
+                    Some(t) if self.validator.is_resource_type(t) => allowed.push(t.to_string()),
+                    // A profile not loaded: anything goes.
+                    _ => return None,
+                }
+            }
+        }
+        (!allowed.is_empty()).then_some(allowed)
     }
 
     /// A primitive with extensions but no value: the profile may demand a
@@ -874,9 +899,12 @@ impl<'v> Walk<'v> {
                 .extension_domains
                 .iter()
                 .any(|d| url.starts_with(d.as_str())) => {}
-            // Example URLs, when allowed, need no definition (the reference
-            // validator's allowUnknownExtension).
-            None if self.validator.options.allow_examples && is_example_url(url) => {}
+            // Extensions at example.org and acme.com, when examples are
+            // allowed, need no definition: the reference validator's
+            // narrower list for extensions (its `isKnownExtension`), not
+            // every RFC 2606 domain.
+            None if self.validator.options.allow_examples
+                && (url.contains("example.org") || url.contains("acme.com")) => {}
             None if self.validator.options.foreign_extensions
                 && !self.validator.knows_namespace(url) =>
             {
@@ -1051,11 +1079,16 @@ impl<'v> Walk<'v> {
     /// resource's own `url`, `Bundle.entry.fullUrl`, the value of an
     /// extension unless it is a canonical, and a canonical when the
     /// reference policy looks references up (their resolution decides).
+    /// Like the reference validator (which asks only when it has a fetcher
+    /// to resolve URLs with), only a validator with a resolver asks: a
+    /// standalone one (`Validator::new`, the CLI) has no way to tell an
+    /// example address from a real one that it cannot reach.
     fn example_url(&mut self, v: &Value, ed: &Value, ty: &str, path: &str) {
         let options = &self.validator.options;
         let Some(url) = v.as_str() else { return };
         let ty = fhir_type(ed, ty);
         if options.allow_examples
+            || self.validator.resolver.is_none()
             || !matches!(ty, "uri" | "url" | "canonical")
             || url.starts_with('#')
             || !is_example_url(url)
@@ -1209,13 +1242,28 @@ impl<'v> Walk<'v> {
     /// anywhere in the Bundle that holds it.
     fn anchor_exists(&self, fragment: &str) -> bool {
         let (resource, _) = self.resource_scope();
-        has_anchor(resource, fragment)
+        self.anchors(resource).contains(fragment)
             || self
                 .resources
                 .iter()
                 .rev()
                 .find(|r| r.get("resourceType").and_then(Value::as_str) == Some("Bundle"))
-                .is_some_and(|bundle| has_anchor(bundle, fragment))
+                .is_some_and(|bundle| self.anchors(bundle).contains(fragment))
+    }
+
+    /// The anchors `v` holds (`collect_anchors`), gathered once per
+    /// validation: every narrative is parsed once, however many fragment
+    /// links there are.
+    fn anchors(&self, v: &Value) -> Rc<HashSet<String>> {
+        let key = v as *const Value as usize;
+        if let Some(found) = self.session.anchors.borrow().get(&key) {
+            return found.clone();
+        }
+        let mut found = HashSet::new();
+        collect_anchors(v, &mut found);
+        let found = Rc::new(found);
+        self.session.anchors.borrow_mut().insert(key, found.clone());
+        found
     }
 
     fn fixed_and_pattern(&mut self, v: Option<&Value>, ed: &Value, path: &str) {
@@ -1485,22 +1533,39 @@ impl<'v> Walk<'v> {
     }
 }
 
-/// Whether `v` holds `fragment` as an `id`, or in a narrative as an
-/// XHTML `id` or an `a`'s `name`.
-fn has_anchor(v: &Value, fragment: &str) -> bool {
+/// The `id`s `v` holds, and in its narratives the XHTML `id`s and `a`
+/// `name`s: what a narrative's `#fragment` link may name.
+fn collect_anchors(v: &Value, out: &mut HashSet<String>) {
     match v {
-        Value::Object(o) => o.iter().any(|(k, x)| match x {
-            Value::String(s) if k == "id" => s == fragment,
-            Value::String(s) if k == "div" => roxmltree::Document::parse(s).is_ok_and(|d| {
-                d.descendants().any(|n| {
-                    n.attribute("id") == Some(fragment)
-                        || (n.tag_name().name() == "a" && n.attribute("name") == Some(fragment))
-                })
-            }),
-            _ => has_anchor(x, fragment),
-        }),
-        Value::Array(a) => a.iter().any(|x| has_anchor(x, fragment)),
-        _ => false,
+        Value::Object(o) => {
+            for (k, x) in o {
+                match x {
+                    Value::String(s) if k == "id" => {
+                        out.insert(s.clone());
+                    }
+                    // Through the narrative limits (depth, attributes)
+                    // first: roxmltree recurses by depth, and this reads
+                    // narratives the walk has not checked yet.
+                    Value::String(s) if k == "div" => {
+                        if let Ok(d) = crate::format::xhtml::parse(s) {
+                            for n in d.descendants() {
+                                if let Some(id) = n.attribute("id") {
+                                    out.insert(id.to_string());
+                                }
+                                if n.tag_name().name() == "a" {
+                                    if let Some(name) = n.attribute("name") {
+                                        out.insert(name.to_string());
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    _ => collect_anchors(x, out),
+                }
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_anchors(x, out)),
+        _ => {}
     }
 }
 

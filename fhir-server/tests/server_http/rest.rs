@@ -249,8 +249,12 @@ async fn search_by_quantity_number_and_uri(db: Db, name: &str) {
     assert_eq!(s, StatusCode::CREATED, "{mary}");
     let id = mary["id"].as_str().unwrap().to_string();
     // quantity, number and uri searches
-    let obs = json!({"resourceType": "Observation", "status": "final", "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-        "subject": {"reference": format!("Patient/{id}")}, "valueQuantity": {"value": 72.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}});
+    // A body weight: a vital sign, so R4's vital-signs profile applies
+    // (category and effective[x] required).
+    let obs = json!({"resourceType": "Observation", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": format!("Patient/{id}")}, "effectiveDateTime": "2024-02-03T10:00:00Z", "valueQuantity": {"value": 72.5, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"}});
     let (s, _, o) = api.post("Observation", &obs).await;
     assert_eq!(s, StatusCode::CREATED, "{o}");
     let (_, b) = api
