@@ -117,3 +117,18 @@ impl Outcome {
         json!({"resourceType": "OperationOutcome", "issue": issues})
     }
 }
+
+/// An issue at `path`, for the modules that build issues by hand.
+pub(super) fn issue(
+    severity: Severity,
+    code: &'static str,
+    path: &str,
+    message: impl Into<String>,
+) -> Issue {
+    Issue {
+        severity,
+        code,
+        expression: path.to_string(),
+        message: message.into(),
+    }
+}

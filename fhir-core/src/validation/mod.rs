@@ -535,3 +535,11 @@ impl<'r> Validator<'r> {
             .unwrap_or("")
     }
 }
+
+/// The array at `key` of a JSON object, or none.
+pub(super) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
+}

@@ -16,7 +16,8 @@ use regex::Regex;
 use rust_decimal::Decimal;
 use serde_json::Value;
 
-use super::issue::{Issue, Severity};
+use super::array;
+use super::issue::{issue, Issue, Severity};
 use super::values::{compare, decimal, ucum};
 use super::Validator;
 
@@ -117,22 +118,6 @@ fn enable_when_targets(items: &[Value], path: &str, all: &[&str], issues: &mut V
         }
         enable_when_targets(array(it, "item"), &here, all, issues);
     }
-}
-
-fn issue(severity: Severity, code: &'static str, path: &str, message: impl Into<String>) -> Issue {
-    Issue {
-        severity,
-        code,
-        expression: path.to_string(),
-        message: message.into(),
-    }
-}
-
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
 }
 
 fn string<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

@@ -4,24 +4,10 @@
 
 use serde_json::{json, Value};
 
-use super::issue::{Issue, Severity};
+use super::array;
+use super::issue::{issue, Issue, Severity};
 use super::Validator;
 use crate::fhirpath::{Context, Expr, Expression, Item, Node};
-
-fn issue(severity: Severity, code: &'static str, path: &str, message: impl Into<String>) -> Issue {
-    Issue {
-        severity,
-        code,
-        expression: path.to_string(),
-        message: message.into(),
-    }
-}
-
-fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
 
 fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
     array(v, key).iter().filter_map(Value::as_str).collect()
