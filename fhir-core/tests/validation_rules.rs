@@ -1669,3 +1669,38 @@ fn a_derived_search_parameter_keeps_its_definitions_base_and_type() {
     ));
     assert!(!e.is_empty(), "{e:#?}");
 }
+
+#[test]
+fn extension_slices_are_sliced_by_url_without_saying_so() {
+    // extensibility.html: extensions are always sliced by url. A
+    // differential that names extension slices without declaring the
+    // slicing (as SUSHI and UK Core publish them) still makes them count.
+    let p = [profile(
+        "NeedsBirthPlace",
+        "Patient",
+        "Patient",
+        json!([
+            {"id": "Patient.extension:birthPlace", "path": "Patient.extension", "sliceName": "birthPlace",
+             "min": 1, "type": [{"code": "Extension", "profile": ["http://hl7.org/fhir/StructureDefinition/patient-birthPlace"]}]},
+            {"id": "Patient.extension:donor", "path": "Patient.extension", "sliceName": "donor",
+             "max": "0", "type": [{"code": "Extension", "profile": ["http://hl7.org/fhir/StructureDefinition/patient-cadavericDonor"]}]}
+        ]),
+    )];
+    let u = url("NeedsBirthPlace");
+    let birth_place = json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace",
+                             "valueAddress": {"city": "Leeds"}});
+    let donor = json!({"url": "http://hl7.org/fhir/StructureDefinition/patient-cadavericDonor",
+                       "valueBoolean": true});
+    let pat = |ext: Value| json!({"resourceType": "Patient", "extension": ext});
+    assert_valid(&validate(&pat(json!([birth_place.clone()])), &p, &[&u]));
+    // The required one missing.
+    let e = errors(&validate(
+        &json!({"resourceType": "Patient", "gender": "female"}),
+        &p,
+        &[&u],
+    ));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].contains("birthPlace"), "{e:#?}");
+    // The prohibited one present.
+    assert!(validate(&pat(json!([birth_place, donor])), &p, &[&u]).has_errors());
+}

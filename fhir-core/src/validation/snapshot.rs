@@ -412,6 +412,23 @@ fn insert_for(
         if let Some(at) = find(elements, id) {
             return Some(at);
         }
+        // Extensions are always sliced by (at least) url
+        // (extensibility.html, "Extensions are always sliced by url"): a
+        // slice of an extension element whose slicing the differential
+        // does not declare gets that slicing, as the reference
+        // validator's snapshot generator gives it (`makeExtensionSlicing`).
+        let sliced = &mut elements[sliced_at];
+        let extension = sliced
+            .get("path")
+            .and_then(Value::as_str)
+            .is_some_and(|p| p.ends_with(".extension") || p.ends_with(".modifierExtension"));
+        if extension && sliced.get("slicing").is_none() {
+            sliced["slicing"] = serde_json::json!({
+                "discriminator": [{ "type": "value", "path": "url" }],
+                "ordered": false,
+                "rules": "open"
+            });
+        }
         let end = subtree_end(elements, sliced_at);
         // Only the element and its own children: not its other slices.
         let own_children = format!("{sliced_id}.");
