@@ -543,3 +543,17 @@ pub(super) fn array<'a>(v: &'a Value, key: &str) -> &'a [Value] {
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
+
+/// The strings in the array at `key` of a JSON object.
+pub(super) fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
+    array(v, key).iter().filter_map(Value::as_str).collect()
+}
+
+/// The canonical URLs an element definition's types name under `key`
+/// (`profile`, or `targetProfile` for references).
+pub(super) fn type_urls<'a>(ed: &'a Value, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    array(ed, "type")
+        .iter()
+        .flat_map(move |t| array(t, key))
+        .filter_map(Value::as_str)
+}

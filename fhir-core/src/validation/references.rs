@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use super::issue::{Issue, Severity};
 use super::walker::Walk;
-use super::{ReferencePolicy, Validator};
+use super::{strings, ReferencePolicy, Validator};
 
 /// `(resource address, profile URL)` → the resource's errors against the
 /// profile (`None` while the check is under way).
@@ -72,15 +72,6 @@ fn aggregation(ed: &Value) -> Vec<&str> {
     type_entries(ed)
         .filter(|t| t.get("code").and_then(Value::as_str) == Some("Reference"))
         .flat_map(|t| strings(t, "aggregation"))
-        .collect()
-}
-
-fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
         .collect()
 }
 

@@ -4,14 +4,10 @@
 
 use serde_json::{json, Value};
 
-use super::array;
 use super::issue::{issue, Issue, Severity};
 use super::Validator;
+use super::{array, strings};
 use crate::fhirpath::{Context, Expr, Expression, Item, Node};
-
-fn strings<'a>(v: &'a Value, key: &str) -> Vec<&'a str> {
-    array(v, key).iter().filter_map(Value::as_str).collect()
-}
 
 /// A SearchParameter (R4 `searchparameter.html`): its code avoids the
 /// characters the search syntax gives meaning to (`.`, `$`, `|`); its

@@ -38,7 +38,7 @@ use serde_json::{json, Value};
 use super::issue::Severity;
 use super::profile::{self, name_and_slice, Profile};
 use super::walker::{self, Walk};
-use super::Validator;
+use super::{type_urls, Validator};
 use crate::fhirpath::{Context, Item, Node};
 
 /// One repetition of an element being sliced: its JSON value, the `_name`
@@ -355,19 +355,7 @@ impl Validator<'_> {
                 // target profiles (discriminator-type `profile`).
                 let through = path == "resolve()" || path.ends_with(".resolve()");
                 let key = if through { "targetProfile" } else { "profile" };
-                let urls: Vec<&str> = profile.elements[t]
-                    .get("type")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|ty| {
-                        ty.get(key)
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                            .filter_map(Value::as_str)
-                    })
-                    .collect();
+                let urls: Vec<&str> = type_urls(&profile.elements[t], key).collect();
                 // A criteria element that names no profile asks nothing
                 // of the value.
                 if urls.is_empty() {
@@ -441,19 +429,7 @@ impl Validator<'_> {
         let found = match self.discriminator_target(home, &slice_id, &d.path) {
             Some(own) if asserting(&own) => Some(own),
             own => {
-                let urls: Vec<&str> = home.elements[slice]
-                    .get("type")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|t| {
-                        t.get("profile")
-                            .and_then(Value::as_array)
-                            .into_iter()
-                            .flatten()
-                    })
-                    .filter_map(Value::as_str)
-                    .collect();
+                let urls: Vec<&str> = type_urls(&home.elements[slice], "profile").collect();
                 // A type profile that is not loaded leaves the criteria
                 // unknown: the slice matches nothing.
                 if urls.iter().any(|u| self.profile(u).is_none()) {
@@ -519,17 +495,7 @@ impl Validator<'_> {
                     if rest.contains('.') {
                         return None;
                     }
-                    let has = e
-                        .get("type")
-                        .and_then(Value::as_array)?
-                        .iter()
-                        .flat_map(|t| {
-                            t.get("profile")
-                                .and_then(Value::as_array)
-                                .into_iter()
-                                .flatten()
-                        })
-                        .any(|u| u.as_str() == Some(url));
+                    let has = type_urls(e, "profile").any(|u| u == url);
                     has.then(|| id.to_string())
                 });
                 current = found.unwrap_or_else(|| format!("{current}.extension"));
@@ -626,18 +592,7 @@ impl Validator<'_> {
     /// Whether resolved resources' types are among the targets a slice's
     /// reference allows.
     fn resolved_types_match(&self, criteria: &Value, types: &[String]) -> bool {
-        let targets: Vec<&str> = criteria
-            .get("type")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .flat_map(|ty| {
-                ty.get("targetProfile")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-            })
-            .filter_map(Value::as_str)
+        let targets: Vec<&str> = type_urls(criteria, "targetProfile")
             .filter_map(|url| {
                 self.registry
                     .structure_definition(url)
